@@ -99,3 +99,9 @@ class PermissionDenied(UserInputError):
 
     def __init__(self, key: str = "error.permission_denied", **params: Any) -> None:
         super().__init__(key, **params)
+
+
+class EmptyAnswer(GatewayError):
+    """The model returned no text at all."""
+
+    key = "error.empty_answer"

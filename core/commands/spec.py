@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class ParamKind(str, Enum):
+class ParamKind(StrEnum):
     """Typed parameter kinds every platform can express."""
 
     STRING = "string"
@@ -16,7 +16,7 @@ class ParamKind(str, Enum):
     IMAGE = "image"
 
 
-class Permission(str, Enum):
+class Permission(StrEnum):
     """Who may run a command."""
 
     EVERYONE = "everyone"

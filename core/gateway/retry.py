@@ -63,5 +63,5 @@ class Backoff:
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         if retry_after is not None:
             return min(retry_after, self.retry_after_cap)
-        exponential = min(self.cap, self.base * (2**attempt))
+        exponential = min(self.cap, self.base * 2.0**attempt)
         return exponential * (0.5 + random.random() / 2)

@@ -1,0 +1,218 @@
+"""Core command behaviour, producing neutral ``CommandReply`` values."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from core.commands.parser import convert
+from core.commands.registry import COMMANDS
+from core.commands.replies import CommandReply, ModelMenu, VendorGroup
+from core.commands.spec import CommandSpec, Permission
+from core.conversation.keys import Actor, ChatRef
+from core.conversation.settings import CHAT, GLOBAL, USER, SettingsService
+from core.errors import PermissionDenied, UserInputError
+from core.i18n import SUPPORTED_LANGUAGES, t
+from core.models import ModelCatalog
+
+MAX_PERSONA_CHARS = 4000
+_RESET = {"reset", "default", "clear", "重置"}
+
+
+@dataclass(frozen=True, slots=True)
+class CommandContext:
+    """Who runs a command, where, and in which language."""
+
+    chat: ChatRef
+    actor: Actor
+    lang: str
+    is_bot_admin: bool = False
+
+
+ConversationAction = Callable[[ChatRef, Actor], Awaitable[bool]]
+
+
+class CommandHandlers:
+    """Runs core commands against settings, the catalog and conversations."""
+
+    def __init__(self, *, settings: SettingsService, catalog: ModelCatalog,
+                 new_conversation: ConversationAction, cancel: ConversationAction) -> None:
+        self._settings = settings
+        self._catalog = catalog
+        self._new_conversation = new_conversation
+        self._cancel = cancel
+
+    async def execute(self, spec: CommandSpec, args: Mapping[str, Any],
+                      ctx: CommandContext) -> CommandReply:
+        """Run ``spec`` with typed ``args``; user errors raise UserInputError."""
+        self._check_permission(spec, ctx)
+        values = {p.name: convert(spec, p, args[p.name]) for p in spec.params
+                  if p.name in args and args[p.name] is not None and p.kind.value != "image"}
+        handler: Callable[[dict[str, Any], CommandContext], Awaitable[CommandReply]] = getattr(
+            self, f"_cmd_{spec.name}")
+        return await handler(values, ctx)
+
+    @staticmethod
+    def _check_permission(spec: CommandSpec, ctx: CommandContext) -> None:
+        if spec.permission is Permission.BOT_ADMIN and not ctx.is_bot_admin:
+            raise PermissionDenied("error.bot_admin_only")
+        if spec.permission is Permission.CHAT_ADMIN and not (
+                ctx.actor.is_chat_admin or ctx.is_bot_admin or ctx.chat.is_private):
+            raise PermissionDenied()
+
+    def _scope(self, values: dict[str, Any], ctx: CommandContext) -> str:
+        if values.get("scope") == "chat" and not ctx.chat.is_private:
+            if not (ctx.actor.is_chat_admin or ctx.is_bot_admin):
+                raise PermissionDenied()
+            return CHAT
+        return USER
+
+    async def _cmd_start(self, values: dict[str, Any], ctx: CommandContext) -> CommandReply:
+        effective = await self._settings.resolve(ctx.chat, ctx.actor)
+        return CommandReply(t("cmd.start", ctx.lang, model=effective["model"],
+                              help_hint=t("cmd.help_hint", ctx.lang)))
+
+    async def _cmd_help(self, values: dict[str, Any], ctx: CommandContext) -> CommandReply:
+        platform = ctx.chat.platform
+        lines = [t("cmd.help_title", ctx.lang), ""]
+        for spec in COMMANDS:
+            offered = spec.private if ctx.chat.is_private else spec.groups
+            if spec.offered_on(platform) and offered:
+                lines.append(f"/{spec.name_on(platform)} — {spec.describe(ctx.lang)}")
+        if not ctx.chat.is_private:
+            ask = next(s for s in COMMANDS if s.name == "ask").name_on(platform)
+            lines += ["", t("cmd.help_groups", ctx.lang, ask=ask)]
+        return CommandReply("\n".join(lines))
+
+    async def _cmd_new(self, values: dict[str, Any], ctx: CommandContext) -> CommandReply:
+        await self._cancel(ctx.chat, ctx.actor)
+        await self._new_conversation(ctx.chat, ctx.actor)
+        return CommandReply(t("cmd.new", ctx.lang))
+
+    async def _cmd_cancel(self, values: dict[str, Any], ctx: CommandContext) -> CommandReply:
+        cancelled = await self._cancel(ctx.chat, ctx.actor)
+        key = "cmd.cancel_done" if cancelled else "turn.nothing_to_cancel"
+        return CommandReply(t(key, ctx.lang), ephemeral=True)
+
+    async def _cmd_model(self, values: dict[str, Any], ctx: CommandContext) -> CommandReply:
+        name = values.get("name")
+        if not name:
+            effective = await self._settings.resolve(ctx.chat, ctx.actor)
+            current = self._catalog.info(str(effective["model"]))
+            scope = t(f"scope.{_scope_of(effective.source('model'))}", ctx.lang)
+            text = t("cmd.model_current", ctx.lang, model=current.name, vendor=current.vendor,
+                     scope=scope)
+            menu = ModelMenu(
+                groups=tuple(VendorGroup(vendor, tuple(m.name for m in models))
+                             for vendor, models in self._catalog.by_vendor().items()),
+                current=current.name, current_scope=_scope_of(effective.source("model")))
+            return CommandReply(f"{text}\n{t('cmd.model_pick', ctx.lang)}", menu=menu,
+                                ephemeral=True)
+        resolution = self._catalog.resolve(str(name))
+        if resolution.model is None or resolution.model.kind != "chat":
+            text = t("cmd.model_unknown", ctx.lang, name=name)
+            if resolution.suggestions:
+                suggestions = ", ".join(f"`{s}`" for s in resolution.suggestions)
+                text += " " + t("cmd.model_suggest", ctx.lang, suggestions=suggestions)
+            return CommandReply(text, ephemeral=True, is_error=True)
+        scope = self._scope(values, ctx)
+        model = resolution.model
+        await self._settings.set(self._settings.scope_key(scope, ctx.chat, ctx.actor),
+                                 "model", model.name)
+        return CommandReply(t("cmd.model_set", ctx.lang, model=model.name, vendor=model.vendor,
+                              scope=t(f"scope.{scope}", ctx.lang)), ephemeral=True)
+
+    async def _cmd_models(self, values: dict[str, Any], ctx: CommandContext) -> CommandReply:
+        lines = [t("cmd.models_title", ctx.lang) + " " + t("cmd.models_vision", ctx.lang)]
+        for vendor, models in self._catalog.by_vendor().items():
+            names = ", ".join(f"`{m.name}`" + (" 👁" if m.vision else "") for m in models)
+            lines.append(f"**{vendor}**: {names}")
+        return CommandReply("\n".join(lines), ephemeral=True)
+
+    async def _cmd_persona(self, values: dict[str, Any], ctx: CommandContext) -> CommandReply:
+        text = str(values.get("text") or "").strip()
+        if not text:
+            effective = await self._settings.resolve(ctx.chat, ctx.actor)
+            persona = str(effective["persona"] or "")
+            if not persona:
+                return CommandReply(t("cmd.persona_none", ctx.lang), ephemeral=True)
+            scope = t(f"scope.{_scope_of(effective.source('persona'))}", ctx.lang)
+            return CommandReply(t("cmd.persona_show", ctx.lang, scope=scope, persona=persona),
+                                ephemeral=True)
+        scope = self._scope(values, ctx)
+        key = self._settings.scope_key(scope, ctx.chat, ctx.actor)
+        if text.lower() in _RESET:
+            await self._settings.clear(key, "persona")
+            return CommandReply(t("cmd.persona_reset", ctx.lang,
+                                  scope=t(f"scope.{scope}", ctx.lang)), ephemeral=True)
+        if len(text) > MAX_PERSONA_CHARS:
+            raise UserInputError("cmd.persona_too_long", limit=MAX_PERSONA_CHARS)
+        await self._settings.set(key, "persona", text)
+        return CommandReply(t("cmd.persona_set", ctx.lang, scope=t(f"scope.{scope}", ctx.lang)),
+                            ephemeral=True)
+
+    async def _cmd_settings(self, values: dict[str, Any], ctx: CommandContext) -> CommandReply:
+        name, value = values.get("name"), values.get("value")
+        if name and value is not None:
+            return await self._change_setting(str(name), str(value), values, ctx)
+        effective = await self._settings.resolve(ctx.chat, ctx.actor)
+        lines = [t("cmd.settings_title", ctx.lang)]
+        for key, resolved in effective.values.items():
+            if ctx.chat.is_private and key in ("reply_mode", "context_mode"):
+                continue
+            shown = resolved.value if resolved.value not in (None, "") else "—"
+            if key == "persona" and isinstance(shown, str) and len(shown) > 60:
+                shown = shown[:57] + "…"
+            lines.append(t("cmd.settings_line", ctx.lang, name=t(f"setting.{key}", ctx.lang),
+                           value=shown, source=t(f"source.{_scope_of(resolved.source)}",
+                                                 ctx.lang)))
+        lines.append(t("cmd.settings_usage", ctx.lang))
+        return CommandReply("\n".join(lines), ephemeral=True)
+
+    async def _change_setting(self, name: str, value: str, values: dict[str, Any],
+                              ctx: CommandContext) -> CommandReply:
+        scope = self._scope(values, ctx)
+        key = self._settings.scope_key(scope, ctx.chat, ctx.actor)
+        label = t(f"setting.{name}", ctx.lang)
+        where = t(f"scope.{scope}", ctx.lang)
+        if value.lower() in _RESET:
+            await self._settings.clear(key, name)
+            return CommandReply(t("cmd.settings_reset", ctx.lang, name=label, scope=where),
+                                ephemeral=True)
+        parsed: Any = value
+        if name == "temperature":
+            try:
+                parsed = float(value)
+            except ValueError:
+                parsed = -1.0
+            if not 0.0 <= parsed <= 2.0:
+                raise UserInputError("error.bad_number", param=name, min=0, max=2)
+        elif name == "language":
+            parsed = value.lower()[:2]
+            if parsed not in SUPPORTED_LANGUAGES:
+                raise UserInputError("error.bad_choice", param=name,
+                                     choices=", ".join(SUPPORTED_LANGUAGES))
+        await self._settings.set(key, name, parsed)
+        return CommandReply(t("cmd.settings_set", ctx.lang, name=label, value=parsed,
+                              scope=where), ephemeral=True)
+
+    async def _cmd_mode(self, values: dict[str, Any], ctx: CommandContext) -> CommandReply:
+        key = self._settings.scope_key(CHAT, ctx.chat, ctx.actor)
+        if values.get("reply"):
+            await self._settings.set(key, "reply_mode", values["reply"])
+        if values.get("context"):
+            await self._settings.set(key, "context_mode", values["context"])
+        options = await self._settings.chat_options(ctx.chat)
+        context = "per_user" if options.per_user else "shared"
+        changed = bool(values.get("reply") or values.get("context"))
+        return CommandReply(t("cmd.mode_set" if changed else "cmd.mode_show", ctx.lang,
+                              reply=options.reply_mode, context=context))
+
+    async def _cmd_ask(self, values: dict[str, Any], ctx: CommandContext) -> CommandReply:
+        ask = next(s for s in COMMANDS if s.name == "ask").name_on(ctx.chat.platform)
+        return CommandReply(t("cmd.ask_usage", ctx.lang, ask=ask), ephemeral=True, is_error=True)
+
+
+def _scope_of(source: str) -> str:
+    return {USER: "user", CHAT: "chat"}.get(source, GLOBAL)

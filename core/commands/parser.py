@@ -1,0 +1,128 @@
+"""Plain-text command parsing: ``/model@bot gpt-4 chat`` → spec + typed arguments."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.commands.registry import find_command
+from core.commands.spec import CommandSpec, ParamKind, ParamSpec
+from core.errors import UserInputError
+
+_TRUE = {"1", "true", "yes", "on", "y"}
+_FALSE = {"0", "false", "no", "off", "n"}
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCommand:
+    """A recognised command line; ``spec`` is None for an unknown command name."""
+
+    name: str
+    spec: CommandSpec | None
+    args: dict[str, Any] = field(default_factory=dict)
+    raw_args: str = ""
+
+
+def split_command(text: str, bot_username: str = "") -> tuple[str, str] | None:
+    """``("model", "gpt-4")`` for ``/model@bot gpt-4``; None if not a command for us."""
+    stripped = text.lstrip()
+    if not stripped.startswith("/") or len(stripped) < 2:
+        return None
+    head, _, rest = stripped[1:].partition(" ")
+    if "\n" in head:
+        head, _, more = head.partition("\n")
+        rest = more + (" " + rest if rest else "")
+    name, _, target = head.partition("@")
+    if target and bot_username and target.lower() != bot_username.lower():
+        return None
+    if not name or not all(ch.isalnum() or ch == "_" for ch in name):
+        return None
+    return name.lower(), rest.strip()
+
+
+def parse_command(text: str, platform: str = "", bot_username: str = "") -> ParsedCommand | None:
+    """Parse a command line into typed arguments; raises UserInputError on bad args."""
+    split = split_command(text, bot_username)
+    if split is None:
+        return None
+    name, raw_args = split
+    spec = find_command(name, platform)
+    if spec is None:
+        return ParsedCommand(name=name, spec=None, raw_args=raw_args)
+    return ParsedCommand(name=name, spec=spec, args=parse_args(spec, raw_args),
+                         raw_args=raw_args)
+
+
+def parse_args(spec: CommandSpec, raw: str) -> dict[str, Any]:
+    """Assign words to the spec's params: ``name:value`` first, then positionally."""
+    params = [p for p in spec.params if p.kind is not ParamKind.IMAGE]
+    by_name = {p.name: p for p in params}
+    values: dict[str, Any] = {}
+    positional: list[str] = []
+    rest_param = next((p for p in params if p.rest), None)
+    if rest_param is not None and params and params[0] is rest_param:
+        return _parse_rest_first(spec, rest_param, by_name, raw)
+    for word in _words(raw):
+        key, sep, value = word.partition(":") if ":" in word else word.partition("=")
+        if sep and key in by_name and value:
+            values[key] = convert(spec, by_name[key], value)
+        else:
+            positional.append(word)
+    free = [p for p in params if p.name not in values]
+    for index, word in enumerate(positional):
+        if index >= len(free):
+            raise UserInputError("error.command_args", name=spec.name, detail=word)
+        values[free[index].name] = convert(spec, free[index], word)
+    return values
+
+
+def _parse_rest_first(spec: CommandSpec, rest: ParamSpec, by_name: dict[str, ParamSpec],
+                      raw: str) -> dict[str, Any]:
+    """For prompt-like commands: trailing ``name:value`` options, the rest is free text."""
+    values: dict[str, Any] = {}
+    words = raw.split(" ")
+    while words:
+        key, sep, value = words[-1].partition(":")
+        if sep and key in by_name and key != rest.name and value:
+            values[key] = convert(spec, by_name[key], value)
+            words.pop()
+        else:
+            break
+    text = " ".join(words).strip()
+    if text:
+        values[rest.name] = text
+    return values
+
+
+def _words(raw: str) -> list[str]:
+    try:
+        return shlex.split(raw)
+    except ValueError:
+        return raw.split()
+
+
+def convert(spec: CommandSpec, param: ParamSpec, value: Any) -> Any:
+    """Convert and validate one argument value for ``param``."""
+    if param.kind is ParamKind.INTEGER or param.kind is ParamKind.NUMBER:
+        try:
+            number: float = int(value) if param.kind is ParamKind.INTEGER else float(value)
+        except (TypeError, ValueError):
+            raise UserInputError("error.command_args", name=spec.name,
+                                 detail=f"{param.name}={value}") from None
+        if ((param.min_value is not None and number < param.min_value)
+                or (param.max_value is not None and number > param.max_value)):
+            raise UserInputError("error.bad_number", param=param.name,
+                                 min=param.min_value, max=param.max_value)
+        return number
+    if param.kind is ParamKind.BOOLEAN:
+        lowered = str(value).lower()
+        if lowered not in _TRUE | _FALSE:
+            raise UserInputError("error.command_args", name=spec.name,
+                                 detail=f"{param.name}={value}")
+        return lowered in _TRUE
+    text = str(value).strip()
+    if param.choices and text.lower() not in param.choices:
+        raise UserInputError("error.bad_choice", param=param.name,
+                             choices=", ".join(param.choices))
+    return text.lower() if param.choices else text

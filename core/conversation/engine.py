@@ -1,0 +1,256 @@
+"""Runs one turn: context → streamed answer (with tool calls) → stored atomically."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.conversation.context import (
+    build_messages,
+    fit_history,
+    fixed_cost,
+    user_content,
+    user_text_with_documents,
+)
+from core.conversation.inputs import DocumentInput, ImageInput, UserMessage
+from core.conversation.scheduler import Submission
+from core.conversation.settings import SettingsService
+from core.conversation.tickets import TurnTicket
+from core.errors import ChatbridgeError, EmptyAnswer, UnknownModel, UserInputError
+from core.events import (
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnCancelled,
+    TurnFailed,
+    TurnFinal,
+    TurnMerged,
+    TurnStarted,
+    Usage,
+)
+from core.gateway import ChatRequest, GatewayClient
+from core.models import ModelCatalog, ModelInfo
+from core.storage import NewMessage, Store, StoredMessage, UsageRecord
+from core.tokens import estimate_message_tokens, estimate_text_tokens
+from core.tools import ToolRegistry
+
+log = logging.getLogger(__name__)
+HISTORY_PAGE = 64
+MAX_TOOL_ROUNDS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class EngineLimits:
+    """Per-turn limits taken from the app settings."""
+
+    max_output_tokens: int = 2048
+    max_input_chars: int = 32000
+
+
+@dataclass(slots=True)
+class _TurnState:
+    """What a turn has produced so far (kept for failures and cancellation)."""
+
+    turn_id: str
+    text: list[str] = field(default_factory=list)
+    extra_messages: list[NewMessage] = field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    usage_estimated: bool = False
+    final: TurnFinal | None = None
+    saving: asyncio.Future[list[int]] | None = None
+
+    @property
+    def partial(self) -> str:
+        return "".join(self.text)
+
+
+def merge_messages(messages: list[UserMessage]) -> UserMessage:
+    """Merge a burst of messages into one (texts joined by blank lines)."""
+    if len(messages) == 1:
+        return messages[0]
+    images: tuple[ImageInput, ...] = ()
+    documents: tuple[DocumentInput, ...] = ()
+    for message in messages:
+        images += message.images
+        documents += message.documents
+    text = "\n".join(m.text for m in messages if m.text)
+    return UserMessage(text=text, images=images, documents=documents,
+                       model_override=messages[0].model_override)
+
+
+class ConversationEngine:
+    """Answers merged submissions for one conversation at a time (see TurnScheduler)."""
+
+    def __init__(self, *, store: Store, gateway: GatewayClient, catalog: ModelCatalog,
+                 settings: SettingsService, tools: ToolRegistry, limits: EngineLimits) -> None:
+        self._store = store
+        self._gateway = gateway
+        self._catalog = catalog
+        self._settings = settings
+        self._tools = tools
+        self._limits = limits
+
+    async def run(self, key: str, batch: list[Submission]) -> None:
+        """Run the turn for ``batch`` (leader first) and emit its events."""
+        leader = batch[0]
+        state = _TurnState(turn_id=uuid.uuid4().hex)
+        for follower in batch[1:]:
+            follower.ticket.emit(TurnMerged(into_turn_id=state.turn_id))
+        ticket = leader.ticket
+        try:
+            await self._answer(key, leader, merge_messages([s.message for s in batch]),
+                               state, ticket)
+        except asyncio.CancelledError:
+            if state.saving is not None and state.final is not None:
+                await self._finish_saving(state, ticket)  # too late to cancel: it is stored
+            else:
+                ticket.emit(TurnCancelled(partial_text=state.partial))
+        except ChatbridgeError as exc:
+            ticket.emit(TurnFailed(exc.key, dict(exc.params), partial_text=state.partial))
+        except Exception:
+            log.exception("turn %s failed", state.turn_id)
+            ticket.emit(TurnFailed("error.internal", {}, partial_text=state.partial))
+
+    @staticmethod
+    async def _finish_saving(state: _TurnState, ticket: TurnTicket) -> None:
+        assert state.saving is not None and state.final is not None
+        try:
+            await state.saving
+        except Exception:
+            log.exception("saving turn %s failed", state.turn_id)
+            ticket.emit(TurnFailed("error.internal", {}, partial_text=state.partial))
+            return
+        ticket.emit(state.final)
+
+    def pick_model(self, requested: str) -> ModelInfo:
+        """The model for a turn: catalog entry, or defaults for a gateway-only model."""
+        return self._catalog.info(requested)
+
+    async def _answer(self, key: str, leader: Submission, message: UserMessage,
+                      state: _TurnState, ticket: TurnTicket) -> None:
+        effective = await self._settings.resolve(leader.chat, leader.actor)
+        model = self._model_for(message, str(effective["model"]))
+        if message.images and not model.vision:
+            names = ", ".join(m.name for m in self._catalog.vision_models()[:6])
+            raise UserInputError("error.no_vision", model=model.name, models=names)
+        ticket.emit(TurnStarted(turn_id=state.turn_id, model=model.name))
+        conversation_id = await self._store.current_conversation(key)
+        persona = str(effective["persona"] or "")
+        new_user = {"role": "user", "content": user_content(message)}
+        max_out = min(model.max_output, self._limits.max_output_tokens)
+        budget = model.context_window - max_out - fixed_cost(persona, [new_user])
+        history = await self._load_history(conversation_id, budget)
+        messages = build_messages(persona, history, [new_user])
+        temperature = effective["temperature"]
+        await self._stream_rounds(state, ticket, ChatRequest(
+            model=model.name, messages=messages,
+            temperature=float(temperature) if temperature is not None else None,
+            max_tokens=max_out,
+            tools=self._tools.schemas() if self._tools and model.tools else None,
+        ))
+        answer = state.partial
+        if not answer.strip():
+            raise EmptyAnswer(model=model.name)
+        state.final = TurnFinal(turn_id=state.turn_id, model=model.name, text=answer,
+                                usage=self._usage(state))
+        await self._save(leader, message, state, conversation_id, model.name, answer,
+                         estimate_message_tokens(new_user))
+        ticket.emit(state.final)
+
+    def _model_for(self, message: UserMessage, configured: str) -> ModelInfo:
+        if message.model_override:
+            resolved = self._catalog.resolve(message.model_override)
+            if resolved.model is None:
+                raise UnknownModel(model=message.model_override,
+                                   suggestions=", ".join(resolved.suggestions))
+            return resolved.model
+        return self.pick_model(configured)
+
+    async def _load_history(self, conversation_id: int, budget: int) -> list[StoredMessage]:
+        newest_first: list[StoredMessage] = []
+        used, before = 0, None
+        while used < budget:
+            page = await self._store.load_recent_messages(
+                conversation_id, limit=HISTORY_PAGE, before_id=before)
+            newest_first.extend(page)
+            used += sum(m.tokens for m in page)
+            if len(page) < HISTORY_PAGE:
+                break
+            before = page[-1].id
+        return fit_history(newest_first, max(budget, 0))
+
+    async def _stream_rounds(self, state: _TurnState, ticket: TurnTicket,
+                             request: ChatRequest) -> None:
+        messages = list(request.messages)
+        for _ in range(MAX_TOOL_ROUNDS):
+            round_request = ChatRequest(model=request.model, messages=messages,
+                                        temperature=request.temperature,
+                                        max_tokens=request.max_tokens, tools=request.tools)
+            round_text: list[str] = []
+            final = None
+            async for chunk in self._gateway.stream_chat(round_request):
+                if chunk.text:
+                    round_text.append(chunk.text)
+                    state.text.append(chunk.text)
+                    ticket.emit(TextDelta(chunk.text))
+                if chunk.finish_reason is not None:
+                    final = chunk
+            self._count_usage(state, final.usage if final else None, messages, round_text)
+            if final is None or not final.tool_calls or not request.tools:
+                return
+            calls = [{"id": c.id, "type": "function",
+                      "function": {"name": c.name, "arguments": c.arguments}}
+                     for c in final.tool_calls]
+            assistant: dict[str, Any] = {"role": "assistant", "content": "".join(round_text),
+                                         "tool_calls": calls}
+            messages.append(assistant)
+            state.extra_messages.append(NewMessage(
+                role="assistant", content=assistant["content"], tool_calls=calls,
+                tokens=estimate_message_tokens(assistant), model=request.model))
+            for call in final.tool_calls:
+                ticket.emit(ToolCallStarted(call.id, call.name, call.arguments))
+                result, ok = await self._tools.call(call.name, call.arguments)
+                ticket.emit(ToolCallFinished(call.id, call.name, result, ok))
+                tool_message = {"role": "tool", "tool_call_id": call.id, "content": result}
+                messages.append(tool_message)
+                state.extra_messages.append(NewMessage(
+                    role="tool", content=result, tool_call_id=call.id, name=call.name,
+                    tokens=estimate_message_tokens(tool_message)))
+
+    @staticmethod
+    def _count_usage(state: _TurnState, usage: Usage | None,
+                     messages: list[dict[str, Any]], round_text: list[str]) -> None:
+        if usage is not None and usage.total_tokens:
+            state.prompt_tokens += usage.prompt_tokens
+            state.completion_tokens += usage.completion_tokens
+            return
+        state.usage_estimated = True
+        state.prompt_tokens += sum(estimate_message_tokens(m) for m in messages)
+        state.completion_tokens += estimate_text_tokens("".join(round_text))
+
+    @staticmethod
+    def _usage(state: _TurnState) -> Usage:
+        return Usage(state.prompt_tokens, state.completion_tokens, state.usage_estimated)
+
+    async def _save(self, leader: Submission, message: UserMessage,
+                    state: _TurnState, conversation_id: int, model: str, answer: str,
+                    user_tokens: int) -> None:
+        media = [
+            {"kind": "image", "mime": image.mime, "size": len(image.data),
+             "sha256": hashlib.sha256(image.data).hexdigest()}
+            for image in message.images
+        ] or None
+        user = NewMessage(role="user", content=user_text_with_documents(message),
+                          tokens=user_tokens, media=media)
+        assistant = NewMessage(role="assistant", content=answer, model=model,
+                               tokens=estimate_text_tokens(answer) + 4)
+        usage = UsageRecord(platform=leader.chat.platform, chat_id=leader.chat.chat_id,
+                            user_id=leader.actor.user_id, model=model, usage=self._usage(state))
+        state.saving = asyncio.ensure_future(self._store.save_turn(
+            conversation_id, state.turn_id, [user, *state.extra_messages, assistant], usage))
+        await asyncio.shield(state.saving)

@@ -1,0 +1,116 @@
+"""Settings scopes: user-in-chat > chat > global (stored) > configured defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from core.conversation.keys import GLOBAL_SCOPE, Actor, ChatRef, chat_scope, user_in_chat_scope
+from core.storage import ScopeKey, Store
+
+USER = "user"
+CHAT = "chat"
+GLOBAL = "global"
+DEFAULT = "default"
+
+REPLY_MODES = ("mention", "all", "command")
+CONTEXT_MODES = ("shared", "per_user")
+USER_SETTINGS = ("model", "persona", "temperature", "language")
+CHAT_ONLY_SETTINGS = ("reply_mode", "context_mode")
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """One effective value and the scope it came from."""
+
+    value: Any
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveSettings:
+    """All effective settings of one user in one chat."""
+
+    values: dict[str, Resolved]
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name].value
+
+    def source(self, name: str) -> str:
+        """Which scope the value of ``name`` came from."""
+        return self.values[name].source
+
+
+@dataclass(frozen=True, slots=True)
+class ChatOptions:
+    """How a group chat behaves: when the bot answers and whose context is shared."""
+
+    reply_mode: str = "mention"
+    per_user: bool = False
+
+
+class SettingsService:
+    """Reads and writes scoped settings, with a small in-process cache."""
+
+    def __init__(self, store: Store, defaults: dict[str, Any]) -> None:
+        self._store = store
+        self._defaults = dict(defaults)
+        self._cache: dict[ScopeKey, dict[str, Any]] = {}
+
+    async def _load(self, scopes: list[ScopeKey]) -> dict[ScopeKey, dict[str, Any]]:
+        missing = [scope for scope in scopes if scope not in self._cache]
+        if missing:
+            loaded = await self._store.get_settings(missing)
+            for scope in missing:
+                self._cache[scope] = loaded.get(scope, {})
+            if len(self._cache) > 50_000:
+                self._cache.clear()
+        return {scope: self._cache.get(scope, {}) for scope in scopes}
+
+    async def resolve(self, chat: ChatRef, actor: Actor) -> EffectiveSettings:
+        """Resolve every setting for ``actor`` in ``chat``."""
+        user_scope, chat_scope_key = user_in_chat_scope(chat, actor), chat_scope(chat)
+        layers = await self._load([user_scope, chat_scope_key, GLOBAL_SCOPE])
+        values: dict[str, Resolved] = {}
+        for name, default in self._defaults.items():
+            ordered = (
+                ((CHAT, chat_scope_key), (GLOBAL, GLOBAL_SCOPE))
+                if name in CHAT_ONLY_SETTINGS
+                else ((USER, user_scope), (CHAT, chat_scope_key), (GLOBAL, GLOBAL_SCOPE))
+            )
+            values[name] = Resolved(default, DEFAULT)
+            for source, scope in ordered:
+                if name in layers[scope]:
+                    values[name] = Resolved(layers[scope][name], source)
+                    break
+        return EffectiveSettings(values)
+
+    async def chat_options(self, chat: ChatRef) -> ChatOptions:
+        """The group behaviour of ``chat`` (private chats always answer everything)."""
+        if chat.is_private:
+            return ChatOptions(reply_mode="all", per_user=False)
+        layers = await self._load([chat_scope(chat), GLOBAL_SCOPE])
+        merged = {**self._defaults, **layers[GLOBAL_SCOPE], **layers[chat_scope(chat)]}
+        return ChatOptions(
+            reply_mode=str(merged.get("reply_mode", "mention")),
+            per_user=merged.get("context_mode") == "per_user",
+        )
+
+    def scope_key(self, scope: str, chat: ChatRef, actor: Actor) -> ScopeKey:
+        """The storage key of a named scope (``user``/``chat``/``global``)."""
+        if scope == CHAT:
+            return chat_scope(chat)
+        if scope == GLOBAL:
+            return GLOBAL_SCOPE
+        return user_in_chat_scope(chat, actor)
+
+    async def set(self, key: ScopeKey, name: str, value: Any) -> None:
+        """Store ``name = value`` at ``key``."""
+        await self._store.set_setting(key, name, value)
+        self._cache.pop(key, None)
+
+    async def clear(self, key: ScopeKey, name: str) -> bool:
+        """Remove ``name`` at ``key``; True when something was removed."""
+        removed = await self._store.clear_setting(key, name)
+        self._cache.pop(key, None)
+        return removed

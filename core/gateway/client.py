@@ -1,0 +1,249 @@
+"""``GatewayClient``: chat over the official openai SDK on one shared httpx2 client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from types import TracebackType
+from typing import Self, TypeVar, cast
+
+import httpx2
+import openai
+from openai import AsyncOpenAI, AsyncStream, omit
+from openai.types.chat import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessageParam,
+    ChatCompletionToolUnionParam,
+)
+
+from core.errors import GatewayError, RateLimited, StreamCut, Unavailable
+from core.events import Usage
+from core.gateway.errors import is_transient, translate
+from core.gateway.retry import Backoff
+from core.gateway.streaming import StreamAssembler, usage_from
+from core.gateway.types import ChatChunk, ChatRequest, ChatResult, ToolCall
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+DEFAULT_LIMITS = httpx2.Limits(
+    max_connections=512, max_keepalive_connections=128, keepalive_expiry=30.0
+)
+"""Pool limits of the shared client (hundreds of concurrent streams)."""
+
+
+class GatewayClient:
+    """Async client of an OpenAI-compatible gateway (``base_url`` is the site root).
+
+    All traffic goes through one pooled ``httpx2.AsyncClient`` (``http``), also used
+    by the SDK (``openai``, built with ``max_retries=0``: retries happen here, with
+    ``Backoff`` honouring Retry-After).  Every failure surfaces as a typed
+    ``core.errors.GatewayError``; the API key never appears in their messages.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        backoff_base: float = 0.5,
+        stream_usage: bool = True,
+        http_client: httpx2.AsyncClient | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._max_retries = max_retries
+        self._backoff = Backoff(base=backoff_base)
+        self._stream_usage = stream_usage
+        self._owns_http = http_client is None
+        self._http = http_client or httpx2.AsyncClient(
+            timeout=httpx2.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=DEFAULT_LIMITS,
+        )
+        self._openai = AsyncOpenAI(
+            api_key=api_key,
+            base_url=f"{self.base_url}/v1",
+            timeout=timeout,
+            max_retries=0,
+            http_client=self._http,
+        )
+
+    @property
+    def http(self) -> httpx2.AsyncClient:
+        """The shared pooled HTTP client (for gateway routes the SDK lacks, e.g. ``/mj``)."""
+        return self._http
+
+    @property
+    def openai(self) -> AsyncOpenAI:
+        """The SDK client (``base_url + "/v1"``, no SDK-side retries)."""
+        return self._openai
+
+    async def list_models(self) -> list[str]:
+        """Ids of the models the gateway offers (``GET /v1/models``)."""
+
+        async def fetch() -> list[str]:
+            page = await self._openai.models.list()
+            return [model.id for model in page.data]
+
+        return await self._retrying(fetch)
+
+    async def chat(self, request: ChatRequest) -> ChatResult:
+        """One non-streamed completion, retried on 429/5xx/timeouts/connection errors."""
+
+        async def call() -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
+            return await self._create(request, stream=False)
+
+        completion = await self._retrying(call)
+        assert isinstance(completion, ChatCompletion)
+        return _result_from(completion, request.model)
+
+    async def stream_chat(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+        """Stream an answer: a ``ChatChunk`` per text delta, then one final chunk.
+
+        The final chunk carries ``finish_reason``, the assembled ``tool_calls`` and
+        ``usage``.  Failures before the first text/tool-call delta are retried; after
+        it, transient failures raise ``StreamCut`` (other typed errors pass through).
+        A stream ending without a finish_reason raises ``StreamCut``; so does a
+        malformed (non-JSON) chunk, wherever it occurs.  Failures after the
+        finish_reason (e.g. a cut before the usage chunk) are ignored.
+        """
+        attempt = 0
+        while True:
+            assembler = StreamAssembler()
+            try:
+                async for chunk in self._stream_once(request, assembler):
+                    yield chunk
+                return
+            except GatewayError as error:
+                if assembler.started or not self._should_retry(error, attempt):
+                    raise
+                await self._sleep_before_retry(error, attempt)
+            attempt += 1
+
+    async def _stream_once(
+        self, request: ChatRequest, assembler: StreamAssembler
+    ) -> AsyncIterator[ChatChunk]:
+        try:
+            stream = await self._create(request, stream=True)
+        except Exception as exc:
+            raise self._typed(exc) from None
+        assert isinstance(stream, AsyncStream)
+        async with stream:
+            chunks = aiter(stream)
+            while True:
+                try:
+                    chunk: ChatCompletionChunk = await anext(chunks)
+                except StopAsyncIteration:
+                    break
+                except Exception as exc:
+                    if assembler.finish_reason is not None and not _is_error_event(exc):
+                        log.debug("stream failed after finish_reason: %s", type(exc).__name__)
+                        break
+                    raise self._stream_failure(exc, assembler) from None
+                text = assembler.feed(chunk)
+                if text:
+                    yield ChatChunk(text=text)
+        yield assembler.final_chunk()
+
+    def _stream_failure(self, exc: Exception, assembler: StreamAssembler) -> GatewayError:
+        if isinstance(exc, json.JSONDecodeError):
+            return StreamCut(f"malformed stream chunk after {assembler.text_length} chars")
+        error = self._typed(exc)
+        if assembler.started and is_transient(error):
+            return StreamCut(
+                f"stream cut after {assembler.text_length} chars ({type(error).__name__})"
+            )
+        return error
+
+    async def _retrying(self, call: Callable[[], Awaitable[_T]]) -> _T:
+        attempt = 0
+        while True:
+            try:
+                return await call()
+            except Exception as exc:
+                error = self._typed(exc)
+                if not self._should_retry(error, attempt):
+                    raise error from None
+                await self._sleep_before_retry(error, attempt)
+            attempt += 1
+
+    def _should_retry(self, error: GatewayError, attempt: int) -> bool:
+        return attempt < self._max_retries and is_transient(error)
+
+    async def _sleep_before_retry(self, error: GatewayError, attempt: int) -> None:
+        retry_after = error.retry_after if isinstance(error, RateLimited) else None
+        delay = self._backoff.delay(attempt, retry_after)
+        log.info(
+            "gateway %s; retry %d/%d in %.2fs",
+            type(error).__name__, attempt + 1, self._max_retries, delay,
+        )
+        await asyncio.sleep(delay)
+
+    def _typed(self, exc: Exception) -> GatewayError:
+        error = translate(exc, secret=self._api_key)
+        if error is None:
+            raise exc
+        return error
+
+    async def _create(
+        self, request: ChatRequest, *, stream: bool
+    ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
+        return await self._openai.chat.completions.create(
+            model=request.model,
+            messages=cast(list[ChatCompletionMessageParam], request.messages),
+            temperature=omit if request.temperature is None else request.temperature,
+            max_tokens=omit if request.max_tokens is None else request.max_tokens,
+            tools=cast(list[ChatCompletionToolUnionParam], request.tools or []) or omit,
+            stream=stream,
+            stream_options=(
+                {"include_usage": True} if stream and self._stream_usage else omit
+            ),
+        )
+
+    async def aclose(self) -> None:
+        """Close the shared HTTP client (unless it was supplied by the caller)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def _is_error_event(exc: Exception) -> bool:
+    """An ``{"error": ...}`` event sent by the gateway (not a transport failure)."""
+    return isinstance(exc, openai.APIError) and not isinstance(exc, openai.APIConnectionError)
+
+
+def _result_from(completion: ChatCompletion, requested_model: str) -> ChatResult:
+    choices = getattr(completion, "choices", None)
+    if not choices:
+        raise Unavailable("gateway answered without choices")
+    choice = choices[0]
+    message = choice.message
+    tool_calls = [
+        ToolCall(id=call.id, name=call.function.name, arguments=call.function.arguments)
+        for call in message.tool_calls or ()
+        if call.type == "function"
+    ]
+    usage: Usage | None = usage_from(getattr(completion, "usage", None))
+    return ChatResult(
+        text=message.content or "",
+        model=getattr(completion, "model", None) or requested_model,
+        finish_reason=choice.finish_reason,
+        tool_calls=tool_calls,
+        usage=usage,
+    )

@@ -1,0 +1,122 @@
+"""Preparing user media for the model: images (Pillow) and text documents."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import PurePath
+
+from PIL import Image, UnidentifiedImageError
+
+from core.conversation.inputs import DocumentInput, ImageInput
+from core.errors import UserInputError
+from core.tokens import estimate_text_tokens
+
+MAX_IMAGE_SIDE = 2048
+IMAGE_MIMES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
+TEXT_EXTENSIONS = {
+    ".txt", ".md", ".markdown", ".py", ".json", ".csv", ".tsv", ".yaml", ".yml", ".toml",
+    ".ini", ".cfg", ".log", ".xml", ".html", ".htm", ".css", ".js", ".ts", ".tsx", ".jsx",
+    ".java", ".kt", ".go", ".rs", ".c", ".h", ".cpp", ".hpp", ".cs", ".rb", ".php", ".sh",
+    ".sql", ".swift", ".lua", ".r", ".tex", ".rst", ".srt", ".env.example",
+}
+_BYTES_PER_MB = 1024 * 1024
+
+
+def is_image_mime(mime: str | None, filename: str = "") -> bool:
+    """Whether a file looks like an image we can send to vision models."""
+    if mime and mime.lower() in IMAGE_MIMES:
+        return True
+    return PurePath(filename).suffix.lower() in {".jpg", ".jpeg", ".png", ".webp", ".gif"}
+
+
+def is_text_document(filename: str, mime: str | None = None) -> bool:
+    """Whether a file looks text-like by its name or MIME type."""
+    if mime and (mime.startswith("text/") or mime in {"application/json", "application/xml"}):
+        return True
+    return PurePath(filename.lower()).suffix in TEXT_EXTENSIONS
+
+
+class MediaPreparer:
+    """Validates, resizes and decodes user media within configured limits."""
+
+    def __init__(self, *, max_image_bytes: int, max_document_bytes: int,
+                 max_document_tokens: int = 6000) -> None:
+        self.max_image_bytes = max_image_bytes
+        self.max_document_bytes = max_document_bytes
+        self.max_document_tokens = max_document_tokens
+
+    def prepare_image(self, data: bytes, mime: str = "image/jpeg") -> ImageInput:
+        """Check and shrink an image to ≤ 2048 px per side (JPEG/PNG), or raise."""
+        if len(data) > self.max_image_bytes:
+            raise UserInputError(
+                "error.image_too_large", limit_mb=self.max_image_bytes // _BYTES_PER_MB
+            )
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+                fmt = (image.format or "").upper()
+                if max(image.size) <= MAX_IMAGE_SIDE and fmt in {"JPEG", "PNG"}:
+                    return ImageInput(data=data, mime=f"image/{fmt.lower()}")
+                return _reencode(image)
+        except (UnidentifiedImageError, OSError, ValueError) as exc:
+            raise UserInputError("error.image_unreadable") from exc
+
+    def read_text_document(self, filename: str, data: bytes,
+                           mime: str | None = None) -> DocumentInput:
+        """Decode a text-like file, truncated to the token budget, or raise."""
+        if not is_text_document(filename, mime):
+            raise UserInputError("error.file_unsupported", filename=filename)
+        if len(data) > self.max_document_bytes:
+            raise UserInputError(
+                "error.file_too_large",
+                limit_mb=max(1, self.max_document_bytes // _BYTES_PER_MB),
+            )
+        if b"\x00" in data[:4096]:
+            raise UserInputError("error.file_not_text", filename=filename)
+        text = _decode(data)
+        if text is None:
+            raise UserInputError("error.file_not_text", filename=filename)
+        truncated = False
+        if estimate_text_tokens(text) > self.max_document_tokens:
+            text = _truncate_to_tokens(text, self.max_document_tokens)
+            truncated = True
+        return DocumentInput(filename=filename, text=text, truncated=truncated)
+
+
+def image_data_url(image: ImageInput) -> str:
+    """A ``data:`` URL for an image part (never a platform URL: those carry tokens)."""
+    return f"data:{image.mime};base64,{base64.b64encode(image.data).decode('ascii')}"
+
+
+def _reencode(image: Image.Image) -> ImageInput:
+    image.thumbnail((MAX_IMAGE_SIDE, MAX_IMAGE_SIDE))
+    out = io.BytesIO()
+    if image.mode in {"RGBA", "LA", "P"}:
+        image.convert("RGBA").save(out, format="PNG", optimize=True)
+        return ImageInput(data=out.getvalue(), mime="image/png")
+    image.convert("RGB").save(out, format="JPEG", quality=85)
+    return ImageInput(data=out.getvalue(), mime="image/jpeg")
+
+
+def _decode(data: bytes) -> str | None:
+    for encoding in ("utf-8-sig", "utf-16", "gb18030"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if encoding == "utf-16" and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            continue
+        return text
+    return None
+
+
+def _truncate_to_tokens(text: str, budget: int) -> str:
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if estimate_text_tokens(text[:middle]) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low]

@@ -1,0 +1,147 @@
+"""Conversations and their messages, including the atomic per-turn write."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from core.storage.engine import Database
+from core.storage.schema import conversations, dialect_insert, messages, utc_now
+from core.storage.types import NewMessage, StoredMessage, UsageRecord
+from core.storage.usage import INSERT_LEDGER_ROW, ledger_row
+
+_conv = conversations.c
+_msg = messages.c
+
+_SELECT_CURRENT = (
+    sa.select(_conv.id)
+    .where(_conv.key == sa.bindparam("conversation_key"), _conv.archived_at.is_(None))
+    .order_by(_conv.id.desc())
+    .limit(1)
+)
+_ARCHIVE_CURRENT = (
+    sa.update(conversations)
+    .where(_conv.key == sa.bindparam("conversation_key"), _conv.archived_at.is_(None))
+    .values(archived_at=sa.bindparam("now"))
+)
+# Columns in StoredMessage field order, so a row maps positionally.
+_LOAD_RECENT = (
+    sa.select(*(_msg[field.name] for field in fields(StoredMessage)))
+    .where(_msg.conversation_id == sa.bindparam("conversation_id"))
+    .order_by(_msg.id.desc())
+    .limit(sa.bindparam("limit"))
+)
+_LOAD_RECENT_BEFORE = _LOAD_RECENT.where(_msg.id < sa.bindparam("before_id"))
+_COUNT_MESSAGES = (
+    sa.select(sa.func.count())
+    .select_from(messages)
+    .where(_msg.conversation_id == sa.bindparam("conversation_id"))
+)
+_INSERT_MESSAGES = sa.insert(messages)
+_INSERT_MESSAGES_RETURNING_IDS = _INSERT_MESSAGES.returning(_msg.id, sort_by_parameter_order=True)
+
+
+def _message_row(
+    conversation_id: int, turn_id: str, message: NewMessage, created_at: datetime
+) -> dict[str, Any]:
+    return {
+        "conversation_id": conversation_id,
+        "turn_id": turn_id,
+        "role": message.role,
+        "content": message.content,
+        "media": message.media,
+        "name": message.name,
+        "tool_call_id": message.tool_call_id,
+        "tool_calls": message.tool_calls,
+        "tokens": message.tokens,
+        "model": message.model,
+        "created_at": created_at,
+    }
+
+
+class ConversationRepository:
+    """Conversations keyed by a platform conversation key, and their messages."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._insert_open = (
+            dialect_insert(db.dialect, conversations).on_conflict_do_nothing().returning(_conv.id)
+        )
+
+    async def current(self, key: str) -> int:
+        """Id of the open conversation for ``key``, created when there is none."""
+        async with self._db.read() as connection:
+            found = (await connection.execute(_SELECT_CURRENT, {"conversation_key": key})).scalar()
+        if found is not None:
+            return int(found)
+        async with self._db.write() as connection:
+            return await self._open_new(connection, key, utc_now())
+
+    async def start_new(self, key: str) -> int:
+        """Archive the open conversation for ``key`` (if any) and open a new one."""
+        now = utc_now()
+        async with self._db.write() as connection:
+            await connection.execute(_ARCHIVE_CURRENT, {"conversation_key": key, "now": now})
+            return await self._open_new(connection, key, now)
+
+    async def _open_new(self, connection: Any, key: str, now: datetime) -> int:
+        params = {"key": key, "created_at": now}
+        created = (await connection.execute(self._insert_open, params)).scalar()
+        if created is None:  # another writer opened one concurrently
+            created = (
+                await connection.execute(_SELECT_CURRENT, {"conversation_key": key})
+            ).scalar_one()
+        return int(created)
+
+    async def load_recent(
+        self, conversation_id: int, *, limit: int, before_id: int | None = None
+    ) -> list[StoredMessage]:
+        """Up to ``limit`` messages, newest first, optionally only those older than
+        ``before_id``; an index range scan on (conversation_id, id)."""
+        if limit <= 0:
+            return []
+        params: dict[str, Any] = {"conversation_id": conversation_id, "limit": limit}
+        query = _LOAD_RECENT
+        if before_id is not None:
+            query = _LOAD_RECENT_BEFORE
+            params["before_id"] = before_id
+        async with self._db.read() as connection:
+            rows = (await connection.execute(query, params)).all()
+        return [StoredMessage(*row) for row in rows]
+
+    async def count(self, conversation_id: int) -> int:
+        async with self._db.read() as connection:
+            result = await connection.execute(_COUNT_MESSAGES, {"conversation_id": conversation_id})
+            return int(result.scalar_one())
+
+    async def save_turn(
+        self,
+        conversation_id: int,
+        turn_id: str,
+        new_messages: Sequence[NewMessage],
+        usage: UsageRecord | None,
+    ) -> list[int]:
+        """Store a turn's messages and its ledger row in one transaction."""
+        now = utc_now()
+        rows = [_message_row(conversation_id, turn_id, message, now) for message in new_messages]
+        message_ids: list[int] = []
+        async with self._db.write() as connection:
+            if rows:
+                result = await connection.execute(_INSERT_MESSAGES_RETURNING_IDS, rows)
+                message_ids = [int(message_id) for message_id in result.scalars()]
+            if usage is not None:
+                await connection.execute(INSERT_LEDGER_ROW, ledger_row(turn_id, usage, now))
+        return message_ids
+
+    async def bulk_insert(self, conversation_id: int, new_messages: Sequence[NewMessage]) -> None:
+        """Fast executemany insert (imports, benchmarks); ``turn_id`` is left empty."""
+        if not new_messages:
+            return
+        now = utc_now()
+        rows = [_message_row(conversation_id, "", message, now) for message in new_messages]
+        async with self._db.write() as connection:
+            await connection.execute(_INSERT_MESSAGES, rows)

@@ -1,0 +1,72 @@
+"""Scoped key/value settings (platform-wide, per chat, per user, per user in chat)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from core.storage.engine import Database
+from core.storage.schema import dialect_insert, settings, utc_now
+from core.storage.types import ScopeKey
+
+_set = settings.c
+
+_SELECT_SCOPES = sa.select(_set.platform, _set.chat_id, _set.user_id, _set.name, _set.value).where(
+    sa.tuple_(_set.platform, _set.chat_id, _set.user_id).in_(sa.bindparam("scopes", expanding=True))
+)
+_DELETE_SETTING = sa.delete(settings).where(
+    _set.platform == sa.bindparam("scope_platform"),
+    _set.chat_id == sa.bindparam("scope_chat_id"),
+    _set.user_id == sa.bindparam("scope_user_id"),
+    _set.name == sa.bindparam("setting_name"),
+)
+
+
+class SettingsRepository:
+    """Settings stored as JSON values under (platform, chat_id, user_id, name)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        insert = dialect_insert(db.dialect, settings)
+        self._upsert = insert.on_conflict_do_update(
+            index_elements=[_set.platform, _set.chat_id, _set.user_id, _set.name],
+            set_={"value": insert.excluded.value, "updated_at": insert.excluded.updated_at},
+        )
+
+    async def get(self, scopes: Sequence[ScopeKey]) -> dict[ScopeKey, dict[str, Any]]:
+        """Settings of every requested scope (empty dict when none), in one query."""
+        found: dict[ScopeKey, dict[str, Any]] = {scope: {} for scope in scopes}
+        if not found:
+            return found
+        keys = [(scope.platform, scope.chat_id, scope.user_id) for scope in found]
+        async with self._db.read() as connection:
+            rows = (await connection.execute(_SELECT_SCOPES, {"scopes": keys})).all()
+        for platform, chat_id, user_id, name, value in rows:
+            found[ScopeKey(platform, chat_id, user_id)][name] = value
+        return found
+
+    async def set(self, scope: ScopeKey, name: str, value: Any) -> None:
+        row = {
+            "platform": scope.platform,
+            "chat_id": scope.chat_id,
+            "user_id": scope.user_id,
+            "name": name,
+            "value": value,
+            "updated_at": utc_now(),
+        }
+        async with self._db.write() as connection:
+            await connection.execute(self._upsert, row)
+
+    async def clear(self, scope: ScopeKey, name: str) -> bool:
+        """Delete one setting; true if it existed."""
+        params = {
+            "scope_platform": scope.platform,
+            "scope_chat_id": scope.chat_id,
+            "scope_user_id": scope.user_id,
+            "setting_name": name,
+        }
+        async with self._db.write() as connection:
+            result = await connection.execute(_DELETE_SETTING, params)
+        return result.rowcount > 0

@@ -1,0 +1,102 @@
+"""``Store``: the storage facade the conversation engine talks to."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from core.events import Usage
+from core.storage.conversations import ConversationRepository
+from core.storage.engine import DEFAULT_URL, Database, create_engine, migrate
+from core.storage.settings_repo import SettingsRepository
+from core.storage.types import NewMessage, ScopeKey, StoredMessage, UsageRecord
+from core.storage.usage import UsageRepository
+
+
+class Store:
+    """Conversations, settings and usage on SQLite (default) or PostgreSQL."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._conversations = ConversationRepository(db)
+        self._settings = SettingsRepository(db)
+        self._usage = UsageRepository(db)
+
+    @classmethod
+    async def open(cls, url: str = DEFAULT_URL, *, echo: bool = False) -> Store:
+        """Connect to ``url`` and apply pending migrations."""
+        engine = create_engine(url, echo=echo)
+        try:
+            await migrate(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(Database(engine))
+
+    async def close(self) -> None:
+        await self._db.dispose()
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._db.dialect
+
+    # conversations
+
+    async def current_conversation(self, key: str) -> int:
+        """Id of the newest non-archived conversation for ``key``; creates one if none."""
+        return await self._conversations.current(key)
+
+    async def start_new_conversation(self, key: str) -> int:
+        """Archive the current conversation for ``key`` and return a new one's id."""
+        return await self._conversations.start_new(key)
+
+    async def load_recent_messages(
+        self, conversation_id: int, *, limit: int, before_id: int | None = None
+    ) -> list[StoredMessage]:
+        """Newest first; ``before_id`` pages to messages older than that id."""
+        return await self._conversations.load_recent(
+            conversation_id, limit=limit, before_id=before_id
+        )
+
+    async def count_messages(self, conversation_id: int) -> int:
+        return await self._conversations.count(conversation_id)
+
+    async def save_turn(
+        self,
+        conversation_id: int,
+        turn_id: str,
+        messages: Sequence[NewMessage],
+        usage: UsageRecord | None,
+    ) -> list[int]:
+        """Store all messages and the ledger row atomically; returns the message ids."""
+        return await self._conversations.save_turn(conversation_id, turn_id, messages, usage)
+
+    async def bulk_insert_messages(
+        self, conversation_id: int, messages: Sequence[NewMessage]
+    ) -> None:
+        """Fast insert for imports and benchmarks (one transaction, no ids returned)."""
+        await self._conversations.bulk_insert(conversation_id, messages)
+
+    # settings
+
+    async def get_settings(self, scopes: Sequence[ScopeKey]) -> dict[ScopeKey, dict[str, Any]]:
+        """``{scope: {name: value}}`` for every requested scope, in one query."""
+        return await self._settings.get(scopes)
+
+    async def set_setting(self, scope: ScopeKey, name: str, value: Any) -> None:
+        """Insert or replace one JSON-serializable setting."""
+        await self._settings.set(scope, name, value)
+
+    async def clear_setting(self, scope: ScopeKey, name: str) -> bool:
+        """Delete one setting; true if it existed."""
+        return await self._settings.clear(scope, name)
+
+    # usage
+
+    async def usage_totals(
+        self, *, platform: str, user_id: str | None = None, since: datetime | None = None
+    ) -> Usage:
+        """Summed ledger tokens for a platform, optionally one user and/or since a time."""
+        return await self._usage.totals(platform=platform, user_id=user_id, since=since)

@@ -1,0 +1,62 @@
+"""Usage ledger: one row per accounted turn (or image, audio, ... later)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from core.events import Usage
+from core.storage.engine import Database
+from core.storage.schema import usage_ledger
+from core.storage.types import UsageRecord
+
+INSERT_LEDGER_ROW = sa.insert(usage_ledger)
+
+_ledger = usage_ledger.c
+
+
+def ledger_row(turn_id: str, record: UsageRecord, created_at: datetime) -> dict[str, Any]:
+    """Parameters for ``INSERT_LEDGER_ROW``."""
+    return {
+        "turn_id": turn_id,
+        "platform": record.platform,
+        "chat_id": record.chat_id,
+        "user_id": record.user_id,
+        "model": record.model,
+        "prompt_tokens": record.usage.prompt_tokens,
+        "completion_tokens": record.usage.completion_tokens,
+        "estimated": record.usage.estimated,
+        "cost": record.cost,
+        "kind": record.kind,
+        "created_at": created_at,
+    }
+
+
+class UsageRepository:
+    """Aggregates over the usage ledger."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def totals(
+        self, *, platform: str, user_id: str | None = None, since: datetime | None = None
+    ) -> Usage:
+        """Summed tokens; ``estimated`` is true if any counted row was an estimate."""
+        query = sa.select(
+            sa.func.coalesce(sa.func.sum(_ledger.prompt_tokens), 0),
+            sa.func.coalesce(sa.func.sum(_ledger.completion_tokens), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((_ledger.estimated, 1), else_=0)), 0),
+        ).where(_ledger.platform == platform)
+        if user_id is not None:
+            query = query.where(_ledger.user_id == user_id)
+        if since is not None:
+            query = query.where(_ledger.created_at >= since)
+        async with self._db.read() as connection:
+            prompt, completion, estimated_rows = (await connection.execute(query)).one()
+        return Usage(
+            prompt_tokens=int(prompt),
+            completion_tokens=int(completion),
+            estimated=int(estimated_rows) > 0,
+        )

@@ -76,7 +76,8 @@ class ChatCore:
         gateway = GatewayClient(
             settings.gateway_base_url, settings.secret(settings.gateway_api_key),
             timeout=settings.request_timeout, max_retries=settings.gateway_max_retries,
-            stream_usage=settings.gateway_stream_usage)
+            stream_usage=settings.gateway_stream_usage,
+            backoff_base=settings.gateway_retry_backoff)
         core = cls(settings, store=store, gateway=gateway,
                    catalog=ModelCatalog.shipped(settings.extra_models_file))
         if refresh_models:

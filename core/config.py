@@ -30,6 +30,7 @@ class AppSettings(BaseSettings):
     request_timeout: float = Field(default=120.0, gt=0)
     gateway_max_retries: int = Field(default=3, ge=0, le=10)
     gateway_stream_usage: bool = True
+    gateway_retry_backoff: float = Field(default=0.5, ge=0)
     models_refresh_interval: float = Field(default=3600.0, ge=0)
     extra_models_file: Path | None = None
 

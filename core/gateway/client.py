@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
 from types import TracebackType
 from typing import Self, TypeVar, cast
 
@@ -62,14 +63,12 @@ class GatewayClient:
         self._backoff = Backoff(base=backoff_base)
         self._stream_usage = stream_usage
         self._owns_http = http_client is None
-        self._http = http_client or httpx2.AsyncClient(
-            timeout=httpx2.Timeout(timeout, connect=min(timeout, 10.0)),
-            limits=DEFAULT_LIMITS,
-        )
+        timeouts = httpx2.Timeout(timeout, connect=min(timeout, 10.0))
+        self._http = http_client or httpx2.AsyncClient(timeout=timeouts, limits=DEFAULT_LIMITS)
         self._openai = AsyncOpenAI(
             api_key=api_key,
             base_url=f"{self.base_url}/v1",
-            timeout=timeout,
+            timeout=timeouts,  # the SDK sets it on every request it sends
             max_retries=0,
             http_client=self._http,
         )
@@ -103,7 +102,7 @@ class GatewayClient:
         assert isinstance(completion, ChatCompletion)
         return _result_from(completion, request.model)
 
-    async def stream_chat(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+    async def stream_chat(self, request: ChatRequest) -> AsyncGenerator[ChatChunk, None]:
         """Stream an answer: a ``ChatChunk`` per text delta, then one final chunk.
 
         The final chunk carries ``finish_reason``, the assembled ``tool_calls`` and
@@ -112,13 +111,17 @@ class GatewayClient:
         A stream ending without a finish_reason raises ``StreamCut``; so does a
         malformed (non-JSON) chunk, wherever it occurs.  Failures after the
         finish_reason (e.g. a cut before the usage chunk) are ignored.
+
+        Stopping early: wrap in ``contextlib.aclosing`` (or call ``aclose()``) so the
+        HTTP response is released at once.
         """
         attempt = 0
         while True:
             assembler = StreamAssembler()
             try:
-                async for chunk in self._stream_once(request, assembler):
-                    yield chunk
+                async with aclosing(self._stream_once(request, assembler)) as chunks:
+                    async for chunk in chunks:
+                        yield chunk
                 return
             except GatewayError as error:
                 if assembler.started or not self._should_retry(error, attempt):
@@ -128,7 +131,7 @@ class GatewayClient:
 
     async def _stream_once(
         self, request: ChatRequest, assembler: StreamAssembler
-    ) -> AsyncIterator[ChatChunk]:
+    ) -> AsyncGenerator[ChatChunk, None]:
         try:
             stream = await self._create(request, stream=True)
         except Exception as exc:

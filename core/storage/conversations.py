@@ -42,7 +42,6 @@ _COUNT_MESSAGES = (
     .where(_msg.conversation_id == sa.bindparam("conversation_id"))
 )
 _INSERT_MESSAGES = sa.insert(messages)
-_INSERT_MESSAGES_RETURNING_IDS = _INSERT_MESSAGES.returning(_msg.id, sort_by_parameter_order=True)
 
 
 def _message_row(
@@ -70,6 +69,12 @@ class ConversationRepository:
         self._db = db
         self._insert_open = (
             dialect_insert(db.dialect, conversations).on_conflict_do_nothing().returning(_conv.id)
+        )
+        # SQLite assigns ascending rowids inside the (serialized) write transaction, so
+        # sorting the returned ids restores parameter order and lets SQLAlchemy send one
+        # multi-row INSERT; sort_by_parameter_order would insert row by row there.
+        self._insert_messages_returning_ids = _INSERT_MESSAGES.returning(
+            _msg.id, sort_by_parameter_order=db.dialect != "sqlite"
         )
 
     async def current(self, key: str) -> int:
@@ -131,10 +136,13 @@ class ConversationRepository:
         message_ids: list[int] = []
         async with self._db.write() as connection:
             if rows:
-                result = await connection.execute(_INSERT_MESSAGES_RETURNING_IDS, rows)
+                result = await connection.execute(self._insert_messages_returning_ids, rows)
                 message_ids = [int(message_id) for message_id in result.scalars()]
             if usage is not None:
-                await connection.execute(INSERT_LEDGER_ROW, ledger_row(turn_id, usage, now))
+                # A one-row executemany skips fetching the new primary key.
+                await connection.execute(INSERT_LEDGER_ROW, [ledger_row(turn_id, usage, now)])
+        if self._db.dialect == "sqlite":
+            message_ids.sort()
         return message_ids
 
     async def bulk_insert(self, conversation_id: int, new_messages: Sequence[NewMessage]) -> None:

@@ -59,7 +59,11 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         path = _sqlite_file(parsed)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(parsed, echo=echo, pool_timeout=60)
+        # Transactions always end in COMMIT/ROLLBACK before a connection is returned
+        # (AsyncConnection.close rolls back), so skip the extra reset round trip.
+        engine = create_async_engine(
+            parsed, echo=echo, pool_size=5, pool_timeout=60, pool_reset_on_return=None
+        )
         event.listen(engine.sync_engine, "connect", _apply_sqlite_pragmas)
         return engine
     return create_async_engine(parsed, echo=echo, pool_size=10, max_overflow=20, pool_recycle=1800)

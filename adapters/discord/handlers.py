@@ -1,0 +1,344 @@
+"""Message gating, turns, slash-command and button handlers.
+
+Conversation keys: a guild channel is ``ChatRef(chat_id=<channel>)``; a thread is
+``ChatRef(chat_id=<parent channel>, thread_id=<thread>)`` — its own history, but the
+parent's chat settings (model, mode); a DM is ``ChatRef(chat_id=<dm channel>,
+is_private=True)``.  In guild channels the bot answers when mentioned or replied to
+(reply mode ``mention``), everything (``all``) or slash commands only (``command``);
+threads the bot opened continue without a mention unless the mode is ``command``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+import discord
+from discord.app_commands import Choice
+
+from adapters.discord import attachments
+from adapters.discord.commands import language_of
+from adapters.discord.render import split_message
+from adapters.discord.streaming import NO_MENTIONS, ChannelSink, InteractionSink, Sink
+from adapters.discord.ui import CancelView, turn_of
+from core.commands.replies import CommandReply
+from core.commands.spec import CommandSpec
+from core.conversation.inputs import UserMessage
+from core.conversation.keys import Actor, ChatRef
+from core.conversation.tickets import TurnTicket
+from core.errors import UserInputError
+from core.events import TurnFailed
+
+if TYPE_CHECKING:
+    from adapters.discord.app import DiscordBot
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+PUBLIC_COMMANDS = frozenset({"help", "models", "new"})
+"""Commands whose answers are public; the rest (settings) are deferred ephemerally."""
+THREAD_NAME_LIMIT = 100
+
+Reporter = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a message or interaction happened, mapped to the core's ``ChatRef``."""
+
+    chat: ChatRef
+    channel_id: int
+    bot_thread: bool = False
+    can_thread: bool = False
+
+
+@dataclass(slots=True)
+class LiveTurn:
+    """A streaming turn whose Cancel button is live."""
+
+    ticket: TurnTicket
+    user_id: int
+
+
+class Handlers:
+    """Everything the client dispatches: messages, slash commands, autocomplete, buttons."""
+
+    def __init__(self, bot: DiscordBot) -> None:
+        self.bot = bot
+        self.core = bot.core
+        self.live: dict[str, LiveTurn] = {}
+        self.opened_threads: dict[int, int] = {}  # thread id -> parent channel id
+        self._own_messages: OrderedDict[int, None] = OrderedDict()
+        self._locales: OrderedDict[int, str] = OrderedDict()
+
+    # ---- mapping ------------------------------------------------------------------------
+    def place_of(self, channel: Any, channel_id: int, guild_id: int | None) -> Place:
+        """The ``Place`` of a channel (``channel`` may be partial/unknown)."""
+        me = self.bot.client.user.id if self.bot.client.user else 0
+        if guild_id is None or isinstance(channel, (discord.DMChannel, discord.GroupChannel)):
+            return Place(ChatRef(PLATFORM, str(channel_id), "", True), channel_id)
+        if isinstance(channel, discord.Thread) or channel_id in self.opened_threads:
+            parent = getattr(channel, "parent_id", None) or self.opened_threads[channel_id]
+            owner = getattr(channel, "owner_id", None)
+            mine = owner == me or channel_id in self.opened_threads
+            return Place(ChatRef(PLATFORM, str(parent), str(channel_id)), channel_id, mine)
+        can_thread = isinstance(channel, discord.TextChannel)
+        return Place(ChatRef(PLATFORM, str(channel_id)), channel_id, can_thread=can_thread)
+
+    def actor_of(self, user: discord.User | discord.Member, locale: str | None) -> Actor:
+        """The core ``Actor``; chat admin = Manage Server or Administrator."""
+        if locale:
+            self._remember(self._locales, user.id, locale)
+        else:
+            locale = self._locales.get(user.id)
+        admin = False
+        if isinstance(user, discord.Member):
+            perms = user.guild_permissions
+            admin = perms.manage_guild or perms.administrator
+        return Actor(PLATFORM, str(user.id), user.display_name, locale or "", admin)
+
+    @staticmethod
+    def _remember(cache: OrderedDict[int, Any], key: int, value: Any, size: int = 4096) -> None:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > size:
+            cache.popitem(last=False)
+
+    def remember_message(self, message_id: int) -> None:
+        """Note a message the bot sent (replies to it continue the conversation)."""
+        self._remember(self._own_messages, message_id, None)
+
+    # ---- messages -----------------------------------------------------------------------
+    async def on_message(self, message: discord.Message) -> None:
+        """Decide whether ``message`` starts a turn, then run it."""
+        client = self.bot.client
+        if message.author.bot or client.user is None or message.author.id == client.user.id:
+            return
+        if message.type not in (discord.MessageType.default, discord.MessageType.reply):
+            return
+        place = self.place_of(message.channel, message.channel.id,
+                              message.guild.id if message.guild else None)
+        mentioned = any(user.id == client.user.id for user in message.mentions)
+        if not place.chat.is_private:
+            mode = (await self.core.chat_options(place.chat)).reply_mode
+            addressed = mentioned or self._replies_to_bot(message) or place.bot_thread
+            if mode == "command" or (mode == "mention" and not addressed):
+                return
+        text = re.sub(rf"<@!?{client.user.id}>", "", message.content).strip()
+        actor = self.actor_of(message.author, None)
+        sink = ChannelSink(message.channel, place.channel_id, reply_to=message)
+        reply = self._channel_reporter(message)
+        model: str | None = None
+        if text.startswith("/"):
+            try:
+                parsed = self.core.parse_command(text, PLATFORM, client.user.name)
+            except UserInputError as exc:
+                lang = await self.core.language_for(place.chat, actor)
+                await reply(self.core.error_text(exc, lang))
+                return
+            if parsed is not None and parsed.spec is not None and parsed.spec.name != "ask":
+                result = await self.core.run_command(parsed.spec.name, parsed.args,
+                                                     place.chat, actor)
+                await reply(result.text)
+                return
+            if parsed is not None and parsed.spec is not None:
+                text = str(parsed.args.get("prompt") or "")
+                model = parsed.args.get("model")
+        await self.turn(place.chat, actor, text, message.attachments, model, sink, reply)
+
+    def _replies_to_bot(self, message: discord.Message) -> bool:
+        ref = message.reference
+        if ref is None or ref.message_id is None:
+            return False
+        resolved = ref.resolved
+        if isinstance(resolved, discord.Message) and self.bot.client.user is not None:
+            return resolved.author.id == self.bot.client.user.id
+        return ref.message_id in self._own_messages
+
+    def _channel_reporter(self, message: discord.Message) -> Reporter:
+        async def report(text: str) -> None:
+            for index, chunk in enumerate(split_message(text)):
+                await self.bot.throttle.wait(message.channel.id)
+                sent = await message.channel.send(
+                    chunk, allowed_mentions=NO_MENTIONS,
+                    reference=message.to_reference(fail_if_not_exists=False) if not index
+                    else None)  # type: ignore[arg-type]
+                self.remember_message(sent.id)
+        return report
+
+    # ---- turns --------------------------------------------------------------------------
+    async def turn(self, chat: ChatRef, actor: Actor, text: str,
+                   files: list[discord.Attachment], model: str | None, sink: Sink,
+                   report: Reporter) -> None:
+        """Collect attachments, check vision, submit, stream; failures go to ``report``."""
+        lang = await self.core.language_for(chat, actor)
+        if any(attachments.is_image(a) for a in files):
+            problem = await self.vision_problem(chat, actor, model, lang)
+            if problem:
+                await report(problem)
+                return
+        collected = await attachments.collect(self.core, files, lang)
+        if collected.problems:
+            await report("\n".join(collected.problems))
+            return
+        message = UserMessage(text=text, images=tuple(collected.images),
+                              documents=tuple(collected.documents), model_override=model)
+        ticket = await self.core.submit(chat, actor, message)
+        await self.present(ticket, sink, int(actor.user_id), report)
+
+    async def vision_problem(self, chat: ChatRef, actor: Actor, model: str | None,
+                             lang: str) -> str | None:
+        """A localized "this model can't see images" text, or ``None`` if it can."""
+        info = self.core.catalog.get(model) if model else await self.core.current_model(
+            chat, actor)
+        if info is None or info.vision:
+            return None
+        names = ", ".join(m.name for m in self.core.catalog.vision_models()[:6])
+        return self.core.t("error.no_vision", lang, model=info.name, models=names)
+
+    async def present(self, ticket: TurnTicket, sink: Sink, user_id: int,
+                      report: Reporter) -> None:
+        """Stream the ticket into ``sink``; a failure is reported through ``report``."""
+        lang = ticket.language
+        turn_ids: list[str] = []
+
+        def make_view(turn_id: str) -> discord.ui.View | None:
+            if not turn_id:
+                return None
+            turn_ids.append(turn_id)
+            self.live[turn_id] = LiveTurn(ticket, user_id)
+            view = CancelView(turn_id, self.core.t("discord.cancel_button", lang), self.on_cancel)
+            self.bot.client.add_view(view)
+            return view
+
+        presenter = self.bot.presenter(sink, make_view=make_view,
+                                       cancelled_note=self.core.t("turn.cancelled", lang))
+        try:
+            terminal = await presenter.present(ticket)
+        finally:
+            for turn_id in turn_ids:
+                self.live.pop(turn_id, None)
+        if isinstance(terminal, TurnFailed):
+            await report(self.core.failure_text(terminal, lang))
+
+    async def on_cancel(self, interaction: discord.Interaction, turn_id: str) -> None:
+        """The Cancel button: the asker or a chat admin stops the turn."""
+        lang = language_of(interaction.locale)
+        live = self.live.get(turn_id)
+        if live is None:
+            await interaction.response.send_message(
+                self.core.t("turn.nothing_to_cancel", lang), ephemeral=True)
+            return
+        actor = self.actor_of(interaction.user, str(interaction.locale))
+        if interaction.user.id != live.user_id and not actor.is_chat_admin:
+            await interaction.response.send_message(
+                self.core.t("discord.cancel_not_yours", lang), ephemeral=True)
+            return
+        live.ticket.cancel()
+        await interaction.response.defer()
+
+    async def on_component(self, interaction: discord.Interaction) -> None:
+        """Stale Cancel buttons (e.g. after a restart): acknowledge and remove them."""
+        if interaction.type is not discord.InteractionType.component:
+            return
+        data = cast(dict[str, Any], interaction.data or {})
+        custom_id = str(data.get("custom_id", ""))
+        turn_id = turn_of(custom_id)
+        if turn_id is None or turn_id in self.live or interaction.response.is_done():
+            return
+        try:
+            await interaction.response.edit_message(view=None)
+        except discord.HTTPException as exc:
+            log.debug("could not clear a stale cancel button: %s", exc)
+
+    # ---- slash commands -----------------------------------------------------------------
+    def _interaction_place(self, interaction: discord.Interaction) -> Place:
+        return self.place_of(interaction.channel, interaction.channel_id or 0,
+                             interaction.guild_id)
+
+    async def on_autocomplete(self, interaction: discord.Interaction, source: str,
+                              current: str) -> list[Choice[str]]:
+        """Choices from ``core.complete`` (value = model name, label with vendor)."""
+        return [Choice(name=c.label[:100], value=c.value[:100])
+                for c in self.core.complete(source, current, limit=25)]
+
+    async def on_command(self, interaction: discord.Interaction, spec: CommandSpec,
+                         values: dict[str, Any]) -> None:
+        """Every slash command: defer at once, then run it through the core."""
+        if spec.name == "ask":
+            await self.chat_command(interaction, values)
+            return
+        ephemeral = spec.name not in PUBLIC_COMMANDS
+        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        place = self._interaction_place(interaction)
+        actor = self.actor_of(interaction.user, str(interaction.locale))
+        reply = await self.core.run_command(spec.name, values, place.chat, actor)
+        await self.send_reply(interaction, reply, deferred_ephemeral=ephemeral)
+
+    async def send_reply(self, interaction: discord.Interaction, reply: CommandReply, *,
+                         deferred_ephemeral: bool) -> None:
+        """Show a ``CommandReply`` (split at 2000 chars); errors are always ephemeral."""
+        ephemeral = reply.ephemeral or reply.is_error
+        await self.respond(interaction, reply.text, ephemeral=ephemeral,
+                           deferred_ephemeral=deferred_ephemeral)
+
+    async def respond(self, interaction: discord.Interaction, text: str, *, ephemeral: bool,
+                      deferred_ephemeral: bool) -> None:
+        """Answer a deferred interaction, swapping the original if the visibility differs."""
+        chunks = split_message(text) or ["…"]
+        if ephemeral == deferred_ephemeral:
+            await interaction.edit_original_response(content=chunks[0],
+                                                     allowed_mentions=NO_MENTIONS)
+            chunks = chunks[1:]
+        else:
+            await interaction.delete_original_response()
+        for chunk in chunks:
+            await interaction.followup.send(chunk, ephemeral=ephemeral,
+                                            allowed_mentions=NO_MENTIONS)
+
+    async def chat_command(self, interaction: discord.Interaction,
+                           values: dict[str, Any]) -> None:
+        """``/chat prompt [model] [image]``: in a text channel the answer opens a thread."""
+        await interaction.response.defer(thinking=True)
+        place = self._interaction_place(interaction)
+        actor = self.actor_of(interaction.user, str(interaction.locale))
+        prompt = str(values.get("prompt") or "")
+        image = values.get("image")
+        files = [image] if isinstance(image, discord.Attachment) else []
+        sink = InteractionSink(interaction)
+        chat, in_thread = place.chat, False
+        target: Sink = sink
+
+        async def report(text: str) -> None:
+            if not (sink.used_original or in_thread):
+                sink.used_original = True  # the "thinking" message goes; the error is private
+                await interaction.delete_original_response()
+            for chunk in split_message(text):
+                await interaction.followup.send(chunk, ephemeral=True,
+                                                allowed_mentions=NO_MENTIONS)
+
+        if place.can_thread:
+            original = await interaction.edit_original_response(
+                content=f"**{actor.name}:** {prompt}"[:2000], allowed_mentions=NO_MENTIONS)
+            sink.used_original = True
+            try:
+                thread = await original.create_thread(name=thread_name(prompt))
+            except discord.HTTPException as exc:
+                log.warning("could not open a thread, answering inline: %s", exc)
+            else:
+                self.opened_threads[thread.id] = place.channel_id
+                chat = ChatRef(PLATFORM, place.chat.chat_id, str(thread.id))
+                target, in_thread = ChannelSink(thread, thread.id), True
+        await self.turn(chat, actor, prompt, files, values.get("model"), target, report)
+        if not sink.used_original:  # merged into another turn, or stopped before any text
+            await interaction.delete_original_response()
+
+
+def thread_name(prompt: str) -> str:
+    """A thread title from the prompt's first line (≤ 100 characters)."""
+    line = next((part.strip() for part in prompt.splitlines() if part.strip()), "") or "chat"
+    return line if len(line) <= THREAD_NAME_LIMIT else line[: THREAD_NAME_LIMIT - 1] + "…"

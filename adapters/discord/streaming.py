@@ -1,0 +1,302 @@
+"""Showing a streamed answer: send once, then edit throttled, split at 2000 characters.
+
+``StreamPresenter`` consumes a turn's ``TurnEvent``s.  One writer task owns all
+writes: each wakes on new text, waits for the channel's throttle slot, then renders the
+*latest* text — deltas that arrive meanwhile coalesce into that one edit.  When the
+answer outgrows a message the previous one is frozen (its code fence closed) and the
+answer continues in a new message.  The final text always lands: a failed final edit
+falls back to sending the rest as new messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+
+from adapters.discord.ratelimit import ChannelThrottle
+from adapters.discord.render import MESSAGE_LIMIT, IncrementalSplitter
+from core.events import (
+    TERMINAL_EVENTS,
+    ImageReady,
+    TextDelta,
+    TurnCancelled,
+    TurnEvent,
+    TurnFailed,
+    TurnFinal,
+    TurnStarted,
+)
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+"""Model output must never ping @everyone, roles or users."""
+
+Handle = discord.Message | discord.WebhookMessage | discord.InteractionMessage
+
+
+class Sink:
+    """Where an answer is written; subclasses wrap a channel or an interaction."""
+
+    channel_id: int
+
+    async def send(self, text: str, view: discord.ui.View | None) -> Handle:
+        """Post a new message."""
+        raise NotImplementedError
+
+    async def edit(self, handle: Handle, text: str, view: discord.ui.View | None) -> Handle:
+        """Replace a message's text and components (``view=None`` removes buttons)."""
+        return await handle.edit(content=text, view=view, allowed_mentions=NO_MENTIONS)
+
+    async def delete(self, handle: Handle) -> None:
+        """Delete a message that is no longer needed."""
+        await handle.delete()
+
+    async def send_file(self, file: discord.File, text: str) -> None:
+        """Post an image produced by the turn."""
+        raise NotImplementedError
+
+    def typing(self) -> contextlib.AbstractAsyncContextManager[Any] | None:
+        """A typing indicator context, or ``None`` when the platform shows one already."""
+        return None
+
+
+class ChannelSink(Sink):
+    """Messages in a channel/thread/DM; the first one replies to ``reply_to``."""
+
+    def __init__(self, channel: discord.abc.Messageable, channel_id: int,
+                 reply_to: discord.Message | None = None) -> None:
+        self.channel = channel
+        self.channel_id = channel_id
+        self._reference = reply_to.to_reference(fail_if_not_exists=False) if reply_to else None
+
+    async def send(self, text: str, view: discord.ui.View | None) -> Handle:
+        kwargs: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
+        if view is not None:
+            kwargs["view"] = view
+        if self._reference is not None:
+            kwargs.update(reference=self._reference, mention_author=False)
+            self._reference = None
+        return await self.channel.send(text, **kwargs)
+
+    async def send_file(self, file: discord.File, text: str) -> None:
+        await self.channel.send(text or None, file=file, allowed_mentions=NO_MENTIONS)
+
+    def typing(self) -> contextlib.AbstractAsyncContextManager[Any] | None:
+        return self.channel.typing()
+
+
+class InteractionSink(Sink):
+    """Answers to a deferred slash command: the original response, then follow-ups."""
+
+    def __init__(self, interaction: discord.Interaction) -> None:
+        self.interaction = interaction
+        self.channel_id = interaction.channel_id or 0
+        self.used_original = False
+        """Whether the deferred original response was replaced (by text or deleted)."""
+
+    async def send(self, text: str, view: discord.ui.View | None) -> Handle:
+        if not self.used_original:
+            self.used_original = True
+            return await self.interaction.edit_original_response(
+                content=text, view=view, allowed_mentions=NO_MENTIONS
+            )
+        if view is not None:
+            return await self.interaction.followup.send(
+                text, view=view, wait=True, allowed_mentions=NO_MENTIONS
+            )
+        return await self.interaction.followup.send(text, wait=True, allowed_mentions=NO_MENTIONS)
+
+    async def send_file(self, file: discord.File, text: str) -> None:
+        await self.interaction.followup.send(text, file=file, allowed_mentions=NO_MENTIONS)
+
+
+@dataclass(slots=True)
+class _Shown:
+    handle: Handle
+    text: str
+    has_view: bool
+
+
+MAX_FINAL_FAILURES = 5
+
+ViewFactory = Callable[[str], discord.ui.View | None]
+"""Builds the Cancel view for a turn id (``None``: no button)."""
+
+
+class StreamPresenter:
+    """Presents one turn's events in a ``Sink`` and returns the terminal event."""
+
+    def __init__(self, sink: Sink, throttle: ChannelThrottle, *,
+                 make_view: ViewFactory | None = None, cancelled_note: str = "",
+                 limit: int = MESSAGE_LIMIT, retry_delay: float = 1.0,
+                 on_message: Callable[[int], None] | None = None) -> None:
+        self.sink = sink
+        self.throttle = throttle
+        self.make_view = make_view
+        self.cancelled_note = cancelled_note
+        self.retry_delay = retry_delay
+        self.on_message = on_message
+        self.messages: list[_Shown] = []
+        self.text = ""
+        self.first_visible_at: float | None = None
+        self._splitter = IncrementalSplitter(limit)
+        self._final: str | None = None
+        self._view: discord.ui.View | None = None
+        self._turn_id = ""
+        self._wake = asyncio.Event()
+        self._visible = asyncio.Event()
+        self._images: list[ImageReady] = []
+        self._failures = 0
+        self._abandoned = False
+
+    @property
+    def message_ids(self) -> list[int]:
+        """Ids of the messages currently showing the answer."""
+        return [shown.handle.id for shown in self.messages]
+
+    async def present(self, events: AsyncIterator[TurnEvent]) -> TurnEvent | None:
+        """Consume ``events`` to the end, keeping the messages in sync with the text."""
+        typing = asyncio.create_task(self._typing())
+        writer = asyncio.create_task(self._writer())
+        terminal: TurnEvent | None = None
+        try:
+            async for event in events:
+                if isinstance(event, TurnStarted):
+                    self._turn_id = event.turn_id
+                elif isinstance(event, TextDelta):
+                    self.text += event.text
+                    self._wake.set()
+                elif isinstance(event, ImageReady):
+                    self._images.append(event)
+                elif isinstance(event, TERMINAL_EVENTS):
+                    terminal = event
+        finally:
+            self._final = self._final_text(terminal)
+            self._wake.set()
+            typing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await typing
+            await writer
+            if self._view is not None:
+                self._view.stop()
+        await self._send_images()
+        return terminal
+
+    def _final_text(self, terminal: TurnEvent | None) -> str:
+        if isinstance(terminal, TurnFinal):
+            return terminal.text or self.text
+        if isinstance(terminal, TurnCancelled):
+            partial = terminal.partial_text or self.text
+            return f"{partial}\n\n*{self.cancelled_note}*" if partial.strip() else ""
+        if isinstance(terminal, TurnFailed):
+            return terminal.partial_text or self.text
+        return self.text if terminal is None else ""
+
+    async def _typing(self) -> None:
+        context = self.sink.typing()
+        if context is None:
+            return
+        try:
+            async with context:
+                await self._visible.wait()
+        except discord.HTTPException as exc:
+            log.debug("typing indicator failed: %s", exc)
+
+    # ---- the single writer --------------------------------------------------------------
+    def _targets(self) -> list[tuple[str, bool]]:
+        final = self._final is not None
+        chunks = self._splitter.feed(self._final if self._final is not None else self.text)
+        if self._view is None and chunks and not final and self.make_view is not None:
+            self._view = self.make_view(self._turn_id)
+        last = len(chunks) - 1
+        return [(chunk, self._view is not None and not final and i == last)
+                for i, chunk in enumerate(chunks)]
+
+    def _next_op(self) -> tuple[str, int, str, bool] | None:
+        if self._abandoned:
+            return None
+        targets = self._targets()
+        for i, (chunk, with_view) in enumerate(targets):
+            if i >= len(self.messages):
+                return ("send", i, chunk, with_view)
+            shown = self.messages[i]
+            if shown.text != chunk or shown.has_view != with_view:
+                return ("edit", i, chunk, with_view)
+        if self._final is not None and len(self.messages) > len(targets):
+            return ("delete", len(targets), "", False)
+        return None
+
+    async def _writer(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._next_op() is not None:
+                await self.throttle.wait(self.sink.channel_id)
+                op = self._next_op()
+                if op is None:
+                    break
+                if not await self._apply(*op) and self._final is None:
+                    break  # retried on the next delta; the final pass falls back
+            if self._final is not None and self._next_op() is None:
+                return
+
+    async def _apply(self, kind: str, index: int, chunk: str, with_view: bool) -> bool:
+        view = self._view if with_view else None
+        try:
+            if kind == "send":
+                handle = await self.sink.send(chunk, view)
+                self.messages.append(_Shown(handle, chunk, with_view))
+                if self.first_visible_at is None:
+                    self.first_visible_at = asyncio.get_running_loop().time()
+                self._visible.set()
+                if self.on_message is not None:
+                    self.on_message(handle.id)
+            elif kind == "edit":
+                shown = self.messages[index]
+                shown.handle = await self.sink.edit(shown.handle, chunk, view)
+                shown.text, shown.has_view = chunk, with_view
+            else:
+                for shown in self.messages[index:]:
+                    with contextlib.suppress(discord.HTTPException):
+                        await self.sink.delete(shown.handle)
+                del self.messages[index:]
+            return True
+        except discord.HTTPException as exc:
+            log.warning("discord %s failed (%s %s): %s", kind, exc.status, exc.code, exc.text)
+            if self._final is None:
+                return False
+            await self._fallback(kind, index, exc)
+            return False
+
+    async def _fallback(self, kind: str, index: int, exc: discord.HTTPException) -> None:
+        """Final pass after a failed write: retry, then resend from ``index`` as new messages."""
+        self._failures += 1
+        if self._failures > MAX_FINAL_FAILURES:
+            log.error("giving up delivering an answer in channel %s", self.sink.channel_id)
+            self._abandoned = True
+            return
+        await asyncio.sleep(min(self.retry_delay * self._failures, 5.0))
+        if kind == "edit" and (exc.status in (403, 404) or self._failures > 1):
+            del self.messages[index:]  # can't edit it: the rest goes out as new messages
+
+    async def _send_images(self) -> None:
+        for number, image in enumerate(self._images, 1):
+            try:
+                if image.data is not None:
+                    ext = image.mime.split("/")[-1] or "png"
+                    file = discord.File(io.BytesIO(image.data), filename=f"image{number}.{ext}")
+                    await self.throttle.wait(self.sink.channel_id)
+                    await self.sink.send_file(file, image.caption)
+                elif image.url:
+                    await self.throttle.wait(self.sink.channel_id)
+                    await self.sink.send(f"{image.caption}\n{image.url}".strip(), None)
+            except discord.HTTPException as exc:
+                log.warning("could not send an image: %s", exc)
+

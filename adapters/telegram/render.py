@@ -1,0 +1,176 @@
+"""Markdown → Telegram text + entities, split into messages of at most 4096 UTF-16 units.
+
+Model answers are Markdown; Telegram wants plain text plus ``MessageEntity`` spans whose
+offsets count UTF-16 code units. ``telegramify_markdown.convert`` does the conversion;
+this module splits the result on paragraph / code-block boundaries. A code block that is
+too long for one message is cut at a line boundary and its ``pre`` entity (with its
+language) is repeated in the next message, i.e. the block is closed and reopened.
+When conversion fails the raw text is used as plain text, so text is never lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from aiogram import types
+from telegramify_markdown import MessageEntity, convert, utf16_len
+
+TELEGRAM_TEXT_LIMIT = 4096
+"""Maximum message text length in UTF-16 code units."""
+
+_WHITESPACE = " \n\t\r"
+_BLOCK_ENTITY_TYPES = frozenset({"pre", "blockquote", "expandable_blockquote"})
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """Plain text and its entities (offsets in UTF-16 code units)."""
+
+    text: str
+    entities: tuple[MessageEntity, ...] = field(default_factory=tuple)
+
+    def plain(self) -> Rendered:
+        """The same text without any formatting (the fallback when entities are refused)."""
+        return Rendered(self.text)
+
+    def append(self, other: Rendered, separator: str = "\n\n") -> Rendered:
+        """This text, ``separator``, then ``other`` (its entities shifted accordingly)."""
+        if not self.text:
+            return other
+        if not other.text:
+            return self
+        shift = utf16_len(self.text + separator)
+        moved = tuple(entity.copy_with(offset=entity.offset + shift) for entity in other.entities)
+        return Rendered(self.text + separator + other.text, self.entities + moved)
+
+    def aiogram_entities(self) -> list[types.MessageEntity] | None:
+        """The entities as aiogram objects (``None`` when there are none)."""
+        if not self.entities:
+            return None
+        return [types.MessageEntity(**entity.to_dict()) for entity in self.entities]
+
+
+def render_markdown(markdown: str) -> Rendered:
+    """Convert Markdown to text + entities; falls back to the raw text on any failure."""
+    if not markdown.strip():
+        return Rendered("")
+    try:
+        text, entities = convert(markdown)
+    except Exception:  # a converter bug must never lose the answer
+        log.warning("markdown conversion failed; sending plain text", exc_info=True)
+        return Rendered(markdown)
+    return Rendered(text, tuple(entities))
+
+
+def render_chunks(markdown: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[Rendered]:
+    """Render Markdown and split it into messages of at most ``limit`` UTF-16 units."""
+    return split_rendered(render_markdown(markdown), limit)
+
+
+def plain_chunks(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[Rendered]:
+    """Split unformatted text into messages of at most ``limit`` UTF-16 units."""
+    return split_rendered(Rendered(text), limit)
+
+
+def split_rendered(rendered: Rendered, limit: int = TELEGRAM_TEXT_LIMIT) -> list[Rendered]:
+    """Split into chunks ≤ ``limit`` units, preferring paragraph, then line boundaries.
+
+    Whitespace at chunk edges is trimmed; whitespace-only chunks are dropped.
+    """
+    text = rendered.text
+    units = _utf16_offsets(text)
+    block_ranges = [
+        (entity.offset, entity.offset + entity.length)
+        for entity in rendered.entities
+        if entity.type in _BLOCK_ENTITY_TYPES
+    ]
+    chunks: list[Rendered] = []
+    start = 0
+    while start < len(text):
+        end = _chunk_end(text, units, start, limit, block_ranges)
+        chunk = _slice(rendered, units, start, end)
+        if chunk.text:
+            chunks.append(chunk)
+        start = end
+    return chunks
+
+
+def _utf16_offsets(text: str) -> list[int]:
+    """``offsets[i]`` is the UTF-16 offset of ``text[i]``; the last item is the total."""
+    offsets = [0] * (len(text) + 1)
+    total = 0
+    for index, char in enumerate(text):
+        offsets[index] = total
+        total += 2 if ord(char) > 0xFFFF else 1
+    offsets[len(text)] = total
+    return offsets
+
+
+def _chunk_end(
+    text: str, units: list[int], start: int, limit: int, block_ranges: list[tuple[int, int]]
+) -> int:
+    """Where the chunk starting at ``start`` (a str index) should end.
+
+    Line boundaries are ranked (see ``_boundary_rank``); the best one in the second half
+    of the budget wins, the furthest on ties. A block that fits in one message is only
+    cut when nothing else is possible; a hard cut is the last resort.
+    """
+    budget = units[start] + limit
+    if units[len(text)] <= budget:
+        return len(text)
+    hard_end = start + 1
+    while hard_end < len(text) and units[hard_end + 1] <= budget:
+        hard_end += 1
+    half_way = units[start] + limit // 2
+    late: list[tuple[int, int]] = []
+    early: list[tuple[int, int]] = []
+    newline = text.find("\n", start, hard_end)
+    while newline != -1:
+        end = newline + 1
+        candidate = (_boundary_rank(units[end], end, text, block_ranges, limit), end)
+        (late if units[end] >= half_way else early).append(candidate)
+        newline = text.find("\n", end, hard_end)
+    for pool in ([c for c in late if c[0] > 0], [c for c in early if c[0] > 0], late, early):
+        if pool:
+            return max(pool)[1]
+    return hard_end
+
+
+def _boundary_rank(
+    unit: int, end: int, text: str, block_ranges: list[tuple[int, int]], limit: int
+) -> int:
+    """How good a line boundary is for a cut.
+
+    3: between paragraphs or at a code block edge; 2: between lines; 1: inside a block
+    too long for any message; 0: inside a block that would fit whole in a message.
+    """
+    for block_start, block_end in block_ranges:
+        if block_start < unit < block_end:
+            return 1 if block_end - block_start > limit else 0
+    at_block_edge = any(unit in edges for edges in block_ranges)
+    if at_block_edge or text[max(end - 2, 0):end] == "\n\n":
+        return 3
+    return 2
+
+
+def _slice(rendered: Rendered, units: list[int], start: int, end: int) -> Rendered:
+    """The part ``text[start:end]``, trimmed, with the entities clipped to it."""
+    text = rendered.text
+    while start < end and text[start] in "\r\n":
+        start += 1
+    while end > start and text[end - 1] in _WHITESPACE:
+        end -= 1
+    if start >= end:
+        return Rendered("")
+    first, last = units[start], units[end]
+    clipped: list[MessageEntity] = []
+    for entity in rendered.entities:
+        entity_start = max(entity.offset, first)
+        entity_end = min(entity.offset + entity.length, last)
+        if entity_end > entity_start:
+            clipped.append(entity.copy_with(offset=entity_start - first,
+                                            length=entity_end - entity_start))
+    return Rendered(text[start:end], tuple(clipped))

@@ -1,0 +1,410 @@
+"""The stream presenter: shows a core turn's events in a Telegram chat as they arrive.
+
+Private chats stream into a draft (``sendMessageDraft``, a stable ``draft_id`` per turn)
+and finish with real ``sendMessage`` calls. Groups (or private chats whose drafts fail)
+send a message and edit it, throttled by time and by the bot-wide limiter; intermediate
+edits are skipped when throttled, the final text is always delivered. Text longer than
+one message freezes the full message and continues in the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, ReplyParameters
+
+from adapters.telegram.ratelimit import BotLimiter
+from adapters.telegram.render import Rendered, render_markdown, split_rendered
+from adapters.telegram.ui import cancel_keyboard
+from core.events import (
+    ImageReady,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnCancelled,
+    TurnEvent,
+    TurnFailed,
+    TurnFinal,
+    TurnMerged,
+)
+
+log = logging.getLogger(__name__)
+
+
+class CoreTexts(Protocol):
+    """The part of ChatCore the presenter needs: localized texts."""
+
+    def t(self, key: str, lang: str, **params: Any) -> str: ...
+
+    def failure_text(self, event: TurnFailed, lang: str) -> str: ...
+
+
+class Ticket(Protocol):
+    """A core turn ticket: an async iterator of events that can be cancelled."""
+
+    language: str
+
+    def __aiter__(self) -> Ticket: ...
+
+    async def __anext__(self) -> TurnEvent: ...
+
+    def cancel(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StreamTimings:
+    """How often previews are pushed (seconds)."""
+
+    draft_interval: float = 0.25
+    private_edit_interval: float = 1.0
+    group_edit_interval: float = 3.0
+    typing_interval: float = 4.0
+    group_first_delay: float = 1.0
+    use_drafts: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a turn is shown: chat, forum topic, and the user message it answers."""
+
+    chat_id: int
+    thread_id: int | None = None
+    is_private: bool = True
+    reply_to: int | None = None
+
+
+@dataclass(slots=True)
+class ActiveTurn:
+    """A turn being shown; found again by its Stop button or by a stopped draft."""
+
+    ticket: Ticket
+    requester_id: int
+    token: str
+    destination: Destination
+    draft_id: int = 0
+
+
+class TurnRegistry:
+    """Active turns by cancel token and by (chat, draft id)."""
+
+    def __init__(self) -> None:
+        self._by_token: dict[str, ActiveTurn] = {}
+        self._counter = itertools.count(1)
+
+    def add(self, ticket: Ticket, requester_id: int, destination: Destination) -> ActiveTurn:
+        """Register a turn; its token goes into the Stop button's callback data."""
+        token = format(next(self._counter), "x") + format(random.getrandbits(24), "x")
+        turn = ActiveTurn(ticket, requester_id, token, destination)
+        self._by_token[token] = turn
+        return turn
+
+    def by_token(self, token: str) -> ActiveTurn | None:
+        """The turn behind a Stop button (None when it already finished)."""
+        return self._by_token.get(token)
+
+    def by_draft(self, chat_id: int, draft_id: int) -> ActiveTurn | None:
+        """The turn streaming into that draft."""
+        for turn in self._by_token.values():
+            if turn.draft_id == draft_id and turn.destination.chat_id == chat_id:
+                return turn
+        return None
+
+    def remove(self, turn: ActiveTurn) -> None:
+        """Forget a finished turn."""
+        self._by_token.pop(turn.token, None)
+
+
+@dataclass(slots=True)
+class _Shown:
+    message_id: int
+    content: Rendered
+    keyboard: bool
+
+
+@dataclass(slots=True)
+class _State:
+    markdown: str = ""
+    status: str = ""
+    images: list[ImageReady] = field(default_factory=list)
+    terminal: TurnEvent | None = None
+
+
+class StreamPresenter:
+    """Shows one ticket's events in one chat (see the module docstring)."""
+
+    def __init__(self, bot: Bot, limiter: BotLimiter, texts: CoreTexts, turn: ActiveTurn,
+                 timings: StreamTimings | None = None) -> None:
+        self.bot = bot
+        self.limiter = limiter
+        self.texts = texts
+        self.turn = turn
+        self.timings = timings or StreamTimings()
+        self.where = turn.destination
+        self.language = turn.ticket.language
+        self.use_drafts = self.where.is_private and self.timings.use_drafts
+        if self.use_drafts:
+            turn.draft_id = random.randint(1, 2**31 - 1)
+        self._state = _State()
+        self._changed = asyncio.Event()
+        self._finished = asyncio.Event()
+        self._shown: list[_Shown] = []
+        self._last_flush = -1e9
+        self._started_at = time.monotonic()
+        self.first_visible_at: float | None = None
+
+    @property
+    def _interval(self) -> float:
+        if self.use_drafts:
+            return self.timings.draft_interval
+        if self.where.is_private:
+            return self.timings.private_edit_interval
+        return self.timings.group_edit_interval
+
+    def _next_flush_at(self) -> float:
+        """Previews are paced; in groups the first one waits a little, so a short answer
+        costs a single sendMessage instead of a send plus a final edit."""
+        if not self._shown and not self.where.is_private:
+            return self._started_at + self.timings.group_first_delay
+        return self._last_flush + self._interval
+
+    async def run(self) -> None:
+        """Consume the ticket until its terminal event and leave the final text visible."""
+        reader = asyncio.create_task(self._read())
+        typing = asyncio.create_task(self._keep_typing())
+        try:
+            while self._state.terminal is None:
+                await self._changed.wait()
+                self._changed.clear()
+                wait = self._next_flush_at() - time.monotonic()
+                if wait > 0 and self._state.terminal is None:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._finished.wait(), wait)
+                if self._state.terminal is None:
+                    try:
+                        await self._preview()
+                    except TelegramAPIError as error:
+                        log.warning("preview failed in chat %s: %s", self.where.chat_id, error)
+            typing.cancel()
+            await self._finish(self._state.terminal)
+        except TelegramAPIError:
+            log.exception("could not deliver an answer in chat %s", self.where.chat_id)
+        finally:
+            typing.cancel()
+            reader.cancel()
+
+    async def _read(self) -> None:
+        try:
+            await self._consume()
+        finally:
+            if self._state.terminal is None:  # the ticket broke: report, never hang
+                self._state.terminal = TurnFailed("error.internal")
+                self._finished.set()
+                self._changed.set()
+
+    async def _consume(self) -> None:
+        state = self._state
+        async for event in self.turn.ticket:
+            if isinstance(event, TextDelta):
+                state.markdown += event.text
+            elif isinstance(event, ToolCallStarted):
+                state.status = f"🔧 {event.name}…"
+            elif isinstance(event, ToolCallFinished):
+                state.status = ""
+            elif isinstance(event, ImageReady):
+                state.images.append(event)
+            elif isinstance(event, TurnFinal | TurnFailed | TurnCancelled | TurnMerged):
+                state.terminal = event
+                self._finished.set()
+            self._changed.set()
+
+    async def _keep_typing(self) -> None:
+        while True:
+            try:
+                await self.bot.send_chat_action(self.where.chat_id, "typing",
+                                                message_thread_id=self.where.thread_id)
+            except TelegramAPIError as error:
+                log.debug("typing action failed: %s", error)
+            await asyncio.sleep(self.timings.typing_interval)
+
+    # ------------------------------------------------------------------ previews
+    async def _preview(self) -> None:
+        markdown = self._state.markdown
+        if self._state.status:
+            markdown = f"{markdown}\n\n{self._state.status}" if markdown else self._state.status
+        chunks = split_rendered(render_markdown(markdown))
+        if not chunks:
+            return
+        self._last_flush = time.monotonic()
+        if self.use_drafts:
+            await self._preview_draft(chunks)
+        if not self.use_drafts:
+            await self._preview_edit(chunks)
+
+    async def _preview_draft(self, chunks: list[Rendered]) -> None:
+        while len(chunks) - 1 > len(self._shown):  # a full message: freeze it for real
+            frozen = chunks[len(self._shown)]
+            if not await self._optional(lambda: self._send(frozen, keyboard=None, reply=False)):
+                return
+        try:
+            with self.limiter.reserved():
+                await self._draft(chunks[-1])
+        except TelegramRetryAfter:
+            return
+        except TelegramAPIError as error:
+            log.info("drafts unavailable in chat %s (%s); editing instead",
+                     self.where.chat_id, error)
+            self.use_drafts = False
+            await self._preview_edit(chunks)
+            return
+        self._mark_visible()
+
+    async def _draft(self, content: Rendered) -> None:
+        try:
+            await self.bot.send_message_draft(
+                self.where.chat_id, self.turn.draft_id, text=content.text,
+                entities=content.aiogram_entities(), message_thread_id=self.where.thread_id,
+                can_stop=True)
+        except TelegramBadRequest as error:
+            if not _entities_refused(error):
+                raise
+            await self.bot.send_message_draft(
+                self.where.chat_id, self.turn.draft_id, text=content.text,
+                message_thread_id=self.where.thread_id, can_stop=True)
+
+    async def _preview_edit(self, chunks: list[Rendered]) -> None:
+        """Bring the visible messages up to date; every call here may be skipped."""
+        last = len(chunks) - 1
+        stop = cancel_keyboard(self.turn.token, self.texts.t("telegram.cancel_button",
+                                                             self.language))
+        for index, chunk in enumerate(chunks):
+            keyboard = stop if index == last else None
+            if index >= len(self._shown):
+                first = index == 0
+                if not await self._optional(
+                        lambda: self._send(chunk, keyboard=keyboard, reply=first)):
+                    return
+                self._mark_visible()
+                continue
+            shown = self._shown[index]
+            if shown.content == chunk and shown.keyboard == (keyboard is not None):
+                continue
+            if not await self._optional(lambda: self._edit(shown, chunk, keyboard=keyboard)):
+                return
+
+    async def _optional(self, call: Callable[[], Awaitable[None]]) -> bool:
+        """Run a preview call if the limiter has room right now; False when skipped."""
+        if not self.limiter.try_reserve(self.where.chat_id):
+            return False
+        try:
+            with self.limiter.reserved():
+                await call()
+        except TelegramRetryAfter:
+            return False
+        return True
+
+    def _mark_visible(self) -> None:
+        if self.first_visible_at is None:
+            self.first_visible_at = time.monotonic()
+
+    # ------------------------------------------------------------------ final
+    async def _finish(self, terminal: TurnEvent | None) -> None:
+        if isinstance(terminal, TurnMerged) or terminal is None:
+            return
+        body = self._final_body(terminal)
+        chunks = split_rendered(body) or [Rendered("…")]
+        if self.use_drafts:
+            for chunk in chunks[len(self._shown):]:
+                await self._send(chunk, keyboard=None, reply=False)
+        else:
+            for index, chunk in enumerate(chunks):
+                if index >= len(self._shown):
+                    await self._send(chunk, keyboard=None, reply=index == 0)
+                elif self._shown[index].content != chunk or self._shown[index].keyboard:
+                    try:
+                        await self._edit(self._shown[index], chunk, keyboard=None)
+                    except TelegramBadRequest as error:  # e.g. the message was deleted
+                        log.info("final edit failed (%s); sending a new message", error)
+                        await self._send(chunk, keyboard=None, reply=False)
+            for extra in self._shown[len(chunks):]:
+                with contextlib.suppress(TelegramAPIError):
+                    await self.bot.delete_message(self.where.chat_id, extra.message_id)
+        self._mark_visible()
+        for image in self._state.images:
+            await self._send_image(image)
+
+    def _final_body(self, terminal: TurnEvent) -> Rendered:
+        lang = self.language
+        if isinstance(terminal, TurnFinal):
+            body = render_markdown(terminal.text)
+            if not body.text.strip():
+                return Rendered(self.texts.t("error.empty_answer", lang, model=terminal.model))
+            return body
+        if isinstance(terminal, TurnFailed):
+            notice = Rendered("⚠️ " + self.texts.failure_text(terminal, lang))
+            return render_markdown(terminal.partial_text).append(notice)
+        partial = terminal.partial_text if isinstance(terminal, TurnCancelled) else ""
+        return render_markdown(partial).append(Rendered(self.texts.t("telegram.stopped", lang)))
+
+    # ------------------------------------------------------------------ Bot API calls
+    async def _send(self, content: Rendered, *, keyboard: InlineKeyboardMarkup | None,
+                    reply: bool) -> None:
+        reply_parameters = None
+        if reply and self.where.reply_to is not None and not self.where.is_private:
+            reply_parameters = ReplyParameters(message_id=self.where.reply_to,
+                                               allow_sending_without_reply=True)
+        for attempt in (content, content.plain()):
+            try:
+                message = await self.bot.send_message(
+                    self.where.chat_id, attempt.text, entities=attempt.aiogram_entities(),
+                    message_thread_id=self.where.thread_id, reply_markup=keyboard,
+                    reply_parameters=reply_parameters)
+            except TelegramBadRequest as error:
+                if attempt.entities and _entities_refused(error):
+                    continue
+                raise
+            self._shown.append(_Shown(message.message_id, attempt, keyboard is not None))
+            return
+
+    async def _edit(self, shown: _Shown, content: Rendered, *,
+                    keyboard: InlineKeyboardMarkup | None) -> None:
+        for attempt in (content, content.plain()):
+            try:
+                await self.bot.edit_message_text(
+                    text=attempt.text, chat_id=self.where.chat_id, message_id=shown.message_id,
+                    entities=attempt.aiogram_entities(), reply_markup=keyboard)
+            except TelegramBadRequest as error:
+                if "message is not modified" in error.message:
+                    break
+                if attempt.entities and _entities_refused(error):
+                    continue
+                raise
+            break
+        shown.content, shown.keyboard = content, keyboard is not None
+
+    async def _send_image(self, image: ImageReady) -> None:
+        photo: BufferedInputFile | str | None = None
+        if image.data is not None:
+            photo = BufferedInputFile(image.data, filename="image.png")
+        elif image.url:
+            photo = image.url
+        if photo is None:
+            return
+        try:
+            await self.bot.send_photo(self.where.chat_id, photo, caption=image.caption[:1024]
+                                      or None, message_thread_id=self.where.thread_id)
+        except TelegramAPIError as error:
+            log.warning("could not send an image: %s", error)
+
+
+def _entities_refused(error: TelegramBadRequest) -> bool:
+    return "can't parse entities" in error.message or "entities" in error.message.lower()

@@ -1,0 +1,157 @@
+"""Core benchmark: turns/s, framework overhead per turn, history load vs stored size.
+
+The fake gateway runs in its own process on loopback; history is SQLite. Prints numbers
+(no pass/fail). Usage: python bench/core_turns.py [--turns 3000] [--concurrency 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.app import ChatCore  # noqa: E402
+from core.config import AppSettings  # noqa: E402
+from core.conversation.inputs import UserMessage  # noqa: E402
+from core.conversation.keys import Actor, ChatRef  # noqa: E402
+from core.events import TurnFinal  # noqa: E402
+from core.gateway import ChatChunk, ChatRequest, GatewayClient  # noqa: E402
+from core.storage import NewMessage  # noqa: E402
+
+
+def _serve_gateway(port_queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    from tests.fakes.gateway import FakeGateway
+    from tests.fakes.gateway_replies import Text
+
+    async def main() -> None:
+        fake = FakeGateway(record=False)
+        fake.responder = lambda request: Text("a short benchmark answer", chunk_size=8)
+        await fake.start()
+        port_queue.put(fake.url)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+class TimedGateway(GatewayClient):
+    """Counts the wall time spent waiting on the gateway inside stream_chat."""
+
+    waited = 0.0
+
+    async def stream_chat(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+        stream = super().stream_chat(request).__aiter__()
+        while True:
+            started = time.perf_counter()
+            try:
+                chunk = await stream.__anext__()
+            except StopAsyncIteration:
+                TimedGateway.waited += time.perf_counter() - started
+                return
+            TimedGateway.waited += time.perf_counter() - started
+            yield chunk
+
+
+async def make_core(url: str, db: Path) -> ChatCore:
+    settings = AppSettings(_env_file=None, gateway_base_url=url,  # type: ignore[call-arg]
+                           gateway_api_key="bench", database_url=f"sqlite+aiosqlite:///{db}",
+                           burst_window=0.0, models_refresh_interval=0)
+    core = await ChatCore.create(settings, refresh_models=False)
+    await core.gateway.aclose()
+    core.gateway = TimedGateway(url, "bench")
+    core.engine._gateway = core.gateway
+    return core
+
+
+async def overhead(core: ChatCore, turns: int) -> list[float]:
+    """Sequential turns: per-turn wall time minus time waiting for the gateway."""
+    samples = []
+    chat, actor = ChatRef("bench", "seq", is_private=True), Actor("bench", "1")
+    for index in range(turns):
+        TimedGateway.waited = 0.0
+        started = time.perf_counter()
+        ticket = await core.submit(chat, actor, UserMessage(text=f"question {index}"))
+        result = await ticket.wait()
+        assert isinstance(result, TurnFinal), result
+        samples.append(time.perf_counter() - started - TimedGateway.waited)
+    return samples
+
+
+async def throughput(core: ChatCore, turns: int, concurrency: int) -> float:
+    """Turns per second over ``concurrency`` conversations."""
+    per_lane = turns // concurrency
+
+    async def lane(index: int) -> None:
+        chat, actor = ChatRef("bench", f"c{index}", is_private=True), Actor("bench", str(index))
+        for turn in range(per_lane):
+            ticket = await core.submit(chat, actor, UserMessage(text=f"q{turn}"))
+            assert isinstance(await ticket.wait(), TurnFinal)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(lane(i) for i in range(concurrency)))
+    return per_lane * concurrency / (time.perf_counter() - started)
+
+
+async def history_load(core: ChatCore, sizes: list[int]) -> list[tuple[int, float]]:
+    """Median time to load a turn's context from conversations of growing size."""
+    results = []
+    filler = NewMessage(role="user", content="stored message " * 8, tokens=40)
+    for size in sizes:
+        key = f"bench:history:{size}"
+        conversation = await core.store.current_conversation(key)
+        remaining = size
+        while remaining:
+            batch = min(remaining, 20000)
+            await core.store.bulk_insert_messages(conversation, [filler] * batch)
+            remaining -= batch
+        timings = []
+        for _ in range(20):
+            started = time.perf_counter()
+            await core.engine._load_history(conversation, 16385 - 4096)
+            timings.append(time.perf_counter() - started)
+        results.append((size, statistics.median(timings)))
+    return results
+
+
+def pct(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def main(args: argparse.Namespace) -> None:
+    queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+    server = multiprocessing.Process(target=_serve_gateway, args=(queue,), daemon=True)
+    server.start()
+    url = queue.get(timeout=30)
+    with tempfile.TemporaryDirectory() as tmp:
+        core = await make_core(url, Path(tmp) / "bench.db")
+        try:
+            await overhead(core, 50)  # warm-up
+            samples = await overhead(core, args.overhead_turns)
+            print(f"framework overhead per turn: p50 {pct(samples, 0.5) * 1000:.2f} ms, "
+                  f"p99 {pct(samples, 0.99) * 1000:.2f} ms  (target p99 <= 5 ms)")
+            rate = await throughput(core, args.turns, args.concurrency)
+            print(f"throughput: {rate:.0f} turns/s over {args.concurrency} conversations "
+                  f"(target >= 1000)")
+            sizes = [10, 100, 1000, 10_000, 100_000, 1_000_000][: args.history_sizes]
+            for size, seconds in await history_load(core, sizes):
+                print(f"history load, {size:>9,} stored messages: {seconds * 1000:.2f} ms")
+        finally:
+            await core.close()
+            server.terminate()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--turns", type=int, default=4000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--overhead-turns", type=int, default=500)
+    parser.add_argument("--history-sizes", type=int, default=6)
+    asyncio.run(main(parser.parse_args()))

@@ -1,0 +1,115 @@
+"""Attachments, long answers, failures and the Cancel button."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from PIL import Image
+
+from adapters.discord.render import open_fence
+from tests.adapters.discord.conftest import USER, DiscordWorld
+from tests.fakes.gateway_replies import ServerError, Text
+
+OTHER = 5151
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(out, format="PNG")
+    return out.getvalue()
+
+
+async def test_image_goes_to_a_vision_model_and_is_refused_by_others(
+        world: DiscordWorld) -> None:
+    dm = world.dc.dm_channel_id(USER)
+    await world.dc.user_sends(dm, USER, "what is this?", attachments=[("a.png", png(), "image/png")])
+    (refusal,) = await world.wait_final(dm, "cannot see images")
+    assert "gpt-3.5-turbo" in refusal.content and "gpt-4-vision-preview" in refusal.content
+    assert world.chat_bodies() == []
+
+    inter = await world.dc.slash("model", {"name": "gpt-4-vision-preview"}, user_id=USER,
+                                 channel_id=world.channel)
+    await world.wait_ephemeral(inter)
+    await world.dc.user_sends(world.channel, USER, "and now?", mention_bot=True,
+                              attachments=[("b.png", png(), "image/png")])
+    await world.wait_final(world.channel, "echo: and now?")
+    content = world.chat_bodies()[-1]["messages"][-1]["content"]
+    image = next(part for part in content if part["type"] == "image_url")
+    assert image["image_url"]["url"].startswith("data:image/png;base64,")
+
+
+async def test_slash_chat_image_option(world: DiscordWorld) -> None:
+    inter = await world.dc.slash("chat", {"prompt": "describe", "model": "gpt-4-vision-preview"},
+                                 user_id=USER, attachments={"image": ("c.png", png(), "image/png")})
+    thread = (await world.dc.wait_until(lambda: world.dc.threads_created))[0]
+    await world.wait_final(thread.id, "echo: describe")
+    body = world.chat_bodies()[-1]
+    assert body["model"] == "gpt-4-vision-preview"
+    assert any(p["type"] == "image_url" for p in body["messages"][-1]["content"])
+    assert inter.callback is not None and inter.callback.type == 5
+
+
+async def test_text_files_are_read_and_other_files_refused(world: DiscordWorld) -> None:
+    dm = world.dc.dm_channel_id(USER)
+    await world.dc.user_sends(dm, USER, "summarize", attachments=[
+        ("notes.md", b"# Notes\nthe secret is 42\n", "text/markdown")])
+    await world.wait_final(dm, "echo:")
+    assert "the secret is 42" in str(world.chat_bodies()[-1]["messages"][-1]["content"])
+
+    await world.dc.user_sends(dm, USER, "and this", attachments=[
+        ("archive.zip", b"PK\x03\x04zip", "application/zip")])
+    await world.wait_final(dm, "archive.zip")
+    assert len(world.chat_bodies()) == 1
+
+
+async def test_long_answer_is_split_with_code_fences_intact(world: DiscordWorld) -> None:
+    code = "\n".join(f"    print('line {i:03d} of a long listing')" for i in range(120))
+    answer = f"Here is the code:\n\n```python\ndef main():\n{code}\n```\n\nThat's all."
+    world.gateway.script(Text(answer, chunk_size=400))
+    dm = world.dc.dm_channel_id(USER)
+    await world.dc.user_sends(dm, USER, "write code")
+    messages = await world.wait_final(dm, "That's all.")
+    assert len(messages) >= 3
+    assert all(len(m.content) <= 2000 and open_fence(m.content) is None for m in messages)
+    assert all(m.content.startswith("```python\n") for m in messages[1:])
+    joined = "\n".join(m.content for m in messages)
+    assert re.sub(r"```python\n|```|\s", "", joined) == re.sub(r"```python\n|```|\s", "", answer)
+
+
+async def test_gateway_failure_is_an_ephemeral_localized_error(world: DiscordWorld) -> None:
+    thread = await world.dc.user_creates_thread(world.channel, USER, "t")
+    world.gateway.script(ServerError(500))
+    inter = await world.dc.slash("chat", {"prompt": "hello?"}, user_id=USER, channel_id=thread)
+    assert "unavailable" in await world.wait_ephemeral(inter)
+    await world.dc.wait_until(lambda: inter.original is None or inter.original.deleted)
+    assert world.bot_messages(thread) == []
+
+    world.gateway.script(ServerError(503))
+    zh = await world.dc.slash("chat", {"prompt": "你好"}, user_id=USER, locale="zh-CN")
+    assert "模型服务暂时不可用" in await world.wait_ephemeral(zh)
+
+    world.gateway.script(ServerError(500))  # messages can't be ephemeral: a public reply,
+    await world.dc.user_sends(world.channel, USER, "mention fails", mention_bot=True)
+    await world.wait_final(world.channel, "模型服务")  # in the language USER last used
+    world.gateway.script(ServerError(500))
+    await world.dc.user_sends(world.channel, OTHER, "mine fails", mention_bot=True)
+    await world.wait_final(world.channel, "unavailable")
+
+
+async def test_cancel_button_stops_the_stream(world: DiscordWorld) -> None:
+    long = " ".join(f"token{i}" for i in range(400))
+    world.gateway.script(Text(long, chunk_size=8, delay=0.02))
+    dm = world.dc.dm_channel_id(USER)
+    await world.dc.user_sends(dm, USER, "go on forever")
+    live = await world.dc.wait_until(
+        lambda: [m for m in world.bot_messages(dm) if m.components])
+    button = live[0].components[0]["components"][0]
+    assert button["label"] == "Stop"
+
+    stranger = await world.dc.click(live[0].id, button["custom_id"], user_id=OTHER)
+    assert "Only the person" in await world.wait_ephemeral(stranger)
+    await world.dc.click(live[0].id, button["custom_id"], user_id=USER)
+    (final,) = await world.wait_final(dm, "Stopped.")
+    assert final.content.startswith("token0 token1") and "token399" not in final.content
+    assert not final.components

@@ -145,6 +145,7 @@ class StreamPresenter:
         self.on_message = on_message
         self.messages: list[_Shown] = []
         self.text = ""
+        self.first_delta_at: float | None = None
         self.first_visible_at: float | None = None
         self._splitter = IncrementalSplitter(limit)
         self._final: str | None = None
@@ -171,6 +172,8 @@ class StreamPresenter:
                 if isinstance(event, TurnStarted):
                     self._turn_id = event.turn_id
                 elif isinstance(event, TextDelta):
+                    if self.first_delta_at is None:
+                        self.first_delta_at = asyncio.get_running_loop().time()
                     self.text += event.text
                     self._wake.set()
                 elif isinstance(event, ImageReady):

@@ -23,13 +23,8 @@ from telegramify_markdown import utf16_len
 from adapters.telegram.attachments import AlbumCollector, collect_media, has_media
 from adapters.telegram.commands import PLATFORM, CommandReplies, topic_of
 from adapters.telegram.ratelimit import BotLimiter
-from adapters.telegram.streaming import (
-    Destination,
-    StreamPresenter,
-    StreamTimings,
-    TurnRegistry,
-)
-from adapters.telegram.ui import CANCEL_PREFIX, PICKER_PREFIX
+from adapters.telegram.streaming import StreamPresenter, StreamTimings
+from adapters.telegram.ui import CANCEL_PREFIX, PICKER_PREFIX, Destination, TurnRegistry
 from core.app import ChatCore
 from core.conversation.inputs import UserMessage
 from core.conversation.keys import Actor, ChatRef

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import random
 import time
-from dataclasses import dataclass, field
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Protocol
 
 from aiogram import Bot
@@ -25,7 +25,7 @@ from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, ReplyParamete
 
 from adapters.telegram.ratelimit import BotLimiter
 from adapters.telegram.render import Rendered, render_markdown, split_rendered
-from adapters.telegram.ui import cancel_keyboard
+from adapters.telegram.ui import ActiveTurn, cancel_keyboard
 from core.events import (
     ImageReady,
     TextDelta,
@@ -49,18 +49,6 @@ class CoreTexts(Protocol):
     def failure_text(self, event: TurnFailed, lang: str) -> str: ...
 
 
-class Ticket(Protocol):
-    """A core turn ticket: an async iterator of events that can be cancelled."""
-
-    language: str
-
-    def __aiter__(self) -> Ticket: ...
-
-    async def __anext__(self) -> TurnEvent: ...
-
-    def cancel(self) -> None: ...
-
-
 @dataclass(frozen=True, slots=True)
 class StreamTimings:
     """How often previews are pushed (seconds)."""
@@ -71,57 +59,6 @@ class StreamTimings:
     typing_interval: float = 4.0
     group_first_delay: float = 1.0
     use_drafts: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Destination:
-    """Where a turn is shown: chat, forum topic, and the user message it answers."""
-
-    chat_id: int
-    thread_id: int | None = None
-    is_private: bool = True
-    reply_to: int | None = None
-
-
-@dataclass(slots=True)
-class ActiveTurn:
-    """A turn being shown; found again by its Stop button or by a stopped draft."""
-
-    ticket: Ticket
-    requester_id: int
-    token: str
-    destination: Destination
-    draft_id: int = 0
-
-
-class TurnRegistry:
-    """Active turns by cancel token and by (chat, draft id)."""
-
-    def __init__(self) -> None:
-        self._by_token: dict[str, ActiveTurn] = {}
-        self._counter = itertools.count(1)
-
-    def add(self, ticket: Ticket, requester_id: int, destination: Destination) -> ActiveTurn:
-        """Register a turn; its token goes into the Stop button's callback data."""
-        token = format(next(self._counter), "x") + format(random.getrandbits(24), "x")
-        turn = ActiveTurn(ticket, requester_id, token, destination)
-        self._by_token[token] = turn
-        return turn
-
-    def by_token(self, token: str) -> ActiveTurn | None:
-        """The turn behind a Stop button (None when it already finished)."""
-        return self._by_token.get(token)
-
-    def by_draft(self, chat_id: int, draft_id: int) -> ActiveTurn | None:
-        """The turn streaming into that draft."""
-        for turn in self._by_token.values():
-            if turn.draft_id == draft_id and turn.destination.chat_id == chat_id:
-                return turn
-        return None
-
-    def remove(self, turn: ActiveTurn) -> None:
-        """Forget a finished turn."""
-        self._by_token.pop(turn.token, None)
 
 
 @dataclass(slots=True)
@@ -253,7 +190,7 @@ class StreamPresenter:
     async def _preview_draft(self, chunks: list[Rendered]) -> None:
         while len(chunks) - 1 > len(self._shown):  # a full message: freeze it for real
             frozen = chunks[len(self._shown)]
-            if not await self._optional(lambda: self._send(frozen, keyboard=None, reply=False)):
+            if not await self._optional(partial(self._send, frozen, keyboard=None, reply=False)):
                 return
         try:
             with self.limiter.reserved():
@@ -291,14 +228,14 @@ class StreamPresenter:
             if index >= len(self._shown):
                 first = index == 0
                 if not await self._optional(
-                        lambda: self._send(chunk, keyboard=keyboard, reply=first)):
+                        partial(self._send, chunk, keyboard=keyboard, reply=first)):
                     return
                 self._mark_visible()
                 continue
             shown = self._shown[index]
             if shown.content == chunk and shown.keyboard == (keyboard is not None):
                 continue
-            if not await self._optional(lambda: self._edit(shown, chunk, keyboard=keyboard)):
+            if not await self._optional(partial(self._edit, shown, chunk, keyboard=keyboard)):
                 return
 
     async def _optional(self, call: Callable[[], Awaitable[None]]) -> bool:

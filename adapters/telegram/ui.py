@@ -7,12 +7,16 @@ Callback data is at most 64 bytes: buttons carry short hashes of vendor/model na
 from __future__ import annotations
 
 import hashlib
+import itertools
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from core.commands.replies import ModelMenu, VendorGroup
+from core.events import TurnEvent
 from core.i18n.catalog import register_messages
 
 VENDORS_PER_PAGE = 8
@@ -161,3 +165,66 @@ def cancel_keyboard(token: str, label: str) -> InlineKeyboardMarkup:
         InlineKeyboardButton(text=label, callback_data=f"{CANCEL_PREFIX}:{token}")
     ]])
 
+
+
+class Ticket(Protocol):
+    """A core turn ticket: an async iterator of events that can be cancelled."""
+
+    language: str
+
+    def __aiter__(self) -> Ticket: ...
+
+    async def __anext__(self) -> TurnEvent: ...
+
+    def cancel(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a turn is shown: chat, forum topic, and the user message it answers."""
+
+    chat_id: int
+    thread_id: int | None = None
+    is_private: bool = True
+    reply_to: int | None = None
+
+
+@dataclass(slots=True)
+class ActiveTurn:
+    """A turn being shown; found again by its Stop button or by a stopped draft."""
+
+    ticket: Ticket
+    requester_id: int
+    token: str
+    destination: Destination
+    draft_id: int = 0
+
+
+class TurnRegistry:
+    """Active turns by cancel token and by (chat, draft id)."""
+
+    def __init__(self) -> None:
+        self._by_token: dict[str, ActiveTurn] = {}
+        self._counter = itertools.count(1)
+
+    def add(self, ticket: Ticket, requester_id: int, destination: Destination) -> ActiveTurn:
+        """Register a turn; its token goes into the Stop button's callback data."""
+        token = format(next(self._counter), "x") + format(random.getrandbits(24), "x")
+        turn = ActiveTurn(ticket, requester_id, token, destination)
+        self._by_token[token] = turn
+        return turn
+
+    def by_token(self, token: str) -> ActiveTurn | None:
+        """The turn behind a Stop button (None when it already finished)."""
+        return self._by_token.get(token)
+
+    def by_draft(self, chat_id: int, draft_id: int) -> ActiveTurn | None:
+        """The turn streaming into that draft."""
+        for turn in self._by_token.values():
+            if turn.draft_id == draft_id and turn.destination.chat_id == chat_id:
+                return turn
+        return None
+
+    def remove(self, turn: ActiveTurn) -> None:
+        """Forget a finished turn."""
+        self._by_token.pop(turn.token, None)

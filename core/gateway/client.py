@@ -3,33 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from types import TracebackType
-from typing import Self, TypeVar, cast
+from typing import Self, TypeVar
 
 import httpx2
-import openai
-from openai import AsyncOpenAI, AsyncStream, omit
-from openai.types.chat import (
-    ChatCompletion,
-    ChatCompletionChunk,
-    ChatCompletionMessageParam,
-    ChatCompletionToolUnionParam,
-)
+from openai import AsyncOpenAI
+from openai._types import RequestOptions
+from openai.types.chat import ChatCompletion
 
 from core.errors import GatewayError, RateLimited, StreamCut, Unavailable
 from core.events import Usage
 from core.gateway.errors import is_transient, translate
 from core.gateway.retry import Backoff
+from core.gateway.sse import MalformedEvent, iter_chunks
 from core.gateway.streaming import StreamAssembler, usage_from
 from core.gateway.types import ChatChunk, ChatRequest, ChatResult, ToolCall
 
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
+
+_AUTH: RequestOptions = {"security": {"bearer_auth": True}}
 
 DEFAULT_LIMITS = httpx2.Limits(
     max_connections=512, max_keepalive_connections=128, keepalive_expiry=30.0
@@ -95,12 +92,15 @@ class GatewayClient:
     async def chat(self, request: ChatRequest) -> ChatResult:
         """One non-streamed completion, retried on 429/5xx/timeouts/connection errors."""
 
-        async def call() -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
-            return await self._create(request, stream=False)
+        async def call() -> ChatCompletion:
+            return await self._openai.post(
+                "/chat/completions",
+                body=self._body(request, stream=False),
+                options=_AUTH,
+                cast_to=ChatCompletion,
+            )
 
-        completion = await self._retrying(call)
-        assert isinstance(completion, ChatCompletion)
-        return _result_from(completion, request.model)
+        return _result_from(await self._retrying(call), request.model)
 
     async def stream_chat(self, request: ChatRequest) -> AsyncGenerator[ChatChunk, None]:
         """Stream an answer: a ``ChatChunk`` per text delta, then one final chunk.
@@ -133,29 +133,48 @@ class GatewayClient:
         self, request: ChatRequest, assembler: StreamAssembler
     ) -> AsyncGenerator[ChatChunk, None]:
         try:
-            stream = await self._create(request, stream=True)
+            response = await self._open_stream(request)
         except Exception as exc:
             raise self._typed(exc) from None
-        assert isinstance(stream, AsyncStream)
-        async with stream:
-            chunks = aiter(stream)
-            while True:
-                try:
-                    chunk: ChatCompletionChunk = await anext(chunks)
-                except StopAsyncIteration:
-                    break
-                except Exception as exc:
-                    if assembler.finish_reason is not None and not _is_error_event(exc):
-                        log.debug("stream failed after finish_reason: %s", type(exc).__name__)
+        try:
+            async with aclosing(iter_chunks(response, secret=self._api_key)) as chunks:
+                while True:
+                    try:
+                        data = await anext(chunks)
+                    except StopAsyncIteration:
                         break
-                    raise self._stream_failure(exc, assembler) from None
-                text = assembler.feed(chunk)
-                if text:
-                    yield ChatChunk(text=text)
+                    except GatewayError as error:  # an error event sent by the gateway
+                        raise self._stream_failure(error, assembler) from None
+                    except Exception as exc:
+                        if assembler.finish_reason is not None:
+                            log.debug("stream failed after finish_reason: %s", type(exc).__name__)
+                            break
+                        raise self._stream_failure(exc, assembler) from None
+                    text = assembler.feed(data)
+                    if text:
+                        yield ChatChunk(text=text)
+        finally:
+            await response.aclose()  # also on early exit and cancellation
         yield assembler.final_chunk()
 
+    async def _open_stream(self, request: ChatRequest) -> httpx2.Response:
+        # The SDK sends the request (auth, headers, timeouts, status errors) and, with
+        # ``cast_to=httpx2.Response``, hands back the un-read response: we parse the
+        # SSE body ourselves (``sse.py``) instead of building a pydantic model per chunk.
+        response = await self._openai.post(
+            "/chat/completions",
+            body=self._body(request, stream=True),
+            options=_AUTH,
+            cast_to=httpx2.Response,
+            stream=True,
+            stream_cls=None,
+        )
+        if not isinstance(response, httpx2.Response):  # pragma: no cover - SDK contract
+            raise TypeError(f"expected an httpx2.Response, got {type(response).__name__}")
+        return response
+
     def _stream_failure(self, exc: Exception, assembler: StreamAssembler) -> GatewayError:
-        if isinstance(exc, json.JSONDecodeError):
+        if isinstance(exc, MalformedEvent):
             return StreamCut(f"malformed stream chunk after {assembler.text_length} chars")
         error = self._typed(exc)
         if assembler.started and is_transient(error):
@@ -194,20 +213,22 @@ class GatewayClient:
             raise exc
         return error
 
-    async def _create(
-        self, request: ChatRequest, *, stream: bool
-    ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
-        return await self._openai.chat.completions.create(
-            model=request.model,
-            messages=cast(list[ChatCompletionMessageParam], request.messages),
-            temperature=omit if request.temperature is None else request.temperature,
-            max_tokens=omit if request.max_tokens is None else request.max_tokens,
-            tools=cast(list[ChatCompletionToolUnionParam], request.tools or []) or omit,
-            stream=stream,
-            stream_options=(
-                {"include_usage": True} if stream and self._stream_usage else omit
-            ),
-        )
+    def _body(self, request: ChatRequest, *, stream: bool) -> dict[str, object]:
+        # Posted as is: the SDK's typed ``create`` deep-walks every message to
+        # "transform" it, which costs O(history) CPU per turn (~0.4 ms per message);
+        # our messages are plain OpenAI JSON already.
+        body: dict[str, object] = {"model": request.model, "messages": request.messages}
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            body["max_tokens"] = request.max_tokens
+        if request.tools:
+            body["tools"] = request.tools
+        if stream:
+            body["stream"] = True
+            if self._stream_usage:
+                body["stream_options"] = {"include_usage": True}
+        return body
 
     async def aclose(self) -> None:
         """Close the shared HTTP client (unless it was supplied by the caller)."""
@@ -224,11 +245,6 @@ class GatewayClient:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
-
-
-def _is_error_event(exc: Exception) -> bool:
-    """An ``{"error": ...}`` event sent by the gateway (not a transport failure)."""
-    return isinstance(exc, openai.APIError) and not isinstance(exc, openai.APIConnectionError)
 
 
 def _result_from(completion: ChatCompletion, requested_model: str) -> ChatResult:

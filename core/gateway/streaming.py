@@ -1,12 +1,12 @@
-"""Assembly of streamed ``chat.completion.chunk`` objects into our plain types."""
+"""Assembly of streamed ``chat.completion.chunk`` objects (decoded JSON) into our types."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from openai.types import CompletionUsage
-from openai.types.chat import ChatCompletionChunk
-from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall
 
 from core.errors import StreamCut
 from core.events import Usage
@@ -23,6 +23,18 @@ def usage_from(usage: CompletionUsage | None) -> Usage | None:
     )
 
 
+def usage_from_json(usage: Mapping[str, Any]) -> Usage:
+    """Our ``Usage`` from a chunk's ``"usage"`` object (missing/odd counts become 0)."""
+    return Usage(
+        prompt_tokens=_count(usage.get("prompt_tokens")),
+        completion_tokens=_count(usage.get("completion_tokens")),
+    )
+
+
+def _count(value: object) -> int:
+    return int(value) if isinstance(value, int | float) and value > 0 else 0
+
+
 @dataclass(slots=True)
 class _PartialToolCall:
     id: str
@@ -32,7 +44,7 @@ class _PartialToolCall:
 
 @dataclass(slots=True)
 class StreamAssembler:
-    """Feeds on SDK chunks; returns new text, collects tool calls, finish reason and usage.
+    """Feeds on decoded chunks; returns new text, collects tool calls, finish reason and usage.
 
     ``started`` turns true at the first text or tool-call delta: from then on the
     answer is partly delivered and the stream must not be retried.
@@ -45,43 +57,60 @@ class StreamAssembler:
     _calls: dict[int, _PartialToolCall] = field(default_factory=dict)
     _slot_of_index: dict[int, int] = field(default_factory=dict)
 
-    def feed(self, chunk: ChatCompletionChunk) -> str:
-        """Absorb one chunk; return its new answer text ('' if none)."""
-        if chunk.usage is not None:
-            self.usage = usage_from(chunk.usage)
+    def feed(self, chunk: Mapping[str, Any]) -> str:
+        """Absorb one decoded chunk; return its new answer text ('' if none).
+
+        Tolerant of odd shapes: fields of an unexpected type are ignored.
+        """
+        usage = chunk.get("usage")
+        if isinstance(usage, Mapping):
+            self.usage = usage_from_json(usage)
         text = ""
-        for choice in chunk.choices or ():
-            if choice.index != 0:
+        choices = chunk.get("choices")
+        for choice in choices if isinstance(choices, list) else ():
+            if not isinstance(choice, Mapping) or choice.get("index", 0) != 0:
                 continue
-            delta = choice.delta
-            if delta is not None:
-                if delta.content:
-                    text += delta.content
-                for call_delta in delta.tool_calls or ():
-                    self._feed_tool_call(call_delta)
-            if choice.finish_reason:
-                self.finish_reason = choice.finish_reason
+            delta = choice.get("delta")
+            if isinstance(delta, Mapping):
+                content = delta.get("content")
+                if content and isinstance(content, str):
+                    text += content
+                calls = delta.get("tool_calls")
+                for call_delta in calls if isinstance(calls, list) else ():
+                    if isinstance(call_delta, Mapping):
+                        self._feed_tool_call(call_delta)
+            finish_reason = choice.get("finish_reason")
+            if finish_reason and isinstance(finish_reason, str):
+                self.finish_reason = finish_reason
         if text:
             self.started = True
             self.text_length += len(text)
         return text
 
-    def _feed_tool_call(self, delta: ChoiceDeltaToolCall) -> None:
+    def _feed_tool_call(self, delta: Mapping[str, Any]) -> None:
         self.started = True
-        slot = self._slot_of_index.get(delta.index)
+        index = delta.get("index", 0)
+        if not isinstance(index, int):
+            index = 0
+        call_id = delta.get("id")
+        if not isinstance(call_id, str):
+            call_id = None
+        slot = self._slot_of_index.get(index)
         partial = self._calls.get(slot) if slot is not None else None
         # Some relays reuse index 0 for every call; a new id then means a new call.
-        if partial is None or (delta.id and partial.id and delta.id != partial.id):
+        if partial is None or (call_id and partial.id and call_id != partial.id):
             slot = len(self._calls)
-            self._slot_of_index[delta.index] = slot
-            partial = _PartialToolCall(id=delta.id or f"call_{slot}")
+            self._slot_of_index[index] = slot
+            partial = _PartialToolCall(id=call_id or f"call_{slot}")
             self._calls[slot] = partial
-        if delta.function is not None:
-            name = delta.function.name
-            if name and name != partial.name:  # some relays repeat the name per delta
-                partial.name += name
-            if delta.function.arguments:
-                partial.arguments.append(delta.function.arguments)
+        function = delta.get("function")
+        if isinstance(function, Mapping):
+            name = function.get("name")
+            if name and isinstance(name, str) and name != partial.name:
+                partial.name += name  # some relays repeat the name per delta
+            arguments = function.get("arguments")
+            if arguments and isinstance(arguments, str):
+                partial.arguments.append(arguments)
 
     def tool_calls(self) -> list[ToolCall]:
         """Assembled tool calls in arrival order."""

@@ -110,7 +110,7 @@ async def test_global_sync_and_slash_chat_in_a_dm(fake_gateway: FakeGateway,
         (put,) = fake_discord.calls_of("PUT", "/commands")
         assert "/guilds/" not in put.path and fake_discord.synced_commands["global"]
         mode = next(c for c in fake_discord.synced_commands["global"] if c["name"] == "mode")
-        assert mode["contexts"] == [0] and mode["default_member_permissions"] == "32"
+        assert mode["contexts"] == [0] and int(mode["default_member_permissions"]) == 32
 
         dm = fake_discord.dm_channel_id(USER)
         inter = await fake_discord.slash("chat", {"prompt": "hi in dm"}, user_id=USER,

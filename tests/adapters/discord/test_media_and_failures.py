@@ -23,7 +23,8 @@ def png() -> bytes:
 async def test_image_goes_to_a_vision_model_and_is_refused_by_others(
         world: DiscordWorld) -> None:
     dm = world.dc.dm_channel_id(USER)
-    await world.dc.user_sends(dm, USER, "what is this?", attachments=[("a.png", png(), "image/png")])
+    await world.dc.user_sends(dm, USER, "what is this?",
+                              attachments=[("a.png", png(), "image/png")])
     (refusal,) = await world.wait_final(dm, "cannot see images")
     assert "gpt-3.5-turbo" in refusal.content and "gpt-4-vision-preview" in refusal.content
     assert world.chat_bodies() == []

@@ -18,8 +18,10 @@ def _random_answer(rng: random.Random) -> str:
     for _ in range(40):
         roll = rng.random()
         if roll < 0.3:
-            lines = [f"    x = {j}  # " + "y" * rng.randint(0, 90) for j in range(rng.randint(1, 90))]
-            parts.append("```" + rng.choice(["python", "js", ""]) + "\n" + "\n".join(lines) + "\n```")
+            count = rng.randint(1, 90)
+            lines = [f"    x = {j}  # " + "y" * rng.randint(0, 90) for j in range(count)]
+            fence = "```" + rng.choice(["python", "js", ""])
+            parts.append(fence + "\n" + "\n".join(lines) + "\n```")
         elif roll < 0.35:
             parts.append("z" * rng.randint(500, 4500))
         else:

@@ -85,8 +85,8 @@ async def test_reply_to_a_photo_with_a_question_and_an_album(world: TelegramWorl
 async def test_text_document_is_read_and_bad_files_are_explained(world: TelegramWorld) -> None:
     tg = world.tg
     ann = tg.private_chat(42)
-    tg.user_sends(ann, 42, document=("notes.md", b"# Notes\nthe secret word is kiwi", "text/markdown"),
-                  caption="summarize")
+    notes = ("notes.md", b"# Notes\nthe secret word is kiwi", "text/markdown")
+    tg.user_sends(ann, 42, document=notes, caption="summarize")
     await world.wait_final(ann.id, "echo: summarize")
     request = str(world.gateway.chat_requests()[-1]["messages"])
     assert "the secret word is kiwi" in request and "notes.md" in request

@@ -100,7 +100,8 @@ async def test_failure_after_partial_text_keeps_the_partial_text(world: Telegram
     world.gateway.script(StreamError(text="partial answer here", after_chunks=3, chunk_size=4))
     tg.user_sends(ann, 42, "go")
     [message] = await world.wait_for_messages(ann.id, 1)
-    assert message.text.startswith("partial answer")
+    assert message.text.startswith("partial answ")  # 3 chunks of 4 characters
+    assert message.text.endswith(world.core.t("error.stream_cut", "en"))
     assert "⚠️" in message.text
 
 

@@ -10,8 +10,7 @@ from types import TracebackType
 from typing import Self, TypeVar
 
 import httpx2
-from openai import AsyncOpenAI
-from openai._types import RequestOptions
+from openai import AsyncOpenAI, RequestOptions
 from openai.types.chat import ChatCompletion
 
 from core.errors import GatewayError, RateLimited, StreamCut, Unavailable

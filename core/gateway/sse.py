@@ -51,15 +51,20 @@ class MalformedEvent(ValueError):
 class SSEDecoder:
     """Incremental decoder: ``feed`` it body bytes, get the completed events back."""
 
-    __slots__ = ("_data", "_event", "_parts")
+    __slots__ = ("_data", "_event", "_parts", "_skip_lf")
 
     def __init__(self) -> None:
         self._parts: list[bytes] = []  # bytes of the current, unfinished line
         self._event: str | None = None
         self._data: list[bytes] = []
+        self._skip_lf = False  # the last chunk ended with CR: a leading LF completes it
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Absorb ``chunk``; return the events it completes (in order)."""
+        if self._skip_lf:
+            self._skip_lf = False
+            if chunk.startswith(b"\n"):
+                chunk = chunk[1:]
         if b"\n" not in chunk and b"\r" not in chunk:
             if chunk:
                 self._parts.append(chunk)
@@ -68,13 +73,11 @@ class SSEDecoder:
             self._parts.append(chunk)
             chunk = b"".join(self._parts)
             self._parts.clear()
-        held = b""
         if b"\r" in chunk:
-            if chunk.endswith(b"\r"):  # maybe the first half of a CRLF split across reads
-                chunk, held = chunk[:-1], b"\r"
+            self._skip_lf = chunk.endswith(b"\r")  # maybe a CRLF split across reads
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         lines = chunk.split(b"\n")
-        rest = lines.pop() + held
+        rest = lines.pop()
         if rest:
             self._parts.append(rest)
         events: list[ServerSentEvent] = []

@@ -1,0 +1,111 @@
+"""Gateway faults through the core: a typed, localized error and untouched history."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from core.app import ChatCore
+from core.events import TextDelta, TurnCancelled, TurnFailed, TurnFinal
+from tests.core.conftest import ANN, PRIVATE, CoreFactory, say
+from tests.core.conversation.test_turns import history
+from tests.fakes.gateway import FakeGateway
+from tests.fakes.gateway_replies import (
+    CutStream,
+    Hang,
+    MalformedChunk,
+    RateLimit,
+    ServerError,
+    Text,
+    context_too_long,
+    model_not_found,
+    unauthorized,
+)
+
+FAULTS = [
+    pytest.param([RateLimit(0.05)] * 3, "error.rate_limited", id="429"),
+    pytest.param([ServerError(502)] * 3, "error.unavailable", id="5xx"),
+    pytest.param([CutStream("partial answer that gets cut", after_chunks=2)], "error.stream_cut",
+                 id="cut-stream"),
+    pytest.param([MalformedChunk(after_chunks=1)], "error.stream_cut", id="malformed-chunk"),
+    pytest.param([unauthorized()], "error.auth_failed", id="401"),
+    pytest.param([context_too_long()], "error.context_too_long", id="context-too-long"),
+    pytest.param([model_not_found("gpt-3.5-turbo")], "error.unknown_model", id="unknown-model"),
+]
+
+
+@pytest.mark.parametrize(("replies", "key"), FAULTS)
+async def test_each_gateway_fault_fails_the_turn_and_keeps_history(
+        core: ChatCore, fake_gateway: FakeGateway, replies: list[object], key: str) -> None:
+    await say(core, "first question")
+    before = await history(core)
+    fake_gateway.script(*replies)  # type: ignore[arg-type]
+    events = await say(core, "second question")
+    failed = events[-1]
+    assert isinstance(failed, TurnFailed) and failed.key == key
+    assert await history(core) == before
+    english, chinese = core.failure_text(failed, "en"), core.failure_text(failed, "zh")
+    assert english and chinese and english != chinese and "{" not in english + chinese
+    after = await say(core, "third question")
+    assert isinstance(after[-1], TurnFinal)
+    assert await history(core) == [*before, ("user", "third question"),
+                                   ("assistant", "echo: third question")]
+
+
+async def test_a_timeout_is_a_typed_error(make_core: CoreFactory,
+                                          fake_gateway: FakeGateway) -> None:
+    core = await make_core(request_timeout=0.3, gateway_max_retries=0)
+    fake_gateway.script(Hang(2.0))
+    failed = (await say(core, "are you there?"))[-1]
+    assert isinstance(failed, TurnFailed) and failed.key == "error.timeout"
+    assert await history(core) == []
+
+
+async def test_a_rate_limit_is_retried_then_answered(core: ChatCore,
+                                                     fake_gateway: FakeGateway) -> None:
+    fake_gateway.script(RateLimit(0.05), Text("worth the wait"))
+    final = (await say(core, "hi"))[-1]
+    assert isinstance(final, TurnFinal) and final.text == "worth the wait"
+    assert len(fake_gateway.chat_requests()) == 2
+
+
+async def test_rate_limit_text_names_the_wait(core: ChatCore,
+                                              fake_gateway: FakeGateway) -> None:
+    fake_gateway.script(*[RateLimit(3)] * 3)
+    core.gateway._backoff = type(core.gateway._backoff)(base=0.01, retry_after_cap=0.01)
+    failed = (await say(core, "hi"))[-1]
+    assert isinstance(failed, TurnFailed)
+    assert "3 s" in core.failure_text(failed, "en") and "3 秒" in core.failure_text(failed, "zh")
+
+
+async def test_cancel_stops_the_stream_and_stores_nothing(core: ChatCore,
+                                                          fake_gateway: FakeGateway) -> None:
+    fake_gateway.script(Text("a very long answer " * 50, chunk_size=5, delay=0.01))
+    from core.conversation.inputs import UserMessage
+
+    ticket = await core.submit(PRIVATE, ANN, UserMessage(text="tell me a story"))
+    seen = []
+    async for event in ticket:
+        seen.append(event)
+        if isinstance(event, TextDelta) and len(seen) == 4:
+            assert await core.cancel(PRIVATE, ANN)
+    assert isinstance(seen[-1], TurnCancelled) and seen[-1].partial_text
+    assert await history(core) == []
+    assert not await core.cancel(PRIVATE, ANN)
+
+
+async def test_queued_messages_are_cancelled_with_the_running_turn(
+        core: ChatCore, fake_gateway: FakeGateway) -> None:
+    from core.conversation.inputs import UserMessage
+
+    fake_gateway.script(Text("slow " * 40, chunk_size=5, delay=0.02))
+    running = await core.submit(PRIVATE, ANN, UserMessage(text="one"))
+    await asyncio.sleep(0.05)
+    queued = await core.submit(PRIVATE, ANN, UserMessage(text="two"))
+    await asyncio.sleep(0.05)
+    reply = await core.run_command("cancel", {}, PRIVATE, ANN)
+    assert "Stopped" in reply.text
+    assert isinstance(await running.wait(), TurnCancelled)
+    assert isinstance(await queued.wait(), TurnCancelled)
+    assert await history(core) == []

@@ -16,6 +16,7 @@ from core.conversation.context import (
     user_content,
     user_text_with_documents,
 )
+from core.conversation.history import HistoryCache
 from core.conversation.inputs import DocumentInput, ImageInput, UserMessage
 from core.conversation.scheduler import Submission
 from core.conversation.settings import SettingsService
@@ -39,7 +40,6 @@ from core.tokens import estimate_message_tokens, estimate_text_tokens
 from core.tools import ToolRegistry
 
 log = logging.getLogger(__name__)
-HISTORY_PAGE = 64
 MAX_TOOL_ROUNDS = 4
 
 
@@ -94,6 +94,7 @@ class ConversationEngine:
         self._settings = settings
         self._tools = tools
         self._limits = limits
+        self.history = HistoryCache(store)
 
     async def run(self, key: str, batch: list[Submission]) -> None:
         """Run the turn for ``batch`` (leader first) and emit its events."""
@@ -159,7 +160,7 @@ class ConversationEngine:
         state.final = TurnFinal(turn_id=state.turn_id, model=model.name, text=answer,
                                 usage=self._usage(state))
         await self._save(leader, message, state, conversation_id, model.name, answer,
-                         estimate_message_tokens(new_user))
+                         estimate_message_tokens(new_user), max(budget, 0))
         ticket.emit(state.final)
 
     def _model_for(self, message: UserMessage, configured: str) -> ModelInfo:
@@ -172,16 +173,7 @@ class ConversationEngine:
         return self.pick_model(configured)
 
     async def _load_history(self, conversation_id: int, budget: int) -> list[StoredMessage]:
-        newest_first: list[StoredMessage] = []
-        used, before = 0, None
-        while used < budget:
-            page = await self._store.load_recent_messages(
-                conversation_id, limit=HISTORY_PAGE, before_id=before)
-            newest_first.extend(page)
-            used += sum(m.tokens for m in page)
-            if len(page) < HISTORY_PAGE:
-                break
-            before = page[-1].id
+        newest_first = await self.history.recent(conversation_id, max(budget, 0))
         return fit_history(newest_first, max(budget, 0))
 
     async def _stream_rounds(self, state: _TurnState, ticket: TurnTicket,
@@ -239,7 +231,7 @@ class ConversationEngine:
 
     async def _save(self, leader: Submission, message: UserMessage,
                     state: _TurnState, conversation_id: int, model: str, answer: str,
-                    user_tokens: int) -> None:
+                    user_tokens: int, budget: int) -> None:
         media = [
             {"kind": "image", "mime": image.mime, "size": len(image.data),
              "sha256": hashlib.sha256(image.data).hexdigest()}
@@ -251,6 +243,14 @@ class ConversationEngine:
                                tokens=estimate_text_tokens(answer) + 4)
         usage = UsageRecord(platform=leader.chat.platform, chat_id=leader.chat.chat_id,
                             user_id=leader.actor.user_id, model=model, usage=self._usage(state))
+        messages = [user, *state.extra_messages, assistant]
         state.saving = asyncio.ensure_future(self._store.save_turn(
-            conversation_id, state.turn_id, [user, *state.extra_messages, assistant], usage))
+            conversation_id, state.turn_id, messages, usage))
+
+        def remember(saved: asyncio.Future[list[int]]) -> None:
+            if not saved.cancelled() and saved.exception() is None:
+                self.history.append(conversation_id, saved.result(), messages,
+                                    state.turn_id, budget)
+
+        state.saving.add_done_callback(remember)
         await asyncio.shield(state.saving)

@@ -61,7 +61,7 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Absorb ``chunk``; return the events it completes (in order)."""
-        if self._skip_lf:
+        if self._skip_lf and chunk:
             self._skip_lf = False
             if chunk.startswith(b"\n"):
                 chunk = chunk[1:]

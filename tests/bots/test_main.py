@@ -57,7 +57,7 @@ async def test_console_shows_gateway_errors_in_plain_words(fake_gateway: FakeGat
 
 
 async def test_a_missing_api_key_stops_with_one_line(tmp_path: Path) -> None:
-    code, out, err = await run_bots([], {"GATEWAY_API_KEY": ""}, cwd=tmp_path)
+    code, _, err = await run_bots([], {"GATEWAY_API_KEY": ""}, cwd=tmp_path)
     assert code == 2
     assert err.strip().count("\n") == 0 and "GATEWAY_API_KEY" in err
     assert "Traceback" not in err

@@ -143,8 +143,11 @@ def test_assembler_handles_relay_quirks() -> None:
 
 def test_assembler_ignores_odd_shapes() -> None:
     assembler = StreamAssembler()
-    for chunk in [{"choices": None}, {"choices": [None, {"delta": None}]}, {"usage": None},
-                  {"choices": [{"delta": {"content": 5, "tool_calls": "x"}}]}]:
+    odd: list[dict[str, Any]] = [
+        {"choices": None}, {"choices": [None, {"delta": None}]}, {"usage": None},
+        {"choices": [{"delta": {"content": 5, "tool_calls": "x"}}]},
+    ]
+    for chunk in odd:
         assert assembler.feed(chunk) == ""
     assert not assembler.started
     assert assembler.feed({"choices": [{"delta": {"content": "ok"}}]}) == "ok"
@@ -226,7 +229,7 @@ async def test_error_event_before_first_token_is_retried() -> None:
 
 async def test_drop_mid_stream_is_a_stream_cut_and_late_faults_are_ignored() -> None:
     cut = Body([delta("half")], fail=httpx2.RemoteProtocolError("peer closed connection"))
-    with pytest.raises(StreamCut, match="RemoteProtocolError|Unavailable"):
+    with pytest.raises(StreamCut, match="after 4 chars"):
         await collect(gateway(cut))
     assert cut.closed
 

@@ -18,13 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.app import ChatCore  # noqa: E402
-from core.config import AppSettings  # noqa: E402
-from core.conversation.inputs import UserMessage  # noqa: E402
-from core.conversation.keys import Actor, ChatRef  # noqa: E402
-from core.events import TurnFinal  # noqa: E402
-from core.gateway import ChatChunk, ChatRequest, GatewayClient  # noqa: E402
-from core.storage import NewMessage  # noqa: E402
+from core.app import ChatCore
+from core.config import AppSettings
+from core.conversation.inputs import UserMessage
+from core.conversation.keys import Actor, ChatRef
+from core.events import TurnFinal
+from core.gateway import ChatChunk, ChatRequest, GatewayClient
+from core.storage import NewMessage
 
 
 def _serve_gateway(port_queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]

@@ -31,6 +31,8 @@ from tests.fakes.telegram import FakeTelegram
 
 TOKENS_PER_SECOND = 50
 CHARS_PER_TOKEN = 6
+TOKENS_PER_EVENT = 5
+"""The gateway sends 5 tokens per SSE event every 0.1 s (50 tokens/s)."""
 SETUP_METHODS = {"getMe", "setMyCommands", "deleteWebhook", "getUpdates"}
 
 
@@ -89,7 +91,8 @@ async def _drive(tg: FakeTelegram, gateway: FakeGateway, bot: TelegramBot, chats
     kinds: dict[int, str] = {}
     gateway.responder = lambda body: Text(
         _answer_for(str(body["messages"][-1]["content"])),
-        chunk_size=CHARS_PER_TOKEN, delay=1 / TOKENS_PER_SECOND)
+        chunk_size=CHARS_PER_TOKEN * TOKENS_PER_EVENT,
+        delay=TOKENS_PER_EVENT / TOKENS_PER_SECOND)
     for index in range(chats):
         if index % 2 == 0:
             chat = tg.private_chat(10_000 + index)

@@ -81,6 +81,8 @@ def split_rendered(rendered: Rendered, limit: int = TELEGRAM_TEXT_LIMIT) -> list
     Whitespace at chunk edges is trimmed; whitespace-only chunks are dropped.
     """
     text = rendered.text
+    if utf16_len(text) <= limit:  # the common case: no offset table needed
+        return [chunk] if (chunk := _trimmed(rendered)).text else []
     units = _utf16_offsets(text)
     block_ranges = [
         (entity.offset, entity.offset + entity.length)
@@ -96,6 +98,26 @@ def split_rendered(rendered: Rendered, limit: int = TELEGRAM_TEXT_LIMIT) -> list
             chunks.append(chunk)
         start = end
     return chunks
+
+
+def _trimmed(rendered: Rendered) -> Rendered:
+    """The whole text without leading newlines / trailing whitespace, entities clipped."""
+    text = rendered.text
+    body = text.lstrip("\r\n").rstrip(_WHITESPACE)
+    if body == text:
+        return rendered
+    if not body:
+        return Rendered("")
+    start = len(text) - len(text.lstrip("\r\n"))  # newlines: one UTF-16 unit each
+    end = start + utf16_len(body)
+    clipped: list[MessageEntity] = []
+    for entity in rendered.entities:
+        entity_start = max(entity.offset, start)
+        entity_end = min(entity.offset + entity.length, end)
+        if entity_end > entity_start:
+            clipped.append(entity.copy_with(offset=entity_start - start,
+                                            length=entity_end - entity_start))
+    return Rendered(body, tuple(clipped))
 
 
 def _utf16_offsets(text: str) -> list[int]:

@@ -1,4 +1,4 @@
-"""Conversations and their messages, including the atomic per-turn write."""
+"""Conversations and their messages (the per-turn write is in ``turn_writer``)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import sqlalchemy as sa
 
 from core.storage.engine import Database
 from core.storage.schema import conversations, dialect_insert, messages, utc_now
-from core.storage.types import NewMessage, StoredMessage, UsageRecord
-from core.storage.usage import INSERT_LEDGER_ROW, ledger_row
+from core.storage.types import NewMessage, StoredMessage
 
 _conv = conversations.c
 _msg = messages.c
@@ -44,9 +43,20 @@ _COUNT_MESSAGES = (
 _INSERT_MESSAGES = sa.insert(messages)
 
 
-def _message_row(
+def insert_messages_returning_ids(dialect: str) -> sa.Insert:
+    """Multi-row message ``INSERT … RETURNING id`` for ``dialect``.
+
+    SQLite assigns ascending rowids inside the (serialized) write transaction, so
+    sorting the returned ids restores parameter order and lets SQLAlchemy send one
+    multi-row INSERT; ``sort_by_parameter_order`` would insert row by row there.
+    """
+    return _INSERT_MESSAGES.returning(_msg.id, sort_by_parameter_order=dialect != "sqlite")
+
+
+def message_row(
     conversation_id: int, turn_id: str, message: NewMessage, created_at: datetime
 ) -> dict[str, Any]:
+    """Parameters for one message row."""
     return {
         "conversation_id": conversation_id,
         "turn_id": turn_id,
@@ -69,12 +79,6 @@ class ConversationRepository:
         self._db = db
         self._insert_open = (
             dialect_insert(db.dialect, conversations).on_conflict_do_nothing().returning(_conv.id)
-        )
-        # SQLite assigns ascending rowids inside the (serialized) write transaction, so
-        # sorting the returned ids restores parameter order and lets SQLAlchemy send one
-        # multi-row INSERT; sort_by_parameter_order would insert row by row there.
-        self._insert_messages_returning_ids = _INSERT_MESSAGES.returning(
-            _msg.id, sort_by_parameter_order=db.dialect != "sqlite"
         )
 
     async def current(self, key: str) -> int:
@@ -123,33 +127,11 @@ class ConversationRepository:
             result = await connection.execute(_COUNT_MESSAGES, {"conversation_id": conversation_id})
             return int(result.scalar_one())
 
-    async def save_turn(
-        self,
-        conversation_id: int,
-        turn_id: str,
-        new_messages: Sequence[NewMessage],
-        usage: UsageRecord | None,
-    ) -> list[int]:
-        """Store a turn's messages and its ledger row in one transaction."""
-        now = utc_now()
-        rows = [_message_row(conversation_id, turn_id, message, now) for message in new_messages]
-        message_ids: list[int] = []
-        async with self._db.write() as connection:
-            if rows:
-                result = await connection.execute(self._insert_messages_returning_ids, rows)
-                message_ids = [int(message_id) for message_id in result.scalars()]
-            if usage is not None:
-                # A one-row executemany skips fetching the new primary key.
-                await connection.execute(INSERT_LEDGER_ROW, [ledger_row(turn_id, usage, now)])
-        if self._db.dialect == "sqlite":
-            message_ids.sort()
-        return message_ids
-
     async def bulk_insert(self, conversation_id: int, new_messages: Sequence[NewMessage]) -> None:
         """Fast executemany insert (imports, benchmarks); ``turn_id`` is left empty."""
         if not new_messages:
             return
         now = utc_now()
-        rows = [_message_row(conversation_id, "", message, now) for message in new_messages]
+        rows = [message_row(conversation_id, "", message, now) for message in new_messages]
         async with self._db.write() as connection:
             await connection.execute(_INSERT_MESSAGES, rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -10,16 +11,29 @@ from core.events import Usage
 from core.storage.conversations import ConversationRepository
 from core.storage.engine import DEFAULT_URL, Database, create_engine, migrate
 from core.storage.settings_repo import SettingsRepository
+from core.storage.turn_writer import TurnWriter
 from core.storage.types import NewMessage, ScopeKey, StoredMessage, UsageRecord
 from core.storage.usage import UsageRepository
 
+CURRENT_CONVERSATION_CACHE_SIZE = 10_000
+"""Keys whose current conversation id ``Store`` remembers (least recently used out)."""
+
 
 class Store:
-    """Conversations, settings and usage on SQLite (default) or PostgreSQL."""
+    """Conversations, settings and usage on SQLite (default) or PostgreSQL.
+
+    ``current_conversation`` answers from an in-process cache that only this
+    process's ``start_new_conversation`` updates. That assumes one process owns a
+    conversation key: when several processes serve the same keys (scale-out), route
+    each key to one process, or a process may keep writing to a conversation that
+    another one has archived.
+    """
 
     def __init__(self, db: Database) -> None:
         self._db = db
         self._conversations = ConversationRepository(db)
+        self._turns = TurnWriter(db)
+        self._current: OrderedDict[str, int] = OrderedDict()
         self._settings = SettingsRepository(db)
         self._usage = UsageRepository(db)
 
@@ -35,6 +49,8 @@ class Store:
         return cls(Database(engine))
 
     async def close(self) -> None:
+        """Finish every queued ``save_turn``, then close the connections."""
+        await self._turns.close()
         await self._db.dispose()
 
     @property
@@ -45,12 +61,28 @@ class Store:
     # conversations
 
     async def current_conversation(self, key: str) -> int:
-        """Id of the newest non-archived conversation for ``key``; creates one if none."""
-        return await self._conversations.current(key)
+        """Id of the newest non-archived conversation for ``key``; creates one if none.
+
+        Cached per process (see the class docstring)."""
+        cached = self._current.get(key)
+        if cached is not None:
+            self._current.move_to_end(key)
+            return cached
+        found = await self._conversations.current(key)
+        # setdefault: a start_new_conversation that finished meanwhile wins.
+        return self._remember(key, self._current.setdefault(key, found))
 
     async def start_new_conversation(self, key: str) -> int:
         """Archive the current conversation for ``key`` and return a new one's id."""
-        return await self._conversations.start_new(key)
+        created = await self._conversations.start_new(key)
+        self._current[key] = created
+        return self._remember(key, created)
+
+    def _remember(self, key: str, conversation_id: int) -> int:
+        self._current.move_to_end(key)
+        while len(self._current) > CURRENT_CONVERSATION_CACHE_SIZE:
+            self._current.popitem(last=False)
+        return conversation_id
 
     async def load_recent_messages(
         self, conversation_id: int, *, limit: int, before_id: int | None = None
@@ -70,8 +102,14 @@ class Store:
         messages: Sequence[NewMessage],
         usage: UsageRecord | None,
     ) -> list[int]:
-        """Store all messages and the ledger row atomically; returns the message ids."""
-        return await self._conversations.save_turn(conversation_id, turn_id, messages, usage)
+        """Store all messages and the ledger row atomically; returns the message ids
+        after the commit.
+
+        Concurrent calls are group-committed (see ``turn_writer``): one transaction
+        per batch, each turn isolated, so a failing turn fails only its own call. Once
+        called, the turn is written even if the caller is cancelled while waiting.
+        """
+        return await self._turns.save_turn(conversation_id, turn_id, messages, usage)
 
     async def bulk_insert_messages(
         self, conversation_id: int, messages: Sequence[NewMessage]

@@ -1,0 +1,201 @@
+"""Group commit for ``Store.save_turn``: concurrent turns share one transaction.
+
+Every ``save_turn`` call is queued to a single writer task. The writer takes
+everything queued (up to ``MAX_BATCH_TURNS``) and writes it in one transaction: all
+messages of all turns in one multi-row ``INSERT … RETURNING id`` and all ledger rows
+in one executemany, then one COMMIT. Each caller's call returns its message ids only
+after that commit (the same durability as a transaction per turn).
+
+* No timer: a lone call is written at once. Batches form by themselves while a
+  commit is in flight, because calls arriving meanwhile wait in the queue.
+* Isolation: if the combined write fails, it is rolled back and the batch is
+  written again in one transaction with every turn in its own SAVEPOINT, so a bad
+  turn rolls back only itself and only its caller gets the exception. If the COMMIT
+  itself fails, every caller of that batch gets the error.
+* Cancellation: once queued, a turn is written even if its caller is cancelled
+  (the caller gets ``CancelledError``, the turn is stored). Only cancelling the
+  writer task itself (loop shutdown) abandons turns; their callers are cancelled.
+* ``close()`` waits until the queue is drained (``Store.close`` then disposes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.storage.conversations import insert_messages_returning_ids, message_row
+from core.storage.engine import Database
+from core.storage.schema import utc_now
+from core.storage.types import NewMessage, UsageRecord
+from core.storage.usage import INSERT_LEDGER_ROW, ledger_row
+
+MAX_BATCH_TURNS = 256
+"""Turns written per transaction at most (bounds statement size and latency)."""
+
+
+@dataclass(slots=True)
+class _PendingTurn:
+    message_rows: list[dict[str, Any]]
+    ledger_row: dict[str, Any] | None
+    future: asyncio.Future[list[int]]
+    message_ids: list[int] = field(default_factory=list)
+
+
+def _consume_result(future: asyncio.Future[list[int]]) -> None:
+    """Mark an abandoned caller's exception as retrieved (no "never retrieved" log)."""
+    if not future.cancelled():
+        future.exception()
+
+
+class _CommitError(Exception):
+    """Wraps an error raised by COMMIT, so it is not mistaken for a bad turn."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class TurnWriter:
+    """The single writer behind ``Store.save_turn`` (see the module docstring)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._sqlite = db.dialect == "sqlite"
+        self._insert_messages = insert_messages_returning_ids(db.dialect)
+        self._queue: deque[_PendingTurn] = deque()
+        self._task: asyncio.Task[None] | None = None
+
+    async def save_turn(
+        self,
+        conversation_id: int,
+        turn_id: str,
+        new_messages: Sequence[NewMessage],
+        usage: UsageRecord | None,
+    ) -> list[int]:
+        """Queue one turn and wait until the batch holding it has committed."""
+        now = utc_now()
+        loop = asyncio.get_running_loop()
+        pending = _PendingTurn(
+            [message_row(conversation_id, turn_id, message, now) for message in new_messages],
+            None if usage is None else ledger_row(turn_id, usage, now),
+            loop.create_future(),
+        )
+        self._queue.append(pending)
+        if self._task is None:
+            self._task = loop.create_task(self._run(), name="chatbridge-turn-writer")
+        try:
+            # shield: cancelling the caller must not cancel the shared write.
+            return await asyncio.shield(pending.future)
+        except asyncio.CancelledError:
+            pass
+            raise
+
+    async def close(self) -> None:
+        """Wait until every queued turn (also any queued meanwhile) is written."""
+        while self._task is not None:
+            await asyncio.wait([self._task])
+
+    async def _run(self) -> None:
+        try:
+            while self._queue:
+                count = min(len(self._queue), MAX_BATCH_TURNS)
+                batch = [self._queue.popleft() for _ in range(count)]
+                try:
+                    await self._write_batch(batch)
+                except BaseException:
+                    for turn in batch:
+                        if not turn.future.done():
+                            turn.future.cancel()
+                    raise
+        finally:
+            self._task = None
+            while self._queue:  # only left over when this task was cancelled
+                self._queue.popleft().future.cancel()
+
+    async def _write_batch(self, batch: list[_PendingTurn]) -> None:
+        """Write ``batch`` and settle every caller's future."""
+        try:
+            try:
+                await self._write_together(batch)
+            except _CommitError:
+                raise
+            except Exception:
+                if len(batch) == 1:
+                    raise
+                await self._write_isolated(batch)
+        except Exception as error:
+            failure = error.error if isinstance(error, _CommitError) else error
+            for turn in batch:
+                if not turn.future.done():
+                    turn.future.set_exception(failure)
+            return
+        for turn in batch:
+            if not turn.future.done():
+                turn.future.set_result(turn.message_ids)
+
+    async def _write_together(self, batch: list[_PendingTurn]) -> None:
+        """The fast path: the whole batch in one transaction, multi-row statements."""
+        message_rows = [row for turn in batch for row in turn.message_rows]
+        ledger_rows = [turn.ledger_row for turn in batch if turn.ledger_row is not None]
+        written = False
+        try:
+            async with self._db.write() as connection:
+                ids = await self._insert_message_rows(connection, message_rows)
+                if ledger_rows:
+                    # executemany (also for one row): skips fetching the new primary keys.
+                    await connection.execute(INSERT_LEDGER_ROW, ledger_rows)
+                written = True
+        except Exception as error:
+            if written:
+                raise _CommitError(error) from error
+            raise
+        start = 0
+        for turn in batch:
+            end = start + len(turn.message_rows)
+            turn.message_ids = ids[start:end]
+            start = end
+
+    async def _write_isolated(self, batch: list[_PendingTurn]) -> None:
+        """The fallback: one transaction, each turn in its own SAVEPOINT."""
+        written = False
+        try:
+            async with self._db.write() as connection:
+                if self._sqlite:
+                    # pysqlite begins transactions lazily, before the first INSERT; a
+                    # SAVEPOINT sent first would start (and its RELEASE end) the
+                    # transaction itself. Begin explicitly so savepoints nest in it.
+                    await connection.exec_driver_sql("BEGIN IMMEDIATE")
+                for turn in batch:
+                    try:
+                        async with connection.begin_nested():
+                            ids = await self._insert_message_rows(connection, turn.message_rows)
+                            if turn.ledger_row is not None:
+                                await connection.execute(INSERT_LEDGER_ROW, [turn.ledger_row])
+                    except Exception as error:
+                        turn.future.set_exception(error)
+                    else:
+                        turn.message_ids = ids
+                written = True
+        except Exception as error:
+            if written:
+                raise _CommitError(error) from error
+            raise
+
+    async def _insert_message_rows(
+        self, connection: AsyncConnection, rows: list[dict[str, Any]]
+    ) -> list[int]:
+        """Insert ``rows``; their new ids in ``rows`` order."""
+        if not rows:
+            return []
+        result = await connection.execute(self._insert_messages, rows)
+        ids = [int(message_id) for message_id in result.scalars()]
+        if self._sqlite:
+            # SQLite assigns ascending rowids in VALUES order inside the serialized
+            # write transaction, but does not promise RETURNING order.
+            ids.sort()
+        return ids

@@ -163,6 +163,14 @@ class ChatCore:
         effective = await self.settings_service.resolve(chat, actor)
         return self.catalog.info(str(effective["model"]))
 
+    async def model_for(self, chat: ChatRef, actor: Actor,
+                        override: str | None = None) -> ModelInfo | None:
+        """The model a turn would use: ``override`` resolved (None if unknown), else the
+        actor's current model."""
+        if override:
+            return self.catalog.resolve(override).model
+        return await self.current_model(chat, actor)
+
     # --- commands ----------------------------------------------------------------------
     @property
     def commands(self) -> tuple[CommandSpec, ...]:

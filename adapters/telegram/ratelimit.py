@@ -52,6 +52,8 @@ class RateLimits:
     group_per_second: float = 17.0 / 60.0
     group_burst: float = 3.0
     max_retries: int = 4
+    previews_per_second: float = 40.0
+    previews_burst: float = 40.0
 
 
 class TokenBucket:
@@ -98,6 +100,7 @@ class BotLimiter:
         self.limits = limits or RateLimits()
         self._global = TokenBucket(self.limits.global_per_second, self.limits.global_burst)
         self._chats: dict[int, TokenBucket] = {}
+        self._previews = TokenBucket(self.limits.previews_per_second, self.limits.previews_burst)
         self.retry_after_count = 0
 
     def _chat(self, chat_id: int) -> TokenBucket:
@@ -134,6 +137,14 @@ class BotLimiter:
             return False
         for bucket in buckets:
             bucket.take()
+        return True
+
+    def try_preview(self) -> bool:
+        """A bot-wide budget for draft updates, so many parallel streams share the CPU
+        and the connection pool fairly; callers skip the update when it says no."""
+        if self._previews.delay() > 0:
+            return False
+        self._previews.take()
         return True
 
     def penalize(self, chat_id: int | None, retry_after: float) -> None:

@@ -165,7 +165,8 @@ class StreamPresenter:
             self._changed.set()
 
     async def _keep_typing(self) -> None:
-        while True:
+        """"typing…" until the answer is done (drafts show progress themselves)."""
+        while not (self.use_drafts and self.first_visible_at is not None):
             try:
                 await self.bot.send_chat_action(self.where.chat_id, "typing",
                                                 message_thread_id=self.where.thread_id)
@@ -175,6 +176,9 @@ class StreamPresenter:
 
     # ------------------------------------------------------------------ previews
     async def _preview(self) -> None:
+        if self.use_drafts and self.first_visible_at is not None and \
+                not self.limiter.try_preview():
+            return  # the first draft goes out at once; later ones share a bot-wide budget
         markdown = self._state.markdown
         if self._state.status:
             markdown = f"{markdown}\n\n{self._state.status}" if markdown else self._state.status

@@ -92,7 +92,7 @@ class TurnWriter:
             # shield: cancelling the caller must not cancel the shared write.
             return await asyncio.shield(pending.future)
         except asyncio.CancelledError:
-            pass
+            pending.future.add_done_callback(_consume_result)
             raise
 
     async def close(self) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import statistics
 import tempfile
 import time
 from collections import Counter
@@ -163,7 +162,8 @@ def _report(tg: FakeTelegram, chats: int, prompts: dict[int, str], kinds: dict[i
     print(f"Bot API calls per answer: {len(calls) / chats:.1f}  "
           + ", ".join(f"{name}={count / chats:.1f}" for name, count in by_method.most_common()))
     print(f"first token -> first visible text, private (draft): "
-          f"p50 {percentile(private, 0.5) * 1000:.0f} ms, p99 {percentile(private, 0.99) * 1000:.0f} ms")
+          f"p50 {percentile(private, 0.5) * 1000:.0f} ms, "
+          f"p99 {percentile(private, 0.99) * 1000:.0f} ms")
     if group_first:
         print(f"first token -> first visible text, group (message): "
               f"p50 {percentile(group_first, 0.5) * 1000:.0f} ms, "

@@ -5,27 +5,38 @@ streams every answer at ~50 tokens/s; the fake Bot API enforces Telegram's flood
 Prints Bot API calls per answer, first-token → first-visible-text latency (p50/p99),
 429s received and the share of final texts delivered intact.
 
-Run: ``.venv/bin/python -m bench.telegram_streaming [--chats 200]``
+The fake gateway and the fake Bot API (with the users' side: chats, messages, the check
+that every answer is final) each run in their own process, as the real ones are remote;
+the bot process runs only the core and the Telegram adapter.  ``--inprocess`` runs all
+of it on one event loop (the old mode).  "First token" is when the fake gateway starts
+streaming an answer, "first visible text" when the fake Bot API receives the first draft
+(private) or message (group): ``time.monotonic()`` in both processes (a system-wide clock).
+
+Run: ``.venv/bin/python -m bench.telegram_streaming [--chats 200] [--inprocess]``
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import os
+import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
-from aiohttp import web
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from adapters.telegram import TelegramBot
 from adapters.telegram.render import render_markdown
+from bench._fakes_process import GatewayService, Host, host
 from core.app import ChatCore
 from core.config import AppSettings
-from tests.fakes.gateway import CHAT_PATH, Call, FakeGateway
-from tests.fakes.gateway_replies import Text
+from tests.fakes.gateway_replies import Reply, Text
 from tests.fakes.telegram import FakeTelegram
 
 TOKENS_PER_SECOND = 50
@@ -33,6 +44,8 @@ CHARS_PER_TOKEN = 6
 TOKENS_PER_EVENT = 5
 """The gateway sends 5 tokens per SSE event every 0.1 s (50 tokens/s)."""
 SETUP_METHODS = {"getMe", "setMyCommands", "deleteWebhook", "getUpdates"}
+RUN_TIMEOUT = 100.0
+"""Seconds the answers get to become final."""
 
 
 def long_answer(index: int, paragraphs: int = 14) -> str:
@@ -42,7 +55,9 @@ def long_answer(index: int, paragraphs: int = 14) -> str:
 
 
 def percentile(values: list[float], share: float) -> float:
-    """The ``share`` quantile (nearest rank) of ``values``."""
+    """The ``share`` quantile (nearest rank) of ``values`` (NaN when empty)."""
+    if not values:
+        return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
 
@@ -52,79 +67,15 @@ def squeeze(text: str) -> str:
     return "".join(text.split())
 
 
-async def run(chats: int) -> int:
-    """Run the benchmark; returns a process exit code (0 when every target is met)."""
-    gateway = await FakeGateway(record=False).__aenter__()
-    tg = await FakeTelegram().start()
-    first_token_at: dict[str, float] = {}
-    original_handler = gateway._exact[("POST", CHAT_PATH)].handler
-
-    async def timed_chat(call: Call) -> web.StreamResponse:
-        prompt = str(call.request.json["messages"][-1]["content"])
-        first_token_at.setdefault(prompt, time.monotonic())  # the first delta goes out now
-        return await original_handler(call)
-
-    gateway.route("POST", CHAT_PATH, timed_chat)
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = AppSettings(
-            _env_file=None,  # type: ignore[call-arg]
-            gateway_base_url=gateway.url, gateway_api_key="gw-key",
-            database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",
-            telegram_bot_token=tg.token, telegram_api_url=tg.url, burst_window=0.1,
-            models_refresh_interval=0)
-        core = await ChatCore.create(settings)
-        bot = TelegramBot(core, settings)
-        await bot.start()
-        try:
-            return await _drive(tg, gateway, bot, chats, first_token_at)
-        finally:
-            await bot.stop()
-            await core.close()
-            await tg.stop()
-            await gateway.__aexit__(None, None, None)
-
-
-async def _drive(tg: FakeTelegram, gateway: FakeGateway, bot: TelegramBot, chats: int,
-                 first_token_at: dict[str, float]) -> int:
-    prompts: dict[int, str] = {}
-    kinds: dict[int, str] = {}
-    gateway.responder = lambda body: Text(
-        _answer_for(str(body["messages"][-1]["content"])),
-        chunk_size=CHARS_PER_TOKEN * TOKENS_PER_EVENT,
-        delay=TOKENS_PER_EVENT / TOKENS_PER_SECOND)
+def scenario(chats: int) -> list[tuple[int, str, str]]:
+    """``(chat id, "private" | "group", prompt)`` of every benchmark chat."""
+    out = []
     for index in range(chats):
         if index % 2 == 0:
-            chat = tg.private_chat(10_000 + index)
-            prompts[chat.id] = f"question from private chat {index}"
-            tg.user_sends(chat, chat.id, prompts[chat.id])
+            out.append((10_000 + index, "private", f"question from private chat {index}"))
         else:
-            chat = tg.group_chat(-1_000_000 - index)
-            prompts[chat.id] = f"question from group {index}"
-            text, entities = tg.mention_text(prompts[chat.id])
-            tg.user_sends(chat, 77, text, entities=entities)
-        kinds[chat.id] = "private" if index % 2 == 0 else "group"
-    started = time.monotonic()
-    expected = {chat_id: squeeze(render_markdown(_answer_for(prompt)).text)
-                for chat_id, prompt in prompts.items()}
-    pending = set(prompts)
-
-    def all_final() -> bool:
-        for chat_id in list(pending):
-            messages = tg.bot_messages(chat_id)
-            if messages and not any(m.reply_markup for m in messages) and \
-                    squeeze("".join(m.text for m in messages)) == expected[chat_id]:
-                pending.discard(chat_id)
-        return not pending
-
-    deadline = started + 100
-    while not all_final() and time.monotonic() < deadline:
-        await asyncio.sleep(0.25)
-    elapsed = time.monotonic() - started
-    await bot.handlers.drain(timeout=5)
-    intact = _report(tg, chats, prompts, kinds, expected, first_token_at, elapsed)
-    latencies = _private_latencies(tg, prompts, kinds, first_token_at)
-    ok = tg.flood_errors == 0 and intact == chats and percentile(latencies, 0.5) <= 0.15
-    return 0 if ok else 1
+            out.append((-1_000_000 - index, "group", f"question from group {index}"))
+    return out
 
 
 def _answer_for(prompt: str) -> str:
@@ -132,54 +83,174 @@ def _answer_for(prompt: str) -> str:
     return long_answer(int(prompt.rsplit(" ", 1)[1]))
 
 
-def _private_latencies(tg: FakeTelegram, prompts: dict[int, str], kinds: dict[int, str],
-                       first_token_at: dict[str, float]) -> list[float]:
-    latencies = []
-    for chat_id, prompt in prompts.items():
-        if kinds[chat_id] == "private" and tg.drafts(chat_id) and prompt in first_token_at:
-            latencies.append(tg.drafts(chat_id)[0].at - first_token_at[prompt])
-    return latencies
+def prompt_of(body: dict[str, Any]) -> str:
+    """The prompt of a chat completion request (the last message's text)."""
+    return str(body["messages"][-1]["content"])
 
 
-def _report(tg: FakeTelegram, chats: int, prompts: dict[int, str], kinds: dict[int, str],
-            expected: dict[int, str], first_token_at: dict[str, float], elapsed: float) -> int:
-    """Print the numbers; returns how many final texts are intact."""
-    calls = [c for c in tg.calls if c.method not in SETUP_METHODS]
-    by_method = Counter(c.method for c in calls)
-    group_first: list[float] = []
-    for chat_id, prompt in prompts.items():
-        if kinds[chat_id] == "group" and prompt in first_token_at:
-            sends = [c.at for c in tg.calls_of("sendMessage")
-                     if c.params.get("chat_id") == chat_id and c.status == 200]
-            if sends:
-                group_first.append(sends[0] - first_token_at[prompt])
-    private = _private_latencies(tg, prompts, kinds, first_token_at)
-    intact = sum(squeeze("".join(m.text for m in tg.bot_messages(c))) == expected[c]
-                 for c in prompts)
-    print(f"chats: {chats} ({len(private)} private, {len(group_first)} group), "
+def responder(body: dict[str, Any]) -> Reply:
+    """The fake gateway's answer: the prompt's long answer at ~50 tokens/s."""
+    return Text(_answer_for(prompt_of(body)), chunk_size=CHARS_PER_TOKEN * TOKENS_PER_EVENT,
+                delay=TOKENS_PER_EVENT / TOKENS_PER_SECOND)
+
+
+class TelegramSide:
+    """The fake Bot API and the users of the benchmark chats (runs in the fake's process)."""
+
+    def __init__(self, chats: int) -> None:
+        self.chats = chats
+        self.tg: FakeTelegram | None = None
+
+    async def start(self) -> dict[str, Any]:
+        self.tg = await FakeTelegram().start()
+        return {"url": self.tg.url, "token": self.tg.token}
+
+    async def run(self, expected: dict[int, str], timeout: float) -> float:
+        """Every user asks at once; returns the seconds until all answers were final."""
+        tg = self.tg
+        assert tg is not None
+        for chat_id, kind, prompt in scenario(self.chats):
+            if kind == "private":
+                tg.user_sends(tg.private_chat(chat_id), chat_id, prompt)
+            else:
+                text, entities = tg.mention_text(prompt)
+                tg.user_sends(tg.group_chat(chat_id), 77, text, entities=entities)
+        started = time.monotonic()
+        pending = set(expected)
+
+        def all_final() -> bool:
+            for chat_id in list(pending):
+                messages = tg.bot_messages(chat_id)
+                if messages and not any(m.reply_markup for m in messages) and \
+                        squeeze("".join(m.text for m in messages)) == expected[chat_id]:
+                    pending.discard(chat_id)
+            return not pending
+
+        deadline = started + timeout
+        while not all_final() and time.monotonic() < deadline:
+            await asyncio.sleep(0.25)
+        return time.monotonic() - started
+
+    async def summary(self) -> dict[str, Any]:
+        """Call counts, 429s and, per chat, the final text and first-visible times."""
+        tg = self.tg
+        assert tg is not None
+        by_method = Counter(c.method for c in tg.calls if c.method not in SETUP_METHODS)
+        first_send: dict[Any, float] = {}
+        for call in tg.calls_of("sendMessage"):
+            if call.status == 200:
+                first_send.setdefault(call.params.get("chat_id"), call.at)
+        chats = {}
+        for chat_id, _, _ in scenario(self.chats):
+            drafts = tg.drafts(chat_id)
+            chats[chat_id] = {
+                "text": squeeze("".join(m.text for m in tg.bot_messages(chat_id))),
+                "first_draft_at": drafts[0].at if drafts else None,
+                "first_send_at": first_send.get(chat_id),
+            }
+        return {"by_method": dict(by_method), "flood_errors": tg.flood_errors, "chats": chats}
+
+    async def stop(self) -> None:
+        if self.tg is not None:
+            await self.tg.stop()
+            self.tg = None
+
+
+async def run(chats: int, inprocess: bool) -> int:
+    """Run the benchmark; returns a process exit code (0 when every target is met)."""
+    gateway = host(inprocess, "fake gateway", GatewayService, responder, prompt_of)
+    telegram = host(inprocess, "fake Telegram Bot API", TelegramSide, chats)
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(gateway.stop)
+        stack.push_async_callback(telegram.stop)
+        gateway_url, tg = (await asyncio.gather(gateway.start(), telegram.start()))
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())
+        settings = AppSettings(
+            _env_file=None,  # type: ignore[call-arg]
+            gateway_base_url=gateway_url["url"], gateway_api_key="gw-key",
+            database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",
+            telegram_bot_token=tg["token"], telegram_api_url=tg["url"], burst_window=0.1,
+            models_refresh_interval=0)
+        core = await ChatCore.create(settings)
+        stack.push_async_callback(core.close)
+        bot = TelegramBot(core, settings)
+        await bot.start()
+        stack.push_async_callback(bot.stop)
+        return await _drive(gateway, telegram, bot, chats, inprocess)
+    return 1  # unreachable (for type checkers)
+
+
+async def _drive(gateway: Host, telegram: Host, bot: TelegramBot, chats: int,
+                 inprocess: bool) -> int:
+    plan = scenario(chats)
+    expected = {chat_id: squeeze(render_markdown(_answer_for(prompt)).text)
+                for chat_id, _, prompt in plan}
+    cpu_before = (time.process_time(), await gateway.cpu_seconds(), await telegram.cpu_seconds())
+    elapsed = await telegram.call("run", expected=expected, timeout=RUN_TIMEOUT,
+                                  **{} if inprocess else {})
+    cpu_after = (time.process_time(), await gateway.cpu_seconds(), await telegram.cpu_seconds())
+    await bot.handlers.drain(timeout=5)
+    summary = await telegram.call("summary")
+    first_token_at: dict[str, float] = await gateway.call("first_tokens")
+    _print_processes(gateway, telegram, inprocess, elapsed,
+                     [after - before for before, after in zip(cpu_before, cpu_after, strict=True)])
+    private, group, intact = _report(summary, plan, expected, first_token_at, chats, elapsed)
+    ok = summary["flood_errors"] == 0 and intact == chats and percentile(private, 0.5) <= 0.15
+    return 0 if ok else 1
+
+
+def _print_processes(gateway: Host, telegram: Host, inprocess: bool, elapsed: float,
+                     cpu: list[float]) -> None:
+    if inprocess:
+        print(f"processes: bot (core + TelegramBot), fake gateway and fake Telegram Bot API "
+              f"all in pid {os.getpid()} (--inprocess); CPU while streaming: "
+              f"{cpu[0]:.1f} s in {elapsed:.1f} s")
+        return
+    print(f"processes: bot (core + TelegramBot) pid {os.getpid()}, "
+          f"fake gateway pid {gateway.pid}, fake Telegram Bot API + users pid {telegram.pid}")
+    print(f"CPU while streaming ({elapsed:.1f} s, {os.cpu_count()} cores): bot {cpu[0]:.1f} s, "
+          f"fake gateway {cpu[1]:.1f} s, fake Telegram {cpu[2]:.1f} s")
+
+
+def _report(summary: dict[str, Any], plan: list[tuple[int, str, str]],
+            expected: dict[int, str], first_token_at: dict[str, float], chats: int,
+            elapsed: float) -> tuple[list[float], list[float], int]:
+    """Print the numbers; returns private and group latencies and the intact count."""
+    private: list[float] = []
+    group: list[float] = []
+    for chat_id, kind, prompt in plan:
+        seen = summary["chats"][chat_id]
+        at = seen["first_draft_at"] if kind == "private" else seen["first_send_at"]
+        if at is not None and prompt in first_token_at:
+            (private if kind == "private" else group).append(at - first_token_at[prompt])
+    intact = sum(summary["chats"][chat_id]["text"] == text for chat_id, text in expected.items())
+    by_method = Counter(summary["by_method"])
+    print(f"chats: {chats} ({len(private)} private, {len(group)} group), "
           f"answers ~{len(long_answer(0))} chars at ~{TOKENS_PER_SECOND} tokens/s; "
           f"all final after {elapsed:.1f} s")
-    print(f"Bot API calls per answer: {len(calls) / chats:.1f}  "
+    print(f"Bot API calls per answer: {by_method.total() / chats:.1f}  "
           + ", ".join(f"{name}={count / chats:.1f}" for name, count in by_method.most_common()))
     print(f"first token -> first visible text, private (draft): "
           f"p50 {percentile(private, 0.5) * 1000:.0f} ms, "
           f"p99 {percentile(private, 0.99) * 1000:.0f} ms")
-    if group_first:
+    if group:
         print(f"first token -> first visible text, group (message): "
-              f"p50 {percentile(group_first, 0.5) * 1000:.0f} ms, "
-              f"p99 {percentile(group_first, 0.99) * 1000:.0f} ms")
-    print(f"429 flood errors received: {tg.flood_errors}")
+              f"p50 {percentile(group, 0.5) * 1000:.0f} ms, "
+              f"p99 {percentile(group, 0.99) * 1000:.0f} ms")
+    print(f"429 flood errors received: {summary['flood_errors']}")
     print(f"final texts intact: {100 * intact / chats:.1f}% ({intact}/{chats})")
-    return intact
+    return private, group, intact
 
 
 def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chats", type=int, default=200)
+    parser.add_argument("--inprocess", action="store_true",
+                        help="run the fakes on the bot's event loop (the old mode)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    raise SystemExit(asyncio.run(run(args.chats)))
+    raise SystemExit(asyncio.run(run(args.chats, args.inprocess)))
 
 
 if __name__ == "__main__":

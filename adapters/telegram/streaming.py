@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, ReplyParameters
+from telegramify_markdown import utf16_len
 
 from adapters.telegram.ratelimit import BotLimiter
 from adapters.telegram.render import Rendered, render_markdown, split_rendered
@@ -39,6 +40,9 @@ from core.events import (
 )
 
 log = logging.getLogger(__name__)
+
+CAPTION_LIMIT = 1024
+"""Telegram's photo caption limit, in UTF-16 units."""
 
 
 class CoreTexts(Protocol):
@@ -341,10 +345,18 @@ class StreamPresenter:
         if photo is None:
             return
         try:
-            await self.bot.send_photo(self.where.chat_id, photo, caption=image.caption[:1024]
-                                      or None, message_thread_id=self.where.thread_id)
+            await self.bot.send_photo(self.where.chat_id, photo,
+                                      caption=_clip_utf16(image.caption, CAPTION_LIMIT) or None,
+                                      message_thread_id=self.where.thread_id)
         except TelegramAPIError as error:
             log.warning("could not send an image: %s", error)
+
+
+def _clip_utf16(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-16 units (Telegram's unit), never mid-character."""
+    if utf16_len(text) <= limit:
+        return text
+    return text.encode("utf-16-le")[:limit * 2].decode("utf-16-le", "ignore")
 
 
 def _entities_refused(error: TelegramBadRequest) -> bool:

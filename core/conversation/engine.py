@@ -134,6 +134,9 @@ class ConversationEngine:
 
     async def _answer(self, key: str, leader: Submission, message: UserMessage,
                       state: _TurnState, ticket: TurnTicket) -> None:
+        if len(message.text) > self._limits.max_input_chars:  # a merged burst, as a whole
+            raise UserInputError("error.input_too_long", length=len(message.text),
+                                 limit=self._limits.max_input_chars)
         effective = await self._settings.resolve(leader.chat, leader.actor)
         model = self._model_for(message, str(effective["model"]))
         if message.images and not model.vision:

@@ -86,13 +86,20 @@ def gateway_models() -> list[str] | None:
 
 
 @pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Override to change AppSettings values of the ``world`` (e.g. ``max_input_chars``)."""
+    return {}
+
+
+@pytest.fixture
 async def world(fake_gateway: FakeGateway, fake_telegram: FakeTelegram, tmp_path: Path,
-                gateway_models: list[str] | None) -> AsyncIterator[TelegramWorld]:
+                gateway_models: list[str] | None, settings_overrides: dict[str, Any]
+                ) -> AsyncIterator[TelegramWorld]:
     """A started bot (polling the fake Bot API) over a real core on a SQLite file."""
     if gateway_models is not None:
         fake_gateway.models = list(gateway_models)
     fake_telegram.limits = FAKE_LIMITS
-    settings = make_settings(fake_gateway, fake_telegram, tmp_path)
+    settings = make_settings(fake_gateway, fake_telegram, tmp_path, **settings_overrides)
     core = await ChatCore.create(settings)
     bot = TelegramBot(core, settings, timings=FAST_TIMINGS, limits=FAST_LIMITS,
                       album_delay=0.2, polling_timeout=1)

@@ -136,7 +136,8 @@ class OutOfProcess:
         self._reading = True
         return await asyncio.wait_for(started, timeout)
 
-    async def call(self, method: str, *, timeout: float | None = None, **kwargs: Any) -> Any:
+    async def call(self, method: str, *, reply_timeout: float | None = None,
+                   **kwargs: Any) -> Any:
         """Call ``await service.method(**kwargs)`` in the child and return its result."""
         request_id = next(self._ids)
         future = self._pending[request_id] = asyncio.get_running_loop().create_future()
@@ -146,13 +147,13 @@ class OutOfProcess:
             self._pending.pop(request_id, None)
             raise RemoteError(f"{self.name} (pid {self.pid}) is gone: {error}") from None
         try:
-            return await asyncio.wait_for(future, timeout)
+            return await asyncio.wait_for(future, reply_timeout)
         finally:
             self._pending.pop(request_id, None)
 
     async def cpu_seconds(self) -> float:
         """CPU time (user + system) the child has used so far."""
-        return float(await self.call("_cpu", timeout=10))
+        return float(await self.call("_cpu", reply_timeout=10))
 
     async def stop(self) -> None:
         """Ask the child to stop its service; terminate/kill it if it does not exit."""
@@ -161,7 +162,7 @@ class OutOfProcess:
             return
         if self.process.is_alive() and self._reading:
             with contextlib.suppress(Exception):
-                await self.call("_stop", timeout=10)
+                await self.call("_stop", reply_timeout=10)
         if self._reading:
             asyncio.get_running_loop().remove_reader(self._conn.fileno())
             self._reading = False
@@ -213,8 +214,9 @@ class InProcess:
         self._started = True
         return info
 
-    async def call(self, method: str, *, timeout: float | None = None, **kwargs: Any) -> Any:
-        return await asyncio.wait_for(getattr(self.service, method)(**kwargs), timeout)
+    async def call(self, method: str, *, reply_timeout: float | None = None,
+                   **kwargs: Any) -> Any:
+        return await asyncio.wait_for(getattr(self.service, method)(**kwargs), reply_timeout)
 
     async def cpu_seconds(self) -> float:
         return 0.0  # shared with the bot: counted in the bot process's CPU time

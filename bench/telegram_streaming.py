@@ -187,14 +187,14 @@ async def _drive(gateway: Host, telegram: Host, bot: TelegramBot, chats: int,
                 for chat_id, _, prompt in plan}
     cpu_before = (time.process_time(), await gateway.cpu_seconds(), await telegram.cpu_seconds())
     elapsed = await telegram.call("run", expected=expected, timeout=RUN_TIMEOUT,
-                                  **{} if inprocess else {})
+                                  reply_timeout=RUN_TIMEOUT + 30)
     cpu_after = (time.process_time(), await gateway.cpu_seconds(), await telegram.cpu_seconds())
     await bot.handlers.drain(timeout=5)
     summary = await telegram.call("summary")
     first_token_at: dict[str, float] = await gateway.call("first_tokens")
     _print_processes(gateway, telegram, inprocess, elapsed,
                      [after - before for before, after in zip(cpu_before, cpu_after, strict=True)])
-    private, group, intact = _report(summary, plan, expected, first_token_at, chats, elapsed)
+    private, _, intact = _report(summary, plan, expected, first_token_at, chats, elapsed)
     ok = summary["flood_errors"] == 0 and intact == chats and percentile(private, 0.5) <= 0.15
     return 0 if ok else 1
 

@@ -129,3 +129,13 @@ async def test_empty_and_huge_input_are_refused_without_a_request(
 def _msg(text: str):  # type: ignore[no-untyped-def]
     from core.conversation.inputs import UserMessage
     return UserMessage(text=text)
+
+
+async def test_a_burst_is_limited_as_a_whole(make_core: CoreFactory,
+                                             fake_gateway: FakeGateway) -> None:
+    core = await make_core(burst_window=0.2, max_input_chars=100)
+    tickets = [await core.submit(PRIVATE, ANN, _msg("x" * 60)) for _ in range(2)]
+    leader, follower = [await ticket.wait() for ticket in tickets]
+    assert isinstance(leader, TurnFailed) and leader.key == "error.input_too_long"
+    assert isinstance(follower, TurnMerged)
+    assert fake_gateway.chat_requests() == [] and await history(core) == []

@@ -191,13 +191,13 @@ class OutOfProcess:
                         f"{self.name} (pid {self.pid}) exited (code {code})"))
             self._pending.clear()
             return
-        future = self._pending.pop(request_id, None)
-        if future is None or future.done():
+        waiting = self._pending.pop(request_id) if request_id in self._pending else None
+        if waiting is None or waiting.done():
             return
         if ok:
-            future.set_result(value)
+            waiting.set_result(value)
         else:
-            future.set_exception(RemoteError(f"in {self.name} (pid {self.pid}):\n{value}"))
+            waiting.set_exception(RemoteError(f"in {self.name} (pid {self.pid}):\n{value}"))
 
 
 class InProcess:

@@ -27,17 +27,19 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.telegram import TelegramBot
-from adapters.telegram.render import render_markdown
 from bench._fakes_process import GatewayService, Host, host
-from core.app import ChatCore
-from core.config import AppSettings
 from tests.fakes.gateway_replies import Reply, Text
 from tests.fakes.telegram import FakeTelegram
+
+if TYPE_CHECKING:
+    from adapters.telegram import TelegramBot
+
+# The bot's modules (aiogram, core) are imported in run(): the fakes' child processes
+# import this module too (spawn) and need none of them (they take seconds to import).
 
 TOKENS_PER_SECOND = 50
 CHARS_PER_TOKEN = 6
@@ -105,8 +107,8 @@ class TelegramSide:
         self.tg = await FakeTelegram().start()
         return {"url": self.tg.url, "token": self.tg.token}
 
-    async def run(self, expected: dict[int, str], timeout: float) -> float:
-        """Every user asks at once; returns the seconds until all answers were final."""
+    async def run(self, expected: dict[int, str], timeout: float) -> tuple[float, float]:
+        """Every user asks at once; returns when (monotonic) and how long until all final."""
         tg = self.tg
         assert tg is not None
         for chat_id, kind, prompt in scenario(self.chats):
@@ -129,7 +131,7 @@ class TelegramSide:
         deadline = started + timeout
         while not all_final() and time.monotonic() < deadline:
             await asyncio.sleep(0.25)
-        return time.monotonic() - started
+        return started, time.monotonic() - started
 
     async def summary(self) -> dict[str, Any]:
         """Call counts, 429s and, per chat, the final text and first-visible times."""
@@ -158,6 +160,10 @@ class TelegramSide:
 
 async def run(chats: int, inprocess: bool) -> int:
     """Run the benchmark; returns a process exit code (0 when every target is met)."""
+    from adapters.telegram import TelegramBot
+    from core.app import ChatCore
+    from core.config import AppSettings
+
     gateway = host(inprocess, "fake gateway", GatewayService, responder, prompt_of)
     telegram = host(inprocess, "fake Telegram Bot API", TelegramSide, chats)
     async with contextlib.AsyncExitStack() as stack:
@@ -182,12 +188,14 @@ async def run(chats: int, inprocess: bool) -> int:
 
 async def _drive(gateway: Host, telegram: Host, bot: TelegramBot, chats: int,
                  inprocess: bool) -> int:
+    from adapters.telegram.render import render_markdown
+
     plan = scenario(chats)
     expected = {chat_id: squeeze(render_markdown(_answer_for(prompt)).text)
                 for chat_id, _, prompt in plan}
     cpu_before = (time.process_time(), await gateway.cpu_seconds(), await telegram.cpu_seconds())
-    elapsed = await telegram.call("run", expected=expected, timeout=RUN_TIMEOUT,
-                                  reply_timeout=RUN_TIMEOUT + 30)
+    asked_at, elapsed = await telegram.call("run", expected=expected, timeout=RUN_TIMEOUT,
+                                            reply_timeout=RUN_TIMEOUT + 30)
     cpu_after = (time.process_time(), await gateway.cpu_seconds(), await telegram.cpu_seconds())
     await bot.handlers.drain(timeout=5)
     summary = await telegram.call("summary")
@@ -195,6 +203,7 @@ async def _drive(gateway: Host, telegram: Host, bot: TelegramBot, chats: int,
     _print_processes(gateway, telegram, inprocess, elapsed,
                      [after - before for before, after in zip(cpu_before, cpu_after, strict=True)])
     private, _, intact = _report(summary, plan, expected, first_token_at, chats, elapsed)
+    _print_first_tokens(first_token_at, asked_at)
     ok = summary["flood_errors"] == 0 and intact == chats and percentile(private, 0.5) <= 0.15
     return 0 if ok else 1
 
@@ -210,6 +219,15 @@ def _print_processes(gateway: Host, telegram: Host, inprocess: bool, elapsed: fl
           f"fake gateway pid {gateway.pid}, fake Telegram Bot API + users pid {telegram.pid}")
     print(f"CPU while streaming ({elapsed:.1f} s, {os.cpu_count()} cores): bot {cpu[0]:.1f} s, "
           f"fake gateway {cpu[1]:.1f} s, fake Telegram {cpu[2]:.1f} s")
+
+
+def _print_first_tokens(first_token_at: dict[str, float], asked_at: float) -> None:
+    """How long the bot took from the users' messages to the gateway's first tokens."""
+    waits = [at - asked_at for at in first_token_at.values()]
+    if waits:
+        print(f"users' messages -> gateway's first token: "
+              f"p50 {percentile(waits, 0.5) * 1000:.0f} ms, "
+              f"p99 {percentile(waits, 0.99) * 1000:.0f} ms, last {max(waits) * 1000:.0f} ms")
 
 
 def _report(summary: dict[str, Any], plan: list[tuple[int, str, str]],

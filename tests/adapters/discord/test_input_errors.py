@@ -36,7 +36,8 @@ async def test_text_model_command_typo_in_chinese(world: DiscordWorld) -> None:
 
 async def test_unknown_text_command_is_a_normal_prompt(world: DiscordWorld) -> None:
     await world.dc.user_sends(world.channel, USER, "/frobnicate please", mention_bot=True)
-    await world.wait_final(world.channel, "echo: /frobnicate please", timeout=3.0)
+    shown = await world.wait_final(world.channel, "echo: /frobnicate please", timeout=3.0)
+    assert [m.content for m in shown] == ["echo: /frobnicate please"]
 
 
 async def test_unsupported_attachment_in_a_channel_is_refused(world: DiscordWorld) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,17 @@ REPLY_MODES = ("mention", "all", "command")
 CONTEXT_MODES = ("shared", "per_user")
 USER_SETTINGS = ("model", "persona", "temperature", "language")
 CHAT_ONLY_SETTINGS = ("reply_mode", "context_mode")
+
+CACHE_SIZE = 50_000
+"""Scopes cached at most; the cache starts over when full."""
+
+_Layers = dict[ScopeKey, dict[str, Any]]
+
+
+def _consume_result(task: asyncio.Future[_Layers]) -> None:
+    """Mark a load's exception as retrieved when every caller was cancelled."""
+    if not task.cancelled():
+        task.exception()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,22 +62,56 @@ class ChatOptions:
 
 
 class SettingsService:
-    """Reads and writes scoped settings, with a small in-process cache."""
+    """Reads and writes scoped settings, with a small in-process cache.
+
+    Concurrent resolves that miss the cache for the same scope share one load.
+    ``set``/``clear`` invalidate the scope: later reads in this process load it
+    again, and a load that was in flight during the write is not cached."""
 
     def __init__(self, store: Store, defaults: dict[str, Any]) -> None:
         self._store = store
         self._defaults = dict(defaults)
-        self._cache: dict[ScopeKey, dict[str, Any]] = {}
+        self._cache: _Layers = {}
+        self._loading: dict[ScopeKey, asyncio.Task[_Layers]] = {}
 
-    async def _load(self, scopes: list[ScopeKey]) -> dict[ScopeKey, dict[str, Any]]:
-        missing = [scope for scope in scopes if scope not in self._cache]
+    async def _load(self, scopes: list[ScopeKey]) -> _Layers:
+        layers: _Layers = {}
+        waits: dict[ScopeKey, asyncio.Task[_Layers]] = {}
+        missing: list[ScopeKey] = []
+        for scope in scopes:
+            if scope in layers or scope in waits:
+                continue
+            if scope in self._cache:
+                layers[scope] = self._cache[scope]
+            elif scope in self._loading:
+                waits[scope] = self._loading[scope]
+            else:
+                missing.append(scope)
         if missing:
-            loaded = await self._store.get_settings(missing)
+            task = asyncio.ensure_future(self._fetch(missing))
+            task.add_done_callback(_consume_result)
             for scope in missing:
-                self._cache[scope] = loaded.get(scope, {})
-            if len(self._cache) > 50_000:
-                self._cache.clear()
-        return {scope: self._cache.get(scope, {}) for scope in scopes}
+                self._loading[scope] = task
+                waits[scope] = task
+        for scope, shared in waits.items():
+            # shield: a cancelled caller must not cancel a load shared with others.
+            layers[scope] = (await asyncio.shield(shared))[scope]
+        return layers
+
+    async def _fetch(self, scopes: list[ScopeKey]) -> _Layers:
+        this = asyncio.current_task()
+        try:
+            loaded = await self._store.get_settings(scopes)
+        finally:
+            # Scopes invalidated meanwhile (set/clear) are no longer ours to cache.
+            ours = [scope for scope in scopes if self._loading.get(scope) is this]
+            for scope in ours:
+                del self._loading[scope]
+        if len(self._cache) + len(ours) > CACHE_SIZE:
+            self._cache.clear()
+        for scope in ours:
+            self._cache[scope] = loaded.get(scope, {})
+        return {scope: loaded.get(scope, {}) for scope in scopes}
 
     async def resolve(self, chat: ChatRef, actor: Actor) -> EffectiveSettings:
         """Resolve every setting for ``actor`` in ``chat``."""
@@ -107,10 +153,14 @@ class SettingsService:
     async def set(self, key: ScopeKey, name: str, value: Any) -> None:
         """Store ``name = value`` at ``key``."""
         await self._store.set_setting(key, name, value)
-        self._cache.pop(key, None)
+        self._invalidate(key)
 
     async def clear(self, key: ScopeKey, name: str) -> bool:
         """Remove ``name`` at ``key``; True when something was removed."""
         removed = await self._store.clear_setting(key, name)
-        self._cache.pop(key, None)
+        self._invalidate(key)
         return removed
+
+    def _invalidate(self, key: ScopeKey) -> None:
+        self._cache.pop(key, None)
+        self._loading.pop(key, None)

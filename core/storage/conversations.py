@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.storage.engine import Database
 from core.storage.schema import conversations, dialect_insert, messages, utc_now
@@ -21,6 +22,9 @@ _SELECT_CURRENT = (
     .where(_conv.key == sa.bindparam("conversation_key"), _conv.archived_at.is_(None))
     .order_by(_conv.id.desc())
     .limit(1)
+)
+_SELECT_CURRENT_MANY = sa.select(_conv.key, _conv.id).where(
+    _conv.key.in_(sa.bindparam("conversation_keys", expanding=True)), _conv.archived_at.is_(None)
 )
 _ARCHIVE_CURRENT = (
     sa.update(conversations)
@@ -41,6 +45,19 @@ _COUNT_MESSAGES = (
     .where(_msg.conversation_id == sa.bindparam("conversation_id"))
 )
 _INSERT_MESSAGES = sa.insert(messages)
+
+
+_OPEN_ATTEMPTS = 3
+
+
+async def _select_current_many(connection: AsyncConnection, keys: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    if keys:
+        result = await connection.execute(_SELECT_CURRENT_MANY, {"conversation_keys": list(keys)})
+        for key, conversation_id in result.all():
+            # The partial unique index allows one open row per key; prefer the newest.
+            found[key] = max(found.get(key, 0), int(conversation_id))
+    return found
 
 
 def insert_messages_returning_ids(dialect: str) -> sa.Insert:
@@ -77,18 +94,39 @@ class ConversationRepository:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._insert_open = (
-            dialect_insert(db.dialect, conversations).on_conflict_do_nothing().returning(_conv.id)
-        )
+        insert = dialect_insert(db.dialect, conversations).on_conflict_do_nothing()
+        self._insert_open = insert.returning(_conv.id)
+        self._insert_open_many = insert.returning(_conv.key, _conv.id)
 
-    async def current(self, key: str) -> int:
-        """Id of the open conversation for ``key``, created when there is none."""
+    async def find_current(self, keys: Sequence[str]) -> dict[str, int]:
+        """Ids of the open conversations of ``keys`` (keys without one are left out),
+        in one query."""
         async with self._db.read() as connection:
-            found = (await connection.execute(_SELECT_CURRENT, {"conversation_key": key})).scalar()
-        if found is not None:
-            return int(found)
-        async with self._db.write() as connection:
-            return await self._open_new(connection, key, utc_now())
+            return await _select_current_many(connection, keys)
+
+    async def open_many(
+        self, connection: AsyncConnection, keys: Sequence[str], now: datetime
+    ) -> dict[str, int]:
+        """Ensure an open conversation for each of the distinct ``keys`` inside the
+        caller's write transaction; their ids.
+
+        One multi-row ``INSERT … ON CONFLICT DO NOTHING RETURNING``; keys that already
+        had an open conversation (another writer won the race on the partial unique
+        index) are re-selected, and retried should that row have been archived since.
+        """
+        opened: dict[str, int] = {}
+        missing = list(keys)
+        for _ in range(_OPEN_ATTEMPTS):
+            rows = [{"key": key, "created_at": now} for key in missing]
+            result = await connection.execute(self._insert_open_many, rows)
+            opened.update((key, int(created)) for key, created in result.all())
+            missing = [key for key in missing if key not in opened]
+            if missing:
+                opened.update(await _select_current_many(connection, missing))
+                missing = [key for key in missing if key not in opened]
+            if not missing:
+                return opened
+        raise RuntimeError(f"could not open conversations for {missing!r}")
 
     async def start_new(self, key: str) -> int:
         """Archive the open conversation for ``key`` (if any) and open a new one."""
@@ -97,7 +135,7 @@ class ConversationRepository:
             await connection.execute(_ARCHIVE_CURRENT, {"conversation_key": key, "now": now})
             return await self._open_new(connection, key, now)
 
-    async def _open_new(self, connection: Any, key: str, now: datetime) -> int:
+    async def _open_new(self, connection: AsyncConnection, key: str, now: datetime) -> int:
         params = {"key": key, "created_at": now}
         created = (await connection.execute(self._insert_open, params)).scalar()
         if created is None:  # another writer opened one concurrently

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from core.events import Usage
+from core.storage.batching import BatchLoader
 from core.storage.conversations import ConversationRepository
+from core.storage.current import CURRENT_CONVERSATION_CACHE_SIZE, CurrentConversations
 from core.storage.engine import DEFAULT_URL, Database, create_engine, migrate
 from core.storage.settings_repo import SettingsRepository
 from core.storage.turn_writer import TurnWriter
 from core.storage.types import NewMessage, ScopeKey, StoredMessage, UsageRecord
 from core.storage.usage import UsageRepository
 
-CURRENT_CONVERSATION_CACHE_SIZE = 10_000
-"""Keys whose current conversation id ``Store`` remembers (least recently used out)."""
+__all__ = ["CURRENT_CONVERSATION_CACHE_SIZE", "MAX_SETTINGS_BATCH", "Store"]
+
+MAX_SETTINGS_BATCH = 500
+"""Scopes read per settings query at most (three bind parameters each)."""
 
 
 class Store:
@@ -27,14 +31,23 @@ class Store:
     conversation key: when several processes serve the same keys (scale-out), route
     each key to one process, or a process may keep writing to a conversation that
     another one has archived.
+
+    Cold lookups are coalesced: concurrent ``current_conversation`` misses and
+    concurrent ``get_settings`` calls are answered by batched queries (see
+    ``current`` and ``batching``), so a burst of new chats costs a few statements.
     """
 
     def __init__(self, db: Database) -> None:
         self._db = db
         self._conversations = ConversationRepository(db)
-        self._turns = TurnWriter(db)
-        self._current: OrderedDict[str, int] = OrderedDict()
+        self._turns = TurnWriter(db, self._conversations)
+        self._current = CurrentConversations(self._conversations, self._turns)
         self._settings = SettingsRepository(db)
+        self._settings_loader: BatchLoader[ScopeKey, dict[str, Any]] = BatchLoader(
+            lambda scopes: self._settings.get(scopes),
+            max_batch=MAX_SETTINGS_BATCH,
+            name="chatbridge-settings-reads",
+        )
         self._usage = UsageRepository(db)
 
     @classmethod
@@ -49,7 +62,9 @@ class Store:
         return cls(Database(engine))
 
     async def close(self) -> None:
-        """Finish every queued ``save_turn``, then close the connections."""
+        """Finish every queued lookup and ``save_turn``, then close the connections."""
+        await self._settings_loader.close()
+        await self._current.close()
         await self._turns.close()
         await self._db.dispose()
 
@@ -63,26 +78,13 @@ class Store:
     async def current_conversation(self, key: str) -> int:
         """Id of the newest non-archived conversation for ``key``; creates one if none.
 
-        Cached per process (see the class docstring)."""
-        cached = self._current.get(key)
-        if cached is not None:
-            self._current.move_to_end(key)
-            return cached
-        found = await self._conversations.current(key)
-        # setdefault: a start_new_conversation that finished meanwhile wins.
-        return self._remember(key, self._current.setdefault(key, found))
+        Cached per process (see the class docstring); concurrent misses are looked
+        up (and created) together, and calls for the same key share one lookup."""
+        return await self._current.get(key)
 
     async def start_new_conversation(self, key: str) -> int:
         """Archive the current conversation for ``key`` and return a new one's id."""
-        created = await self._conversations.start_new(key)
-        self._current[key] = created
-        return self._remember(key, created)
-
-    def _remember(self, key: str, conversation_id: int) -> int:
-        self._current.move_to_end(key)
-        while len(self._current) > CURRENT_CONVERSATION_CACHE_SIZE:
-            self._current.popitem(last=False)
-        return conversation_id
+        return await self._current.start_new(key)
 
     async def load_recent_messages(
         self, conversation_id: int, *, limit: int, before_id: int | None = None
@@ -120,8 +122,18 @@ class Store:
     # settings
 
     async def get_settings(self, scopes: Sequence[ScopeKey]) -> dict[ScopeKey, dict[str, Any]]:
-        """``{scope: {name: value}}`` for every requested scope, in one query."""
-        return await self._settings.get(scopes)
+        """``{scope: {name: value}}`` for every requested scope.
+
+        Concurrent calls are coalesced: the scopes requested while a settings query
+        is in flight are read together by the next one, which starts when it returns
+        (no timer), so a call still sees every write that completed before it."""
+        if not scopes:
+            return {}
+        futures = {scope: self._settings_loader.load(scope) for scope in scopes}
+        # shield: the futures are shared with concurrent callers.
+        values = await asyncio.gather(*(asyncio.shield(f) for f in futures.values()))
+        # Copies: callers of the same batch must not share mutable dicts.
+        return {scope: dict(value) for scope, value in zip(futures, values, strict=True)}
 
     async def set_setting(self, scope: ScopeKey, name: str, value: Any) -> None:
         """Insert or replace one JSON-serializable setting."""

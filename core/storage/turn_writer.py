@@ -1,5 +1,10 @@
 """Group commit for ``Store.save_turn``: concurrent turns share one transaction.
 
+The same single writer also opens new conversations for ``Store.current_conversation``
+(``open_conversations``): every queued key in one multi-row INSERT and one COMMIT,
+written before the queued turns (a new conversation is on the way to a first token,
+a turn is already answered), so all these writes stay serialized on SQLite.
+
 Every ``save_turn`` call is queued to a single writer task. The writer takes
 everything queued (up to ``MAX_BATCH_TURNS``) and writes it in one transaction: all
 messages of all turns in one multi-row ``INSERT … RETURNING id`` and all ledger rows
@@ -15,7 +20,7 @@ after that commit (the same durability as a transaction per turn).
 * Cancellation: once queued, a turn is written even if its caller is cancelled
   (the caller gets ``CancelledError``, the turn is stored). Only cancelling the
   writer task itself (loop shutdown) abandons turns; their callers are cancelled.
-* ``close()`` waits until the queue is drained (``Store.close`` then disposes).
+* ``close()`` waits until the queues are drained (``Store.close`` then disposes).
 """
 
 from __future__ import annotations
@@ -28,7 +33,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.storage.conversations import insert_messages_returning_ids, message_row
+from core.storage.batching import consume_result
+from core.storage.conversations import (
+    ConversationRepository,
+    insert_messages_returning_ids,
+    message_row,
+)
 from core.storage.engine import Database
 from core.storage.schema import utc_now
 from core.storage.types import NewMessage, UsageRecord
@@ -46,10 +56,10 @@ class _PendingTurn:
     message_ids: list[int] = field(default_factory=list)
 
 
-def _consume_result(future: asyncio.Future[list[int]]) -> None:
-    """Mark an abandoned caller's exception as retrieved (no "never retrieved" log)."""
-    if not future.cancelled():
-        future.exception()
+@dataclass(slots=True)
+class _PendingOpen:
+    keys: list[str]
+    future: asyncio.Future[dict[str, int]]
 
 
 class _CommitError(Exception):
@@ -63,8 +73,10 @@ class _CommitError(Exception):
 class TurnWriter:
     """The single writer behind ``Store.save_turn`` (see the module docstring)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, conversations: ConversationRepository) -> None:
         self._db = db
+        self._conversations = conversations
+        self._opens: deque[_PendingOpen] = deque()
         self._sqlite = db.dialect == "sqlite"
         self._insert_messages = insert_messages_returning_ids(db.dialect)
         self._queue: deque[_PendingTurn] = deque()
@@ -86,14 +98,27 @@ class TurnWriter:
             loop.create_future(),
         )
         self._queue.append(pending)
-        if self._task is None:
-            self._task = loop.create_task(self._run(), name="chatbridge-turn-writer")
+        self._start(loop)
         try:
             # shield: cancelling the caller must not cancel the shared write.
             return await asyncio.shield(pending.future)
         except asyncio.CancelledError:
-            pending.future.add_done_callback(_consume_result)
+            pending.future.add_done_callback(consume_result)
             raise
+
+    async def open_conversations(self, keys: list[str]) -> dict[str, int]:
+        """Ids of open conversations for the distinct ``keys``, created where missing,
+        batched with every other queued open (see the module docstring)."""
+        loop = asyncio.get_running_loop()
+        pending = _PendingOpen(keys, loop.create_future())
+        pending.future.add_done_callback(consume_result)
+        self._opens.append(pending)
+        self._start(loop)
+        return await asyncio.shield(pending.future)
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._task is None:
+            self._task = loop.create_task(self._run(), name="chatbridge-turn-writer")
 
     async def close(self) -> None:
         """Wait until every queued turn (also any queued meanwhile) is written."""
@@ -102,7 +127,18 @@ class TurnWriter:
 
     async def _run(self) -> None:
         try:
-            while self._queue:
+            while self._queue or self._opens:
+                if self._opens:
+                    opens = list(self._opens)
+                    self._opens.clear()
+                    try:
+                        await self._open_batch(opens)
+                    except BaseException:
+                        for pending in opens:
+                            pending.future.cancel()
+                        raise
+                if not self._queue:
+                    continue
                 count = min(len(self._queue), MAX_BATCH_TURNS)
                 batch = [self._queue.popleft() for _ in range(count)]
                 try:
@@ -116,6 +152,23 @@ class TurnWriter:
             self._task = None
             while self._queue:  # only left over when this task was cancelled
                 self._queue.popleft().future.cancel()
+            while self._opens:
+                self._opens.popleft().future.cancel()
+
+    async def _open_batch(self, batch: list[_PendingOpen]) -> None:
+        """Open conversations for every key of ``batch`` in one transaction."""
+        keys = list(dict.fromkeys(key for pending in batch for key in pending.keys))
+        try:
+            async with self._db.write() as connection:
+                opened = await self._conversations.open_many(connection, keys, utc_now())
+        except Exception as error:
+            for pending in batch:
+                if not pending.future.done():
+                    pending.future.set_exception(error)
+            return
+        for pending in batch:
+            if not pending.future.done():
+                pending.future.set_result({key: opened[key] for key in pending.keys})
 
     async def _write_batch(self, batch: list[_PendingTurn]) -> None:
         """Write ``batch`` and settle every caller's future."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
 import pytest
@@ -214,14 +214,14 @@ async def test_current_conversation_is_cached_until_start_new(
 ) -> None:
     first = await store.current_conversation("telegram:1")
     lookups = 0
-    original = store._conversations.current
+    original = store._conversations.find_current
 
-    async def counting(key: str) -> int:
+    async def counting(keys: Sequence[str]) -> dict[str, int]:
         nonlocal lookups
         lookups += 1
-        return await original(key)
+        return await original(keys)
 
-    monkeypatch.setattr(store._conversations, "current", counting)
+    monkeypatch.setattr(store._conversations, "find_current", counting)
     assert [await store.current_conversation("telegram:1") for _ in range(3)] == [first] * 3
     assert lookups == 0
 

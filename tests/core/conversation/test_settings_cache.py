@@ -1,0 +1,101 @@
+"""SettingsService: shared loads for concurrent cache misses, immediate invalidation."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.conversation.keys import Actor, ChatRef, chat_scope
+from core.conversation.settings import SettingsService
+from core.storage import ScopeKey, Store
+
+CHAT = ChatRef("test", "-1")
+DEFAULTS = {"model": "gpt-d", "persona": "", "temperature": None, "language": "",
+            "reply_mode": "mention", "context_mode": "shared"}
+
+
+class CountingStore:
+    """Counts ``get_settings`` calls; optionally holds their (already read) answers
+    until ``gate`` is set."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.calls: list[list[ScopeKey]] = []
+        self.gate: asyncio.Event | None = None
+
+    async def get_settings(self, scopes: Sequence[ScopeKey]) -> dict[ScopeKey, dict[str, Any]]:
+        self.calls.append(list(scopes))
+        found = await self.store.get_settings(scopes)
+        if self.gate is not None:
+            await self.gate.wait()
+        return found
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+@pytest.fixture
+async def counting(tmp_path: Path) -> AsyncIterator[CountingStore]:
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'settings.db'}")
+    try:
+        yield CountingStore(store)
+    finally:
+        await store.close()
+
+
+def service(counting: CountingStore) -> SettingsService:
+    return SettingsService(counting, DEFAULTS)  # type: ignore[arg-type]
+
+
+async def test_concurrent_resolves_share_one_load_per_scope(counting: CountingStore) -> None:
+    settings = service(counting)
+    await settings.set(chat_scope(CHAT), "model", "gpt-chat")
+    counting.gate = asyncio.Event()
+    actors = [Actor("test", str(index)) for index in range(50)]
+    resolving = asyncio.gather(*(settings.resolve(CHAT, actor) for actor in actors * 2))
+    await asyncio.sleep(0.01)
+    counting.gate.set()
+    resolved = await resolving
+
+    assert all(effective["model"] == "gpt-chat" for effective in resolved)
+    loaded = [scope for call in counting.calls for scope in call]
+    assert len(loaded) == len(set(loaded)) == 52  # 50 users, the chat, global: once each
+    await settings.chat_options(CHAT)
+    await settings.resolve(CHAT, actors[0])
+    assert len([scope for call in counting.calls for scope in call]) == 52  # cached
+
+
+async def test_a_write_during_a_load_is_visible_to_later_resolves(
+    counting: CountingStore,
+) -> None:
+    settings = service(counting)
+    actor = Actor("test", "7")
+    counting.gate = asyncio.Event()
+    stale = asyncio.ensure_future(settings.resolve(CHAT, actor))
+    await asyncio.sleep(0.01)  # its load is held in flight
+    await settings.set(chat_scope(CHAT), "model", "gpt-new")
+    counting.gate.set()
+    assert (await stale)["model"] == "gpt-d"  # read before the write
+    assert (await settings.resolve(CHAT, actor))["model"] == "gpt-new"
+    assert (await settings.resolve(CHAT, actor)).source("model") == "chat"
+
+    assert await settings.clear(chat_scope(CHAT), "model")
+    assert (await settings.resolve(CHAT, actor))["model"] == "gpt-d"
+
+
+async def test_a_cancelled_resolver_does_not_break_the_shared_load(
+    counting: CountingStore,
+) -> None:
+    settings = service(counting)
+    counting.gate = asyncio.Event()
+    first = asyncio.ensure_future(settings.resolve(CHAT, Actor("test", "1")))
+    second = asyncio.ensure_future(settings.resolve(CHAT, Actor("test", "1")))
+    await asyncio.sleep(0.01)
+    first.cancel()
+    counting.gate.set()
+    assert (await second)["model"] == "gpt-d"
+    assert len(counting.calls) == 1

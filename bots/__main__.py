@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail("no platform token set: set TELEGRAM_BOT_TOKEN and/or DISCORD_BOT_TOKEN "
                      "in .env (or try `python -m bots console`)")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_bots(settings, platforms))
+        return asyncio.run(run_bots(settings, platforms))
     return 0
 
 

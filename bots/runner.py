@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -37,20 +39,46 @@ def enabled_platforms(settings: AppSettings) -> dict[str, PlatformRunner]:
     return platforms
 
 
-async def run_bots(settings: AppSettings, platforms: dict[str, PlatformRunner]) -> None:
-    """Run every given platform on one core until one of them stops or fails."""
+async def run_bots(settings: AppSettings, platforms: dict[str, PlatformRunner]) -> int:
+    """Run every given platform on one core until SIGINT/SIGTERM (or one stops cleanly).
+
+    A platform that fails is reported in one log line and the others keep running;
+    the exit code is 1 when any platform failed, else 0.
+    """
     core = await ChatCore.create(settings)
     log.info("chatbridge: %d models in the catalog; starting %s", len(core.catalog),
              ", ".join(platforms))
-    tasks: list[asyncio.Task[None]] = [asyncio.create_task(runner(core, settings), name=name)
-             for name, runner in platforms.items()]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    tasks: dict[asyncio.Task[Any], str] = {
+        asyncio.create_task(runner(core, settings), name=name): name
+        for name, runner in platforms.items()}
+    stopper: asyncio.Task[Any] = asyncio.create_task(stop.wait())
+    failed = False
     try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in done:
-            if task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+        pending: set[asyncio.Task[Any]] = set(tasks)
+        while pending and not stop.is_set():
+            done, _ = await asyncio.wait(pending | {stopper},
+                                         return_when=asyncio.FIRST_COMPLETED)
+            for task in [t for t in pending if t in done]:
+                pending.discard(task)
+                error = task.exception()
+                if error is None:  # a platform that stops cleanly was told to: stop all
+                    stop.set()
+                else:
+                    failed = True
+                    log.error("%s bot stopped: %s: %s", tasks[task], type(error).__name__,
+                              error)
     finally:
+        stopper.cancel()
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, stopper, return_exceptions=True)
         await core.close()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signum)
+    return 1 if failed else 0

@@ -151,8 +151,15 @@ class ChatCore:
         return ticket
 
     async def cancel(self, chat: ChatRef, actor: Actor) -> bool:
-        """Cancel the running (and queued) turns of ``actor``'s conversation in ``chat``."""
-        return self.scheduler.cancel(await self.conversation_key(chat, actor))
+        """Cancel ``actor``'s running and queued turns in ``chat``; chat admins (and bot
+        owners) stop everybody's turns in a shared conversation."""
+        moderator = chat.is_private or actor.is_chat_admin or self.is_bot_admin(actor)
+        key = await self.conversation_key(chat, actor)
+        return self.scheduler.cancel(key, None if moderator else actor.user_id)
+
+    def is_bot_admin(self, actor: Actor) -> bool:
+        """Whether ``actor`` is one of the bot's owners (``ADMIN_IDS``)."""
+        return actor.user_id in self.settings.admin_ids
 
     async def _new_conversation(self, chat: ChatRef, actor: Actor) -> bool:
         await self.store.start_new_conversation(await self.conversation_key(chat, actor))
@@ -190,8 +197,7 @@ class ChatCore:
         if spec is None:
             return CommandReply(t("error.unknown_command", lang, name=name), ephemeral=True,
                                 is_error=True)
-        ctx = CommandContext(chat, actor, lang,
-                             is_bot_admin=actor.user_id in self.settings.admin_ids)
+        ctx = CommandContext(chat, actor, lang, is_bot_admin=self.is_bot_admin(actor))
         try:
             return await self._handlers.execute(spec, args, ctx)
         except UserInputError as exc:

@@ -59,6 +59,10 @@ class MediaPreparer:
                 if max(image.size) <= MAX_IMAGE_SIDE and fmt in {"JPEG", "PNG"}:
                     return ImageInput(data=data, mime=f"image/{fmt.lower()}")
                 return _reencode(image)
+        except Image.DecompressionBombError as exc:  # absurd pixel counts
+            raise UserInputError(
+                "error.image_too_large", limit_mb=self.max_image_bytes // _BYTES_PER_MB
+            ) from exc
         except (UnidentifiedImageError, OSError, ValueError) as exc:
             raise UserInputError("error.image_unreadable") from exc
 

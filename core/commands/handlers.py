@@ -86,6 +86,9 @@ class CommandHandlers:
         return CommandReply("\n".join(lines))
 
     async def _cmd_new(self, values: dict[str, Any], ctx: CommandContext) -> CommandReply:
+        moderator = ctx.chat.is_private or ctx.actor.is_chat_admin or ctx.is_bot_admin
+        if not moderator and not (await self._settings.chat_options(ctx.chat)).per_user:
+            raise PermissionDenied("error.shared_context_admin")
         await self._cancel(ctx.chat, ctx.actor)
         await self._new_conversation(ctx.chat, ctx.actor)
         return CommandReply(t("cmd.new", ctx.lang))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import uuid
@@ -62,6 +63,8 @@ class _TurnState:
     completion_tokens: int = 0
     usage_estimated: bool = False
     final: TurnFinal | None = None
+    model: str = ""
+    last_round_start: int = 0
     saving: asyncio.Future[list[int]] | None = None
 
     @property
@@ -112,18 +115,24 @@ class ConversationEngine:
             else:
                 ticket.emit(TurnCancelled(partial_text=state.partial))
         except ChatbridgeError as exc:
-            ticket.emit(TurnFailed(exc.key, dict(exc.params), partial_text=state.partial))
+            params = dict(exc.params)
+            if state.model:
+                params.setdefault("model", state.model)
+            ticket.emit(TurnFailed(exc.key, params, partial_text=state.partial))
         except Exception:
             log.exception("turn %s failed", state.turn_id)
             ticket.emit(TurnFailed("error.internal", {}, partial_text=state.partial))
 
     @staticmethod
     async def _finish_saving(state: _TurnState, ticket: TurnTicket) -> None:
+        """Cancelled while saving: the turn is being stored, so wait for it (ignoring
+        further cancels) and report what really happened."""
         assert state.saving is not None and state.final is not None
-        try:
-            await state.saving
-        except Exception:
-            log.exception("saving turn %s failed", state.turn_id)
+        while not state.saving.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(state.saving)
+        if state.saving.cancelled() or state.saving.exception() is not None:
+            log.error("saving turn %s failed", state.turn_id)
             ticket.emit(TurnFailed("error.internal", {}, partial_text=state.partial))
             return
         ticket.emit(state.final)
@@ -142,6 +151,7 @@ class ConversationEngine:
         if message.images and not model.vision:
             names = ", ".join(m.name for m in self._catalog.vision_models()[:6])
             raise UserInputError("error.no_vision", model=model.name, models=names)
+        state.model = model.name
         ticket.emit(TurnStarted(turn_id=state.turn_id, model=model.name))
         conversation_id = await self._store.current_conversation(key)
         persona = str(effective["persona"] or "")
@@ -187,6 +197,7 @@ class ConversationEngine:
                                         temperature=request.temperature,
                                         max_tokens=request.max_tokens, tools=request.tools)
             round_text: list[str] = []
+            state.last_round_start = len(state.text)
             final = None
             async for chunk in self._gateway.stream_chat(round_request):
                 if chunk.text:
@@ -242,7 +253,8 @@ class ConversationEngine:
         ] or None
         user = NewMessage(role="user", content=user_text_with_documents(message),
                           tokens=user_tokens, media=media)
-        assistant = NewMessage(role="assistant", content=answer, model=model,
+        answer = "".join(state.text[state.last_round_start:])  # earlier rounds are stored
+        assistant = NewMessage(role="assistant", content=answer, model=model,  # with tools
                                tokens=estimate_text_tokens(answer) + 4)
         usage = UsageRecord(platform=leader.chat.platform, chat_id=leader.chat.chat_id,
                             user_id=leader.actor.user_id, model=model, usage=self._usage(state))

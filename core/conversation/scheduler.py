@@ -70,17 +70,20 @@ class TurnScheduler:
         if lane.worker is None:
             lane.worker = asyncio.create_task(self._work(key, lane), name=f"turns:{key}")
 
-    def cancel(self, key: str) -> bool:
-        """Cancel the running turn and everything pending for ``key``."""
+    def cancel(self, key: str, user_id: str | None = None) -> bool:
+        """Cancel the running turn and everything pending for ``key`` (only those asked
+        by ``user_id`` when given)."""
         lane = self._lanes.get(key)
         if lane is None:
             return False
-        cancelled = False
-        for submission in lane.pending:
+        mine = [s for s in lane.pending if user_id is None or s.actor.user_id == user_id]
+        for submission in mine:
+            lane.pending.remove(submission)
             submission.ticket.emit(TurnCancelled())
-            cancelled = True
-        lane.pending.clear()
-        if lane.running is not None and not lane.running.done():
+        cancelled = bool(mine)
+        running = lane.running is not None and not lane.running.done()
+        if running and (user_id is None or lane.batch[0].actor.user_id == user_id):
+            assert lane.running is not None
             lane.running.cancel()
             cancelled = True
         return cancelled

@@ -92,7 +92,8 @@ def error_from_status(
     if status == 408:
         return GatewayTimeout(summary)
     if status is not None and 400 <= status < 500:
-        return BadRequest(summary)
+        detail = redact(message or code or f"HTTP {status}", secret)[:_MAX_MESSAGE]
+        return BadRequest(summary, detail=detail)
     return Unavailable(summary)
 
 

@@ -77,3 +77,4 @@ MESSAGES: dict[str, str] = {
     "setting.context_mode": "context",
 }
 MESSAGES["error.empty_answer"] = "The model {model} returned an empty answer. Please try again."
+MESSAGES["error.shared_context_admin"] = "This chat shares one conversation: only chat admins can start a new one."

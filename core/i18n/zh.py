@@ -74,3 +74,4 @@ MESSAGES: dict[str, str] = {
     "setting.context_mode": "上下文",
 }
 MESSAGES["error.empty_answer"] = "模型 {model} 返回了空回答,请重试。"
+MESSAGES["error.shared_context_admin"] = "本聊天共用一个对话,只有群管理员可以开始新对话。"

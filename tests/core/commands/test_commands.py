@@ -123,3 +123,27 @@ def test_autocomplete_matches_as_you_type(core: ChatCore) -> None:
     assert choices and all(c.value.startswith("gpt") for c in choices)
     assert len(core.complete("models", "", limit=25)) <= 25
     assert "OpenAI" in choices[0].label
+
+
+async def test_in_a_shared_group_only_admins_reset_or_stop_others(
+        core: ChatCore, fake_gateway: FakeGateway) -> None:
+    import asyncio
+
+    from core.conversation.inputs import UserMessage
+    from core.events import TurnCancelled, TurnFinal
+    from tests.fakes.gateway_replies import Text
+
+    refused = await core.run_command_text("/new", GROUP, BOB)
+    assert refused is not None and refused.is_error and "管理员" in refused.text  # Bob reads zh
+    fake_gateway.script(Text("a long answer for Ann " * 20, chunk_size=4, delay=0.01))
+    ticket = await core.submit(GROUP, ANN, UserMessage(text="tell me"))
+    await asyncio.sleep(0.1)
+    assert not await core.cancel(GROUP, BOB)  # Bob cannot stop Ann's answer
+    assert isinstance(await ticket.wait(), TurnFinal)
+    ticket = await core.submit(GROUP, ANN, UserMessage(text="again"))
+    fake_gateway.script(Text("slow " * 50, chunk_size=4, delay=0.01))
+    await asyncio.sleep(0.1)
+    assert await core.cancel(GROUP, ADMIN)  # an admin can
+    assert isinstance(await ticket.wait(), TurnCancelled)
+    done = await core.run_command_text("/new", GROUP, ADMIN)
+    assert done is not None and not done.is_error

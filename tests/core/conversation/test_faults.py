@@ -109,3 +109,38 @@ async def test_queued_messages_are_cancelled_with_the_running_turn(
     assert isinstance(await running.wait(), TurnCancelled)
     assert isinstance(await queued.wait(), TurnCancelled)
     assert await history(core) == []
+
+
+async def test_cancels_during_the_save_still_end_the_turn_consistently(
+        core: ChatCore, fake_gateway: FakeGateway) -> None:
+    from core.conversation.inputs import UserMessage
+
+    saving = asyncio.Event()
+    save_turn = core.store.save_turn
+
+    async def slow_save(*args, **kwargs):  # type: ignore[no-untyped-def]
+        saving.set()
+        await asyncio.sleep(0.3)  # a slow disk: the commit takes a while
+        return await save_turn(*args, **kwargs)
+
+    core.store.save_turn = slow_save  # type: ignore[method-assign]
+    ticket = await core.submit(PRIVATE, ANN, UserMessage(text="keep this"))
+    await saving.wait()
+    assert await core.cancel(PRIVATE, ANN)
+    await asyncio.sleep(0.05)
+    await core.cancel(PRIVATE, ANN)  # Stop pressed twice
+    result = await asyncio.wait_for(ticket.wait(), 3)
+    assert isinstance(result, TurnFinal) and result.text == "echo: keep this"
+    assert await history(core) == [("user", "keep this"), ("assistant", "echo: keep this")]
+    await say(core, "and then?")
+    assert [m["content"] for m in fake_gateway.chat_requests()[-1]["messages"]] == [
+        "keep this", "echo: keep this", "and then?"]
+
+
+async def test_a_rejected_request_says_why(core: ChatCore, fake_gateway: FakeGateway) -> None:
+    from tests.fakes.gateway_replies import HttpError, error_body
+
+    fake_gateway.script(HttpError(400, error_body("temperature must be at most 2")))
+    failed = (await say(core, "hi"))[-1]
+    assert isinstance(failed, TurnFailed) and failed.key == "error.bad_request"
+    assert core.failure_text(failed, "en").endswith("temperature must be at most 2")

@@ -111,3 +111,17 @@ async def test_model_override_for_one_question(core: ChatCore,
     ticket = await core.submit(PRIVATE, ANN, UserMessage(text="hi", model_override="nope-9"))
     failed = await ticket.wait()
     assert isinstance(failed, TurnFailed) and failed.key == "error.unknown_model"
+
+
+async def test_text_before_a_tool_call_is_stored_once(core: ChatCore,
+                                                      fake_gateway: FakeGateway) -> None:
+    async def clock(args: dict[str, Any]) -> str:
+        return "12:00"
+
+    core.tools.register(Tool("clock", "The time", {"type": "object", "properties": {}}, clock))
+    fake_gateway.script(ToolCalls([("clock", "{}")], text="Let me check. "),
+                        Text("It is noon."))
+    final = (await say(core, "what time is it?"))[-1]
+    assert isinstance(final, TurnFinal) and final.text == "Let me check. It is noon."
+    assert [content for _, content in await history(core)] == [
+        "what time is it?", "Let me check. ", "12:00", "It is noon."]

@@ -31,7 +31,7 @@ from core.conversation.inputs import UserMessage
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.tickets import TurnTicket
 from core.errors import UserInputError
-from core.events import TurnFailed
+from core.events import TurnEvent, TurnFailed
 
 if TYPE_CHECKING:
     from adapters.discord.app import DiscordBot
@@ -42,6 +42,8 @@ PLATFORM = "discord"
 PUBLIC_COMMANDS = frozenset({"help", "models", "new"})
 """Commands whose answers are public; the rest (settings) are deferred ephemerally."""
 THREAD_NAME_LIMIT = 100
+OPENED_THREADS_MAX = 4096
+"""Threads opened by /chat remembered for gating; older ones rely on the thread's owner."""
 
 Reporter = Callable[[str], Awaitable[None]]
 
@@ -71,7 +73,8 @@ class Handlers:
         self.bot = bot
         self.core = bot.core
         self.live: dict[str, LiveTurn] = {}
-        self.opened_threads: dict[int, int] = {}  # thread id -> parent channel id
+        self.opened_threads: OrderedDict[int, int] = OrderedDict()  # thread -> parent (LRU)
+        self.opened_threads_max = OPENED_THREADS_MAX
         self._own_messages: OrderedDict[int, None] = OrderedDict()
         self._locales: OrderedDict[int, str] = OrderedDict()
 
@@ -82,6 +85,8 @@ class Handlers:
         if guild_id is None or isinstance(channel, (discord.DMChannel, discord.GroupChannel)):
             return Place(ChatRef(PLATFORM, str(channel_id), "", True), channel_id)
         if isinstance(channel, discord.Thread) or channel_id in self.opened_threads:
+            if channel_id in self.opened_threads:
+                self.opened_threads.move_to_end(channel_id)
             parent = getattr(channel, "parent_id", None) or self.opened_threads[channel_id]
             owner = getattr(channel, "owner_id", None)
             mine = owner == me or channel_id in self.opened_threads
@@ -212,16 +217,18 @@ class Handlers:
             turn_ids.append(turn_id)
             self.live[turn_id] = LiveTurn(ticket, user_id)
             view = CancelView(turn_id, self.core.t("discord.cancel_button", lang), self.on_cancel)
-            self.bot.client.add_view(view)
             return view
 
         presenter = self.bot.presenter(sink, make_view=make_view,
                                        cancelled_note=self.core.t("turn.cancelled", lang))
+        terminal: TurnEvent | None = None
         try:
             terminal = await presenter.present(ticket)
         finally:
             for turn_id in turn_ids:
                 self.live.pop(turn_id, None)
+            if terminal is None:  # presenting died: stop the core streaming (and billing) it
+                ticket.cancel()
         if isinstance(terminal, TurnFailed):
             await report(self.core.failure_text(terminal, lang))
 
@@ -330,7 +337,8 @@ class Handlers:
             except discord.HTTPException as exc:
                 log.warning("could not open a thread, answering inline: %s", exc)
             else:
-                self.opened_threads[thread.id] = place.channel_id
+                self._remember(self.opened_threads, thread.id, place.channel_id,
+                               self.opened_threads_max)
                 chat = ChatRef(PLATFORM, place.chat.chat_id, str(thread.id))
                 target, in_thread = ChannelSink(thread, thread.id), True
         await self.turn(chat, actor, prompt, files, values.get("model"), target, report)

@@ -5,7 +5,9 @@ writes: each wakes on new text, waits for the channel's throttle slot, then rend
 *latest* text — deltas that arrive meanwhile coalesce into that one edit.  When the
 answer outgrows a message the previous one is frozen (its code fence closed) and the
 answer continues in a new message.  The final text always lands: a failed final edit
-falls back to sending the rest as new messages.
+falls back to sending the rest as new messages — after an HTTP error or a connection
+blip alike (discord.py re-raises ``OSError``/``aiohttp`` errors/timeouts after retrying).
+While a tool call runs, a ``🔧 <tool>…`` status line is shown under the streamed text.
 """
 
 from __future__ import annotations
@@ -18,14 +20,17 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import discord
 
 from adapters.discord.ratelimit import ChannelThrottle
-from adapters.discord.render import MESSAGE_LIMIT, IncrementalSplitter
+from adapters.discord.render import MESSAGE_LIMIT, IncrementalSplitter, fits
 from core.events import (
     TERMINAL_EVENTS,
     ImageReady,
     TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
     TurnCancelled,
     TurnEvent,
     TurnFailed,
@@ -39,6 +44,10 @@ NO_MENTIONS = discord.AllowedMentions.none()
 """Model output must never ping @everyone, roles or users."""
 
 Handle = discord.Message | discord.WebhookMessage | discord.InteractionMessage
+
+WRITE_ERRORS: tuple[type[BaseException], ...] = (
+    discord.HTTPException, aiohttp.ClientError, OSError, asyncio.TimeoutError)
+"""What a Discord write may raise: API errors, and transport errors discord.py re-raises."""
 
 
 class Sink:
@@ -145,6 +154,8 @@ class StreamPresenter:
         self.on_message = on_message
         self.messages: list[_Shown] = []
         self.text = ""
+        self.status = ""
+        """The running tool call's status line (``🔧 name…``), shown under the text."""
         self.first_delta_at: float | None = None
         self.first_visible_at: float | None = None
         self._splitter = IncrementalSplitter(limit)
@@ -169,12 +180,20 @@ class StreamPresenter:
         terminal: TurnEvent | None = None
         try:
             async for event in events:
+                if writer.done():
+                    break  # the writer died: stop consuming (the caller cancels the turn)
                 if isinstance(event, TurnStarted):
                     self._turn_id = event.turn_id
                 elif isinstance(event, TextDelta):
                     if self.first_delta_at is None:
                         self.first_delta_at = asyncio.get_running_loop().time()
                     self.text += event.text
+                    self._wake.set()
+                elif isinstance(event, ToolCallStarted):
+                    self.status = f"🔧 {event.name}…"
+                    self._wake.set()
+                elif isinstance(event, ToolCallFinished):
+                    self.status = ""
                     self._wake.set()
                 elif isinstance(event, ImageReady):
                     self._images.append(event)
@@ -184,11 +203,13 @@ class StreamPresenter:
             self._final = self._final_text(terminal)
             self._wake.set()
             typing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await typing
-            await writer
-            if self._view is not None:
-                self._view.stop()
+            try:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await typing
+                await writer
+            finally:
+                if self._view is not None:
+                    self._view.stop()  # never leak the persistent Cancel view
         await self._send_images()
         return terminal
 
@@ -209,13 +230,18 @@ class StreamPresenter:
         try:
             async with context:
                 await self._visible.wait()
-        except discord.HTTPException as exc:
-            log.debug("typing indicator failed: %s", exc)
+        except WRITE_ERRORS as exc:
+            log.debug("typing indicator failed: %r", exc)
 
     # ---- the single writer --------------------------------------------------------------
     def _targets(self) -> list[tuple[str, bool]]:
         final = self._final is not None
         chunks = self._splitter.feed(self._final if self._final is not None else self.text)
+        if self.status and not final:
+            if not chunks:
+                chunks = [self.status]
+            elif fits(with_status := f"{chunks[-1]}\n\n{self.status}", self._splitter.limit):
+                chunks[-1] = with_status
         if self._view is None and chunks and not final and self.make_view is not None:
             self._view = self.make_view(self._turn_id)
         last = len(chunks) - 1
@@ -267,18 +293,22 @@ class StreamPresenter:
                 shown.text, shown.has_view = chunk, with_view
             else:
                 for shown in self.messages[index:]:
-                    with contextlib.suppress(discord.HTTPException):
+                    with contextlib.suppress(*WRITE_ERRORS):
                         await self.sink.delete(shown.handle)
                 del self.messages[index:]
             return True
-        except discord.HTTPException as exc:
-            log.warning("discord %s failed (%s %s): %s", kind, exc.status, exc.code, exc.text)
+        except WRITE_ERRORS as exc:
+            if isinstance(exc, discord.HTTPException):
+                log.warning("discord %s failed (%s %s): %s", kind, exc.status, exc.code,
+                            exc.text)
+            else:
+                log.warning("discord %s failed (connection): %r", kind, exc)
             if self._final is None:
                 return False
-            await self._fallback(kind, index, exc)
+            await self._fallback(kind, index, getattr(exc, "status", None))
             return False
 
-    async def _fallback(self, kind: str, index: int, exc: discord.HTTPException) -> None:
+    async def _fallback(self, kind: str, index: int, status: int | None) -> None:
         """Final pass after a failed write: retry, then resend from ``index`` as new messages."""
         self._failures += 1
         if self._failures > MAX_FINAL_FAILURES:
@@ -286,7 +316,7 @@ class StreamPresenter:
             self._abandoned = True
             return
         await asyncio.sleep(min(self.retry_delay * self._failures, 5.0))
-        if kind == "edit" and (exc.status in (403, 404) or self._failures > 1):
+        if kind == "edit" and (status in (403, 404) or self._failures > 1):
             del self.messages[index:]  # can't edit it: the rest goes out as new messages
 
     async def _send_images(self) -> None:
@@ -300,6 +330,6 @@ class StreamPresenter:
                 elif image.url:
                     await self.throttle.wait(self.sink.channel_id)
                     await self.sink.send(f"{image.caption}\n{image.url}".strip(), None)
-            except discord.HTTPException as exc:
-                log.warning("could not send an image: %s", exc)
+            except WRITE_ERRORS as exc:
+                log.warning("could not send an image: %r", exc)
 

@@ -80,3 +80,20 @@ async def test_dm_messages_are_always_turns(world: DiscordWorld) -> None:
     await world.dc.user_sends(dm, USER, "hello there")
     messages = await world.wait_final(dm, "echo: hello there")
     assert [m.content for m in messages] == ["echo: hello there"]
+
+
+async def test_opened_threads_are_remembered_in_a_bounded_lru(world: DiscordWorld) -> None:
+    handlers = world.bot.handlers
+    handlers.opened_threads_max = 2
+    for number in range(3):
+        await world.dc.slash("chat", {"prompt": f"topic {number}"}, user_id=USER)
+        wanted = number + 1
+        await world.dc.wait_until(lambda: len(world.dc.threads_created) == wanted)  # noqa: B023
+        thread = world.dc.threads_created[number]
+        await world.wait_final(thread.id, f"echo: topic {number}")
+    first, second, third = world.dc.threads_created
+    assert list(handlers.opened_threads) == [second.id, third.id]  # the oldest was dropped
+
+    # the thread's owner (the bot) still marks it as the bot's: no mention needed
+    await world.dc.user_sends(world.channel, USER, "back to the first", thread=first.id)
+    await world.wait_final(first.id, "echo: back to the first")

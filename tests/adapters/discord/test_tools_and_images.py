@@ -11,7 +11,15 @@ import discord
 from PIL import Image
 
 from adapters.discord.streaming import ChannelSink
-from core.events import ImageReady, TextDelta, TurnEvent, TurnFinal, TurnStarted
+from core.events import (
+    ImageReady,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnEvent,
+    TurnFinal,
+    TurnStarted,
+)
 from core.tools import Tool
 from tests.adapters.discord.conftest import USER, DiscordWorld
 from tests.fakes.gateway_replies import Text, ToolCalls
@@ -33,7 +41,7 @@ def register_weather(world: DiscordWorld, delay: float = 0.4) -> list[dict[str, 
     return calls
 
 
-async def test_tool_call_runs_behind_typing_and_only_the_answer_is_shown(
+async def test_tool_call_shows_a_status_line_until_the_answer_comes(
         world: DiscordWorld) -> None:
     calls = register_weather(world)
     world.gateway.script(ToolCalls([("weather", '{"city":"Paris"}')]),
@@ -42,13 +50,16 @@ async def test_tool_call_runs_behind_typing_and_only_the_answer_is_shown(
 
     asked = await world.dc.user_sends(ch, USER, "weather in Paris?", mention_bot=True)
 
-    # while the tool runs the channel shows "typing…" and no half-made message
+    # while the tool runs the answer shows "🔧 weather…" (like Telegram), with Stop
     await world.dc.wait_until(lambda: calls, timeout=2.0)
-    await world.dc.wait_until(lambda: ch in world.dc.typing, timeout=2.0)
-    assert world.bot_messages(ch) == []
+    (status,) = await world.dc.wait_until(lambda: world.bot_messages(ch), timeout=2.0)
+    assert status.content == "🔧 weather…" and status.components
     (answer,) = await world.wait_final(ch, "It is sunny in Paris.", timeout=3.0)
+    assert answer.id == status.id  # the status message became the answer
     assert answer.content == "It is sunny in Paris." and answer.reference_id == asked.id
-    assert all("weather" not in old for old in answer.history)  # no tool internals leaked
+    assert answer.history[0] == "🔧 weather…"
+    assert all('"city"' not in old and "24°C" not in old
+               for old in answer.history)  # no tool arguments or results leaked
     assert calls == [{"city": "Paris"}]
     first, second = world.chat_bodies()
     assert [t["function"]["name"] for t in first["tools"]] == ["weather"]
@@ -100,3 +111,36 @@ async def test_images_of_a_turn_follow_the_text(world: DiscordWorld) -> None:
     assert cat.content == "a cat" and cat.file_bytes("image1.png") == data
     assert dog.content == "a dog\nhttps://images.example.test/dog.png" and not dog.attachments
     assert world.dc.rate_limited == 0
+
+
+async def test_tool_status_sits_under_the_text_and_goes_when_the_tool_is_done(
+        world: DiscordWorld) -> None:
+    channel = world.bot.client.get_channel(world.channel)
+    assert isinstance(channel, discord.TextChannel)
+    presenter = world.bot.presenter(ChannelSink(channel, channel.id), make_view=None,
+                                    cancelled_note="")
+    events: asyncio.Queue[TurnEvent] = asyncio.Queue()
+
+    async def stream() -> AsyncIterator[TurnEvent]:
+        while True:
+            event = await events.get()
+            yield event
+            if isinstance(event, TurnFinal):
+                return
+
+    def shown() -> str:
+        messages = world.bot_messages(world.channel)
+        return messages[0].content if messages else ""
+
+    task = asyncio.create_task(presenter.present(stream()))
+    for event in (TurnStarted("t1", "m"), TextDelta("Let me check."),
+                  ToolCallStarted("c1", "weather", '{"city":"Paris"}')):
+        events.put_nowait(event)
+    await world.dc.wait_until(lambda: shown() == "Let me check.\n\n🔧 weather…")
+    events.put_nowait(ToolCallFinished("c1", "weather", "sunny"))
+    events.put_nowait(TextDelta(" Sunny."))
+    await world.dc.wait_until(lambda: shown() == "Let me check. Sunny.")  # before the final
+    assert not task.done()
+    events.put_nowait(TurnFinal("t1", "m", "Let me check. Sunny."))
+    assert isinstance(await asyncio.wait_for(task, 3.0), TurnFinal)
+    assert [m.content for m in world.bot_messages(world.channel)] == ["Let me check. Sunny."]

@@ -93,18 +93,26 @@ class TelegramBot:
                                    allowed_updates=self.dispatcher.resolve_used_update_types())
 
     async def stop(self) -> None:
-        """Stop receiving updates, cancel running turns and close the HTTP session."""
-        if self._polling is not None:
-            with contextlib.suppress(RuntimeError):
-                await self.dispatcher.stop_polling()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._polling
-            self._polling = None
-        if self._web_runner is not None:
-            await self._web_runner.cleanup()
-            self._web_runner = None
-        await self.handlers.close()
-        await self.bot.session.close()
+        """Stop receiving updates, cancel running turns and close the HTTP session.
+
+        Safe after a failed or partial ``start()`` and when polling already died."""
+        try:
+            if self._polling is not None:
+                polling, self._polling = self._polling, None
+                with contextlib.suppress(RuntimeError):
+                    await self.dispatcher.stop_polling()
+                try:
+                    await polling
+                except asyncio.CancelledError:
+                    pass
+                except Exception:
+                    log.exception("Telegram polling ended with an error")
+            if self._web_runner is not None:
+                runner, self._web_runner = self._web_runner, None
+                await runner.cleanup()
+        finally:
+            await self.handlers.close()
+            await self.bot.session.close()
 
     async def run(self) -> None:
         """Production entry point: run until SIGINT/SIGTERM, then shut down cleanly."""
@@ -113,12 +121,16 @@ class TelegramBot:
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(signum, stop.set)
-        await self.start()
+        polling_died = False
         try:
+            await self.start()
             waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
             if self._polling is not None:
                 waiters.append(self._polling)  # polling ends on its own only on errors
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            polling_died = not stop.is_set()
         finally:
             await self.handlers.drain()
             await self.stop()
+        if polling_died:  # let the supervisor (bots.runner, systemd…) see the failure
+            raise RuntimeError("Telegram polling stopped unexpectedly")

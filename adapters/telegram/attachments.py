@@ -1,7 +1,8 @@
 """Photos, image documents, text documents and albums → core ``ImageInput``/``DocumentInput``.
 
-Files are downloaded as bytes with ``bot.download`` and handed to ``core.media``; a
-Telegram file URL is never passed on (it contains the bot token). An album arrives as
+Files are downloaded as bytes with ``bot.download`` and handed to ``core.media`` (images
+are decoded in a worker thread); a Telegram file URL is never passed on or logged (it
+contains the bot token). An album arrives as
 several messages sharing a ``media_group_id``: ``AlbumCollector`` waits briefly for the
 last part and hands the whole album over as one turn.
 """
@@ -13,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+import aiohttp
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import Message
@@ -60,7 +62,7 @@ async def _collect_one(bot: Bot, core: ChatCore, message: Message, media: Media,
         largest = message.photo[-1]
         data = await _download(bot, core, largest.file_id, largest.file_size, media, language)
         if data is not None:
-            media.images.append(core.media.prepare_image(data, "image/jpeg"))
+            media.images.append(await _prepare_image(core, data, "image/jpeg"))
         return
     document = message.document
     if document is None:
@@ -70,7 +72,7 @@ async def _collect_one(bot: Bot, core: ChatCore, message: Message, media: Media,
     if is_image_mime(mime, filename):
         data = await _download(bot, core, document.file_id, document.file_size, media, language)
         if data is not None:
-            media.images.append(core.media.prepare_image(data, mime or "image/jpeg"))
+            media.images.append(await _prepare_image(core, data, mime or "image/jpeg"))
     elif is_text_document(filename, mime):
         data = await _download(bot, core, document.file_id, document.file_size, media, language)
         if data is not None:
@@ -91,7 +93,8 @@ async def _download(bot: Bot, core: ChatCore, file_id: str, size: int | None, me
         key = "telegram.file_too_big" if "too big" in error.message else "telegram.download_failed"
         media.problems.append(core.t(key, language))
         return None
-    except (TimeoutError, TelegramAPIError, OSError) as error:
+    except (TimeoutError, TelegramAPIError, aiohttp.ClientError, OSError) as error:
+        # only the type: aiohttp errors quote the file URL, which contains the bot token
         log.warning("download of a Telegram file failed: %s", type(error).__name__)
         media.problems.append(core.t("telegram.download_failed", language))
         return None
@@ -99,6 +102,11 @@ async def _download(bot: Bot, core: ChatCore, file_id: str, size: int | None, me
         media.problems.append(core.t("telegram.download_failed", language))
         return None
     return buffer.read()
+
+
+async def _prepare_image(core: ChatCore, data: bytes, mime: str) -> ImageInput:
+    """Decode/resize off the event loop (Pillow work on big photos takes a while)."""
+    return await asyncio.to_thread(core.media.prepare_image, data, mime)
 
 
 class AlbumCollector:

@@ -103,7 +103,8 @@ class CommandReplies:
         menu = current.menu
         action = decode_picker(data, menu) if menu is not None else None
         if menu is None or action is None:
-            return self.core.t("telegram.picker_expired", actor.language)
+            lang = await self.core.language_for(chat, actor)
+            return self.core.t("telegram.picker_expired", lang)
         if action.kind == "vendors":
             await bot.edit_message_reply_markup(chat_id=message.chat.id,
                                                 message_id=message.message_id,

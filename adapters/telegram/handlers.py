@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable
 from typing import Any
 
@@ -29,6 +30,7 @@ from core.app import ChatCore
 from core.conversation.inputs import UserMessage
 from core.conversation.keys import Actor, ChatRef
 from core.errors import UserInputError
+from core.i18n.catalog import normalize_language
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +43,14 @@ class TelegramHandlers:
 
     def __init__(self, core: ChatCore, limiter: BotLimiter, *,
                  timings: StreamTimings | None = None, album_delay: float = 0.5,
-                 admin_cache_ttl: float = 60.0) -> None:
+                 admin_cache_ttl: float = 60.0, admin_cache_size: int = 4096) -> None:
         self.core = core
         self.limiter = limiter
         self.timings = timings or StreamTimings()
         self.turns = TurnRegistry()
         self.admin_cache_ttl = admin_cache_ttl
-        self._admins: dict[tuple[int, int], tuple[float, bool]] = {}
+        self.admin_cache_size = admin_cache_size
+        self._admins: OrderedDict[tuple[int, int], tuple[float, bool]] = OrderedDict()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.albums = AlbumCollector(album_delay, self._on_album, self.spawn)
         self.replies = CommandReplies(core)
@@ -116,10 +119,12 @@ class TelegramHandlers:
         return ref, actor
 
     async def is_chat_admin(self, bot: Bot, chat_id: int, user_id: int) -> bool:
-        """Whether the user is an administrator or the creator (cached briefly)."""
+        """Whether the user is an administrator or the creator (cached briefly, LRU-bounded)."""
         now = time.monotonic()
-        cached = self._admins.get((chat_id, user_id))
+        key = (chat_id, user_id)
+        cached = self._admins.get(key)
         if cached is not None and now - cached[0] < self.admin_cache_ttl:
+            self._admins.move_to_end(key)
             return cached[1]
         try:
             member = await bot.get_chat_member(chat_id, user_id)
@@ -127,7 +132,10 @@ class TelegramHandlers:
         except TelegramAPIError as error:
             log.info("getChatMember failed: %s", error)
             admin = False
-        self._admins[(chat_id, user_id)] = (now, admin)
+        self._admins[key] = (now, admin)
+        self._admins.move_to_end(key)
+        while len(self._admins) > self.admin_cache_size:
+            self._admins.popitem(last=False)
         return admin
 
     # ------------------------------------------------------------------ commands
@@ -236,9 +244,19 @@ class TelegramHandlers:
             self.turns.remove(presenter.turn)
 
     # ------------------------------------------------------------------ callbacks
+    async def query_language(self, query: CallbackQuery, bot: Bot) -> str:
+        """The presser's language: their /settings choice, else their client's (en/zh)."""
+        message = query.message
+        if isinstance(message, Message):
+            chat, actor = await self.context(bot, message.chat, query.from_user,
+                                             topic_of(message), need_admin=False)
+            return await self.core.language_for(chat, actor)
+        return normalize_language(query.from_user.language_code,
+                                  self.core.settings.default_language)
+
     async def on_cancel_button(self, query: CallbackQuery, bot: Bot) -> None:
         """The Stop button under a streaming answer."""
-        lang = query.from_user.language_code or "en"
+        lang = await self.query_language(query, bot)
         turn = self.turns.by_token((query.data or "").split(":", 1)[1])
         if turn is None:
             await query.answer(self.core.t("telegram.turn_over", lang))

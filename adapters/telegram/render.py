@@ -18,6 +18,8 @@ from telegramify_markdown import MessageEntity, convert, utf16_len
 
 TELEGRAM_TEXT_LIMIT = 4096
 """Maximum message text length in UTF-16 code units."""
+CAPTION_LIMIT = 1024
+"""Telegram's photo caption limit, in UTF-16 units."""
 
 _WHITESPACE = " \n\t\r"
 _BLOCK_ENTITY_TYPES = frozenset({"pre", "blockquote", "expandable_blockquote"})
@@ -80,24 +82,45 @@ def split_rendered(rendered: Rendered, limit: int = TELEGRAM_TEXT_LIMIT) -> list
 
     Whitespace at chunk edges is trimmed; whitespace-only chunks are dropped.
     """
+    return [chunk for chunk, _ in split_with_ends(rendered, limit)]
+
+
+def split_with_ends(rendered: Rendered, limit: int = TELEGRAM_TEXT_LIMIT, *,
+                    start: int = 0) -> list[tuple[Rendered, int]]:
+    """Split ``rendered.text[start:]`` (``start`` is a str index) like ``split_rendered``;
+    each chunk comes with the str index where it ends, so a streaming answer can freeze
+    a prefix and later split only what follows it. Entities crossing ``start`` or a cut
+    are clipped to each chunk (a code block is closed and reopened with its language).
+    """
     text = rendered.text
-    if utf16_len(text) <= limit:  # the common case: no offset table needed
-        return [chunk] if (chunk := _trimmed(rendered)).text else []
+    if start == 0 and utf16_len(text) <= limit:  # the common case: no offset table needed
+        return [(chunk, len(text))] if (chunk := _trimmed(rendered)).text else []
     units = _utf16_offsets(text)
     block_ranges = [
         (entity.offset, entity.offset + entity.length)
         for entity in rendered.entities
         if entity.type in _BLOCK_ENTITY_TYPES
     ]
-    chunks: list[Rendered] = []
-    start = 0
+    chunks: list[tuple[Rendered, int]] = []
     while start < len(text):
         end = _chunk_end(text, units, start, limit, block_ranges)
         chunk = _slice(rendered, units, start, end)
         if chunk.text:
-            chunks.append(chunk)
+            chunks.append((chunk, end))
         start = end
     return chunks
+
+
+def clip_utf16(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-16 units (Telegram's unit), never mid-character."""
+    if utf16_len(text) <= limit:
+        return text
+    return text.encode("utf-16-le")[:limit * 2].decode("utf-16-le", "ignore")
+
+
+def entities_refused(message: str) -> bool:
+    """Whether a Bot API error message means the entities were refused (send plain)."""
+    return "can't parse entities" in message or "entities" in message.lower()
 
 
 def _trimmed(rendered: Rendered) -> Rendered:

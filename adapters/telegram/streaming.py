@@ -4,7 +4,8 @@ Private chats stream into a draft (``sendMessageDraft``, a stable ``draft_id`` p
 and finish with real ``sendMessage`` calls. Groups (or private chats whose drafts fail)
 send a message and edit it, throttled by time and by the bot-wide limiter; intermediate
 edits are skipped when throttled, the final text is always delivered. Text longer than
-one message freezes the full message and continues in the next one.
+one message freezes the full message (never split again) and continues in the next one.
+Final deliveries are retried after network errors and 5xx answers, else a notice is sent.
 """
 
 from __future__ import annotations
@@ -20,12 +21,25 @@ from functools import partial
 from typing import Any, Protocol
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, ReplyParameters
-from telegramify_markdown import utf16_len
 
 from adapters.telegram.ratelimit import BotLimiter
-from adapters.telegram.render import Rendered, render_markdown, split_rendered
+from adapters.telegram.render import (
+    CAPTION_LIMIT,
+    Rendered,
+    clip_utf16,
+    entities_refused,
+    render_markdown,
+    split_rendered,
+    split_with_ends,
+)
 from adapters.telegram.ui import ActiveTurn, cancel_keyboard
 from core.events import (
     ImageReady,
@@ -41,9 +55,6 @@ from core.events import (
 
 log = logging.getLogger(__name__)
 
-CAPTION_LIMIT = 1024
-"""Telegram's photo caption limit, in UTF-16 units."""
-
 
 class CoreTexts(Protocol):
     """The part of ChatCore the presenter needs: localized texts."""
@@ -55,7 +66,7 @@ class CoreTexts(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class StreamTimings:
-    """How often previews are pushed (seconds)."""
+    """How often previews are pushed, and how final texts are retried (seconds)."""
 
     draft_interval: float = 0.25
     private_edit_interval: float = 1.0
@@ -63,6 +74,9 @@ class StreamTimings:
     typing_interval: float = 4.0
     group_first_delay: float = 1.0
     use_drafts: bool = True
+    final_attempts: int = 3
+    final_retry_delay: float = 1.0
+    """Backoff before the 2nd final attempt; it doubles for each further one."""
 
 
 @dataclass(slots=True)
@@ -99,6 +113,7 @@ class StreamPresenter:
         self._changed = asyncio.Event()
         self._finished = asyncio.Event()
         self._shown: list[_Shown] = []
+        self._frozen = ""  # drafts: the rendered text already sent as real messages
         self._last_flush = -1e9
         self._started_at = time.monotonic()
         self.first_visible_at: float | None = None
@@ -139,7 +154,13 @@ class StreamPresenter:
             await self._finish(self._state.terminal)
         except TelegramAPIError:
             log.exception("could not deliver an answer in chat %s", self.where.chat_id)
+            with contextlib.suppress(TelegramAPIError):
+                await self.bot.send_message(
+                    self.where.chat_id, self.texts.t("telegram.delivery_failed", self.language),
+                    message_thread_id=self.where.thread_id)
         finally:
+            if self._state.terminal is None:  # presenting died: don't leave the turn running
+                self.turn.ticket.cancel()
             typing.cancel()
             reader.cancel()
 
@@ -186,30 +207,42 @@ class StreamPresenter:
         markdown = self._state.markdown
         if self._state.status:
             markdown = f"{markdown}\n\n{self._state.status}" if markdown else self._state.status
-        chunks = split_rendered(render_markdown(markdown))
-        if not chunks:
+        rendered = render_markdown(markdown)
+        if not rendered.text.strip():
             return
         self._last_flush = time.monotonic()
         if self.use_drafts:
-            await self._preview_draft(chunks)
+            await self._preview_draft(rendered)
         if not self.use_drafts:
-            await self._preview_edit(chunks)
+            await self._preview_edit(split_rendered(rendered))
 
-    async def _preview_draft(self, chunks: list[Rendered]) -> None:
-        while len(chunks) - 1 > len(self._shown):  # a full message: freeze it for real
-            frozen = chunks[len(self._shown)]
-            if not await self._optional(partial(self._send, frozen, keyboard=None, reply=False)):
+    def _after_frozen(self, body: Rendered) -> list[tuple[Rendered, int]] | None:
+        """Chunks after the frozen text; None if it rendered differently (then edit)."""
+        if not body.text.startswith(self._frozen):
+            return None
+        return split_with_ends(body, start=len(self._frozen))
+
+    async def _preview_draft(self, rendered: Rendered) -> None:
+        pieces = self._after_frozen(rendered)
+        if pieces is None:
+            self.use_drafts = False
+            return
+        for chunk, end in pieces[:-1]:  # full messages: freeze them for real
+            if not await self._optional(partial(self._send, chunk, keyboard=None, reply=False)):
                 return
+            self._frozen = rendered.text[:end]
+        if not pieces:
+            return
         try:
             with self.limiter.reserved():
-                await self._draft(chunks[-1])
+                await self._draft(pieces[-1][0])
         except TelegramRetryAfter:
             return
         except TelegramAPIError as error:
             log.info("drafts unavailable in chat %s (%s); editing instead",
                      self.where.chat_id, error)
             self.use_drafts = False
-            await self._preview_edit(chunks)
+            await self._preview_edit(split_rendered(rendered))
             return
         self._mark_visible()
 
@@ -220,7 +253,7 @@ class StreamPresenter:
                 entities=content.aiogram_entities(), message_thread_id=self.where.thread_id,
                 can_stop=True)
         except TelegramBadRequest as error:
-            if not _entities_refused(error):
+            if not entities_refused(error.message):
                 raise
             await self.bot.send_message_draft(
                 self.where.chat_id, self.turn.draft_id, text=content.text,
@@ -266,26 +299,39 @@ class StreamPresenter:
         if isinstance(terminal, TurnMerged) or terminal is None:
             return
         body = self._final_body(terminal)
-        chunks = split_rendered(body) or [Rendered("…")]
-        if self.use_drafts:
-            for chunk in chunks[len(self._shown):]:
-                await self._send(chunk, keyboard=None, reply=False)
+        pieces = self._after_frozen(body) if self.use_drafts else None
+        if pieces is not None:
+            for chunk in [c for c, _ in pieces] or ([] if self._shown else [Rendered("…")]):
+                await self._final(self._send, chunk, keyboard=None, reply=False)
         else:
+            chunks = split_rendered(body) or [Rendered("…")]
             for index, chunk in enumerate(chunks):
                 if index >= len(self._shown):
-                    await self._send(chunk, keyboard=None, reply=index == 0)
+                    await self._final(self._send, chunk, keyboard=None, reply=index == 0)
                 elif self._shown[index].content != chunk or self._shown[index].keyboard:
                     try:
-                        await self._edit(self._shown[index], chunk, keyboard=None)
+                        await self._final(self._edit, self._shown[index], chunk, keyboard=None)
                     except TelegramBadRequest as error:  # e.g. the message was deleted
                         log.info("final edit failed (%s); sending a new message", error)
-                        await self._send(chunk, keyboard=None, reply=False)
+                        await self._final(self._send, chunk, keyboard=None, reply=False)
             for extra in self._shown[len(chunks):]:
                 with contextlib.suppress(TelegramAPIError):
                     await self.bot.delete_message(self.where.chat_id, extra.message_id)
         self._mark_visible()
         for image in self._state.images:
             await self._send_image(image)
+
+    async def _final(self, call: Callable[..., Awaitable[None]], *args: Any,
+                     **kwargs: Any) -> None:
+        """A final delivery, retried with backoff after network errors and 5xx answers."""
+        for attempt in range(1, self.timings.final_attempts):
+            try:
+                return await call(*args, **kwargs)
+            except (TelegramNetworkError, TelegramServerError) as error:
+                log.warning("final delivery failed in chat %s (%s), attempt %d",
+                            self.where.chat_id, type(error).__name__, attempt)
+            await asyncio.sleep(self.timings.final_retry_delay * 2 ** (attempt - 1))
+        await call(*args, **kwargs)
 
     def _final_body(self, terminal: TurnEvent) -> Rendered:
         lang = self.language
@@ -314,7 +360,7 @@ class StreamPresenter:
                     message_thread_id=self.where.thread_id, reply_markup=keyboard,
                     reply_parameters=reply_parameters)
             except TelegramBadRequest as error:
-                if attempt.entities and _entities_refused(error):
+                if attempt.entities and entities_refused(error.message):
                     continue
                 raise
             self._shown.append(_Shown(message.message_id, attempt, keyboard is not None))
@@ -330,7 +376,7 @@ class StreamPresenter:
             except TelegramBadRequest as error:
                 if "message is not modified" in error.message:
                     break
-                if attempt.entities and _entities_refused(error):
+                if attempt.entities and entities_refused(error.message):
                     continue
                 raise
             break
@@ -346,18 +392,7 @@ class StreamPresenter:
             return
         try:
             await self.bot.send_photo(self.where.chat_id, photo,
-                                      caption=_clip_utf16(image.caption, CAPTION_LIMIT) or None,
+                                      caption=clip_utf16(image.caption, CAPTION_LIMIT) or None,
                                       message_thread_id=self.where.thread_id)
         except TelegramAPIError as error:
             log.warning("could not send an image: %s", error)
-
-
-def _clip_utf16(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` UTF-16 units (Telegram's unit), never mid-character."""
-    if utf16_len(text) <= limit:
-        return text
-    return text.encode("utf-16-le")[:limit * 2].decode("utf-16-le", "ignore")
-
-
-def _entities_refused(error: TelegramBadRequest) -> bool:
-    return "can't parse entities" in error.message or "entities" in error.message.lower()

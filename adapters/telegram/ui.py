@@ -41,6 +41,8 @@ TELEGRAM_MESSAGES: dict[str, dict[str, str]] = {
         "telegram.unsupported_file": "I can't read {filename}: send images or text files "
         "(.txt, .md, .py, .json, .csv…).",
         "telegram.continued": "(continued)",
+        "telegram.delivery_failed": "⚠️ I could not deliver my answer because of a network "
+        "problem. Please ask again.",
     },
     "zh": {
         "telegram.cancel_button": "⏹ 停止",
@@ -56,6 +58,7 @@ TELEGRAM_MESSAGES: dict[str, dict[str, str]] = {
         "telegram.unsupported_file": "无法读取 {filename}:请发送图片或文本文件"
         "(.txt、.md、.py、.json、.csv 等)。",
         "telegram.continued": "(续)",
+        "telegram.delivery_failed": "⚠️ 网络问题导致回答未能送达,请重新提问。",
     },
 }
 """Adapter texts, registered into the core catalog (keys proposed to core/i18n)."""

@@ -27,7 +27,8 @@ FAKE_LIMITS = FloodLimits(chat_per_second=5.0, chat_burst=5, group_per_minute=30
 """The fake Bot API's flood limits in tests: ON, just faster than real Telegram."""
 
 FAST_TIMINGS = StreamTimings(draft_interval=0.05, private_edit_interval=0.1, group_first_delay=0.3,
-                             group_edit_interval=0.2, typing_interval=1.0)
+                             group_edit_interval=0.2, typing_interval=1.0,
+                             final_retry_delay=0.05)
 
 
 @dataclass

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
+import threading
 from typing import Any
 
+import pytest
 from PIL import Image
 
 from tests.adapters.telegram.conftest import TelegramWorld
@@ -100,3 +103,42 @@ async def test_text_document_is_read_and_bad_files_are_explained(world: Telegram
     [*_, too_big] = await world.wait_for_messages(ann.id, 3)
     assert "20 MB" in too_big.text
     assert len(world.gateway.chat_requests()) == 1
+
+
+async def test_failed_download_is_explained_and_the_token_never_logged(
+        world: TelegramWorld, caplog: pytest.LogCaptureFixture) -> None:
+    tg = world.tg
+    li = tg.private_chat(43, language_code="zh-hans")
+    caplog.set_level(logging.DEBUG)
+    sent = tg.user_sends(li, 43, photo=png(), caption="这是什么?")
+    stored = tg.files[sent["photo"][-1]["file_id"]]
+    del tg.files_by_path[stored.file_path]  # getFile works, the download answers 404
+
+    [reply] = await world.wait_for_messages(li.id, 1)
+    assert reply.text == world.core.t("telegram.download_failed", "zh")
+    assert world.gateway.chat_requests() == []
+    assert tg.token.split(":", 1)[1] not in caplog.text
+    assert "/file/bot" not in caplog.text
+
+
+async def test_images_are_decoded_off_the_event_loop(world: TelegramWorld,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    tg = world.tg
+    ann = tg.private_chat(42)
+    media = world.core.media
+    prepare = media.prepare_image
+    threads: list[threading.Thread] = []
+
+    def spy(data: bytes, mime: str = "image/jpeg") -> Any:  # observes, changes nothing
+        threads.append(threading.current_thread())
+        return prepare(data, mime)
+
+    monkeypatch.setattr(media, "prepare_image", spy)
+    tg.command(ann, 42, "/model gpt-4-vision-preview")
+    await world.wait_for_messages(ann.id, 1)
+    tg.user_sends(ann, 42, photo=png(size=(3000, 2000)), caption="big one")
+    tg.user_sends(ann, 42, document=("pic.png", png("blue"), "image/png"), caption="and this")
+    await world.wait_final(ann.id, "and this")
+
+    assert len(threads) == 2
+    assert all(thread is not threading.main_thread() for thread in threads)

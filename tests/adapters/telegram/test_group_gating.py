@@ -90,3 +90,18 @@ async def test_forum_topics_keep_separate_contexts(world: TelegramWorld) -> None
     assert "apples" in contents and "bananas" not in contents
     assert all(m.thread_id in (topic_a, topic_b) for m in tg.bot_messages(forum))
     assert [m.thread_id for m in tg.bot_messages(forum)] == [topic_a, topic_b, topic_a]
+
+
+async def test_admin_status_cache_is_bounded(world: TelegramWorld) -> None:
+    tg = world.tg
+    group = tg.group_chat(-100444, admins={11})
+    world.bot.handlers.admin_cache_size = 2
+
+    def lookups(user_id: int) -> int:
+        return sum(1 for c in tg.calls_of("getChatMember") if c.params.get("user_id") == user_id)
+
+    for count, user_id in enumerate((11, 12, 13, 11), start=1):
+        tg.command(group, user_id, "/help")
+        await world.wait_for_messages(group.id, count, timeout=3.0)
+    assert lookups(12) == 1 and lookups(13) == 1
+    assert lookups(11) == 2  # the oldest entry was evicted when user 13 came along

@@ -60,7 +60,7 @@ async def test_unknown_command_in_private_chat_is_named(world: TelegramWorld) ->
 
 async def test_unknown_command_in_a_group_is_ignored(world: TelegramWorld) -> None:
     tg = world.tg
-    group = tg.group_chat(-100321)
+    group = tg.group_chat(-100321, admins={7})  # /new is admin-only in shared groups
     tg.command(group, 7, "/frobnicate")  # maybe another bot's command: stay quiet
     tg.command(group, 7, "/new")  # ours: answered (shows the first was processed)
 

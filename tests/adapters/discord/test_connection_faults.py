@@ -193,5 +193,6 @@ async def test_a_dead_presenter_cancels_its_turn(
     await world.dc.wait_until(
         lambda: any(m.content == "echo: still there?" for m in world.bot_messages(dm)),
         timeout=3.0)
-    assert views_stopped(world)  # the dead turn's Stop view was stopped too
-    assert not world.bot.handlers.live
+    # once the new answer's presenter finishes too, no Stop view or live turn remains
+    await world.dc.wait_until(lambda: views_stopped(world) and not world.bot.handlers.live)
+    assert views_stopped(world) and not world.bot.handlers.live

@@ -10,6 +10,7 @@ from typing import TextIO
 from core.app import ChatCore
 from core.conversation.inputs import UserMessage
 from core.conversation.keys import Actor, ChatRef
+from core.conversation.tickets import TurnTicket
 from core.events import TextDelta, TurnCancelled, TurnFailed, TurnFinal
 
 
@@ -40,10 +41,7 @@ async def run_console(core: ChatCore, stdin: TextIO = sys.stdin,
         await _stream_answer(core, await core.submit(chat, actor, message), stdout)
 
 
-async def _stream_answer(core: ChatCore, ticket: object, stdout: TextIO) -> None:
-    from core.conversation.tickets import TurnTicket
-
-    assert isinstance(ticket, TurnTicket)
+async def _stream_answer(core: ChatCore, ticket: TurnTicket, stdout: TextIO) -> None:
     async for event in ticket:
         if isinstance(event, TextDelta):
             stdout.write(event.text)

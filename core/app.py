@@ -140,10 +140,6 @@ class ChatCore:
         if message.is_empty:
             ticket.emit(TurnFailed("error.empty_input"))
             return ticket
-        if len(message.text) > self.settings.max_input_chars:
-            ticket.emit(TurnFailed("error.input_too_long", {
-                "length": len(message.text), "limit": self.settings.max_input_chars}))
-            return ticket
         key = await self.conversation_key(chat, actor)
         loop = asyncio.get_running_loop()
         self.scheduler.submit(key, Submission(chat, actor, message, ticket, loop.time(),

@@ -198,8 +198,7 @@ class Handlers:
     async def vision_problem(self, chat: ChatRef, actor: Actor, model: str | None,
                              lang: str) -> str | None:
         """A localized "this model can't see images" text, or ``None`` if it can."""
-        info = self.core.catalog.get(model) if model else await self.core.current_model(
-            chat, actor)
+        info = await self.core.model_for(chat, actor, model)
         if info is None or info.vision:
             return None
         names = ", ".join(m.name for m in self.core.catalog.vision_models()[:6])

@@ -219,9 +219,8 @@ class TelegramHandlers:
             await self.replies.send_text(bot, first, "\n".join(media.problems))
             return
         if media.images:
-            model = (self.core.catalog.info(model_override) if model_override
-                     else await self.core.current_model(chat, actor))
-            if not model.vision:
+            model = await self.core.model_for(chat, actor, model_override)
+            if model is not None and not model.vision:
                 names = ", ".join(m.name for m in self.core.catalog.vision_models()[:10])
                 await self.replies.send_text(bot, first, self.core.t(
                     "error.no_vision", lang, model=model.name, models=names or "-"))

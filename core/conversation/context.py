@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from core.conversation.history import stored_cost
 from core.conversation.inputs import UserMessage
 from core.media import image_data_url
 from core.storage import StoredMessage
@@ -54,7 +55,7 @@ def fit_history(newest_first: Sequence[StoredMessage], budget: int) -> list[Stor
     kept: list[StoredMessage] = []
     used = 0
     for stored in newest_first:
-        cost = stored.tokens or estimate_text_tokens(stored.content) + 4
+        cost = stored_cost(stored)
         if used + cost > budget:
             break
         kept.append(stored)

@@ -137,13 +137,9 @@ class ConversationEngine:
             return
         ticket.emit(state.final)
 
-    def pick_model(self, requested: str) -> ModelInfo:
-        """The model for a turn: catalog entry, or defaults for a gateway-only model."""
-        return self._catalog.info(requested)
-
     async def _answer(self, key: str, leader: Submission, message: UserMessage,
                       state: _TurnState, ticket: TurnTicket) -> None:
-        if len(message.text) > self._limits.max_input_chars:  # a merged burst, as a whole
+        if len(message.text) > self._limits.max_input_chars:  # a merged burst as a whole
             raise UserInputError("error.input_too_long", length=len(message.text),
                                  limit=self._limits.max_input_chars)
         effective = await self._settings.resolve(leader.chat, leader.actor)
@@ -183,7 +179,7 @@ class ConversationEngine:
                 raise UnknownModel(model=message.model_override,
                                    suggestions=", ".join(resolved.suggestions))
             return resolved.model
-        return self.pick_model(configured)
+        return self._catalog.info(configured)  # defaults for a gateway-only model
 
     async def _load_history(self, conversation_id: int, budget: int) -> list[StoredMessage]:
         newest_first = await self.history.recent(conversation_id, max(budget, 0))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from core.storage import NewMessage, Store, StoredMessage
+from core.tokens import MESSAGE_OVERHEAD, estimate_text_tokens
 
 HISTORY_PAGE = 128
 
@@ -25,8 +26,9 @@ class _Window:
     complete: bool = False
 
 
-def _cost(message: StoredMessage) -> int:
-    return message.tokens or len(message.content) // 4 + 4
+def stored_cost(message: StoredMessage) -> int:
+    """Tokens a stored message takes in a prompt (its saved estimate, else a new one)."""
+    return message.tokens or estimate_text_tokens(message.content) + MESSAGE_OVERHEAD
 
 
 class HistoryCache:
@@ -59,7 +61,7 @@ class HistoryCache:
             page = await self._store.load_recent_messages(
                 conversation_id, limit=HISTORY_PAGE, before_id=before)
             window.newest_first.extend(page)
-            window.tokens += sum(_cost(m) for m in page)
+            window.tokens += sum(stored_cost(m) for m in page)
             if len(page) < HISTORY_PAGE:
                 window.complete = True
                 break
@@ -80,10 +82,11 @@ class HistoryCache:
                 tool_call_id=new.tool_call_id, tool_calls=new.tool_calls, tokens=new.tokens,
                 model=new.model, created_at=now)
             window.newest_first.insert(0, stored)
-            window.tokens += _cost(stored)
+            window.tokens += stored_cost(stored)
         limit = int(budget * self._slack)
-        while window.newest_first and window.tokens - _cost(window.newest_first[-1]) >= limit:
-            window.tokens -= _cost(window.newest_first.pop())
+        while (window.newest_first
+               and window.tokens - stored_cost(window.newest_first[-1]) >= limit):
+            window.tokens -= stored_cost(window.newest_first.pop())
             window.complete = False
 
     def forget(self, conversation_id: int) -> None:

@@ -15,13 +15,8 @@ class TurnTicket:
         self.language = language
         self._events: asyncio.Queue[TurnEvent] = asyncio.Queue()
         self._on_cancel = on_cancel
-        self._finished = False
+        self._finished = False  # the consumer has read the terminal event
         self.result: TurnEvent | None = None
-
-    @property
-    def finished(self) -> bool:
-        """Whether the terminal event has been emitted."""
-        return self.result is not None
 
     def emit(self, event: TurnEvent) -> None:
         """Deliver an event (ignored after the terminal one)."""

@@ -35,7 +35,7 @@ _chatbridge_pg_setup() {
     local status
     status=$(pg_lsclusters --no-header "$version" "$cluster" | awk '{print $4}')
     if [ "$status" != online ]; then
-        pg_ctlcluster "$version" "$cluster" start
+        pg_ctlcluster "$version" "$cluster" start >&2 3>&-
     fi
 
     local tries=0
@@ -63,8 +63,15 @@ _chatbridge_pg_setup() {
 
 if [ -n "${_CHATBRIDGE_PG_CHILD:-}" ]; then
     # Child process: a fresh shell so that `set -e` really applies to every step.
+    # Only the URL goes to stdout (fd 3); every tool's chatter goes to stderr, since
+    # pg_ctlcluster/psql may print notices such as "Removed stale pid file.".
     set -euo pipefail
-    _chatbridge_pg_setup
+    exec 3>&1 1>&2
+    _chatbridge_pg_url=$(_chatbridge_pg_setup | tail -n1)
+    case "$_chatbridge_pg_url" in
+        postgresql+asyncpg://*) echo "$_chatbridge_pg_url" >&3 ;;
+        *) echo "postgres.sh: unexpected setup output: $_chatbridge_pg_url" >&2; exit 1 ;;
+    esac
     exit 0
 fi
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from core.storage.engine import Database
 from core.storage.schema import conversations, dialect_insert, messages, utc_now
@@ -50,10 +50,10 @@ _INSERT_MESSAGES = sa.insert(messages)
 _OPEN_ATTEMPTS = 3
 
 
-async def _select_current_many(connection: AsyncConnection, keys: Sequence[str]) -> dict[str, int]:
+def _select_current_many(connection: Connection, keys: Sequence[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     if keys:
-        result = await connection.execute(_SELECT_CURRENT_MANY, {"conversation_keys": list(keys)})
+        result = connection.execute(_SELECT_CURRENT_MANY, {"conversation_keys": list(keys)})
         for key, conversation_id in result.all():
             # The partial unique index allows one open row per key; prefer the newest.
             found[key] = max(found.get(key, 0), int(conversation_id))
@@ -101,11 +101,10 @@ class ConversationRepository:
     async def find_current(self, keys: Sequence[str]) -> dict[str, int]:
         """Ids of the open conversations of ``keys`` (keys without one are left out),
         in one query."""
-        async with self._db.read() as connection:
-            return await _select_current_many(connection, keys)
+        return await self._db.read_hot(lambda connection: _select_current_many(connection, keys))
 
-    async def open_many(
-        self, connection: AsyncConnection, keys: Sequence[str], now: datetime
+    def open_many(
+        self, connection: Connection, keys: Sequence[str], now: datetime
     ) -> dict[str, int]:
         """Ensure an open conversation for each of the distinct ``keys`` inside the
         caller's write transaction; their ids.
@@ -118,11 +117,11 @@ class ConversationRepository:
         missing = list(keys)
         for _ in range(_OPEN_ATTEMPTS):
             rows = [{"key": key, "created_at": now} for key in missing]
-            result = await connection.execute(self._insert_open_many, rows)
+            result = connection.execute(self._insert_open_many, rows)
             opened.update((key, int(created)) for key, created in result.all())
             missing = [key for key in missing if key not in opened]
             if missing:
-                opened.update(await _select_current_many(connection, missing))
+                opened.update(_select_current_many(connection, missing))
                 missing = [key for key in missing if key not in opened]
             if not missing:
                 return opened
@@ -131,18 +130,17 @@ class ConversationRepository:
     async def start_new(self, key: str) -> int:
         """Archive the open conversation for ``key`` (if any) and open a new one."""
         now = utc_now()
-        async with self._db.write() as connection:
-            await connection.execute(_ARCHIVE_CURRENT, {"conversation_key": key, "now": now})
-            return await self._open_new(connection, key, now)
 
-    async def _open_new(self, connection: AsyncConnection, key: str, now: datetime) -> int:
-        params = {"key": key, "created_at": now}
-        created = (await connection.execute(self._insert_open, params)).scalar()
-        if created is None:  # another writer opened one concurrently
-            created = (
-                await connection.execute(_SELECT_CURRENT, {"conversation_key": key})
-            ).scalar_one()
-        return int(created)
+        def archive_and_open(connection: Connection) -> int:
+            connection.execute(_ARCHIVE_CURRENT, {"conversation_key": key, "now": now})
+            params = {"key": key, "created_at": now}
+            created = connection.execute(self._insert_open, params).scalar()
+            if created is None:  # another writer opened one concurrently
+                created = connection.execute(
+                    _SELECT_CURRENT, {"conversation_key": key}).scalar_one()
+            return int(created)
+
+        return await self._db.run_write(archive_and_open)
 
     async def load_recent(
         self, conversation_id: int, *, limit: int, before_id: int | None = None
@@ -156,8 +154,7 @@ class ConversationRepository:
         if before_id is not None:
             query = _LOAD_RECENT_BEFORE
             params["before_id"] = before_id
-        async with self._db.read() as connection:
-            rows = (await connection.execute(query, params)).all()
+        rows = await self._db.read_hot(lambda connection: connection.execute(query, params).all())
         return [StoredMessage(*row) for row in rows]
 
     async def count(self, conversation_id: int) -> int:

@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from core.storage.batching import consume_result
 from core.storage.conversations import (
@@ -39,7 +39,7 @@ from core.storage.conversations import (
     insert_messages_returning_ids,
     message_row,
 )
-from core.storage.engine import Database
+from core.storage.engine import CommitFailed, Database
 from core.storage.schema import utc_now
 from core.storage.types import NewMessage, UsageRecord
 from core.storage.usage import INSERT_LEDGER_ROW, ledger_row
@@ -60,14 +60,6 @@ class _PendingTurn:
 class _PendingOpen:
     keys: list[str]
     future: asyncio.Future[dict[str, int]]
-
-
-class _CommitError(Exception):
-    """Wraps an error raised by COMMIT, so it is not mistaken for a bad turn."""
-
-    def __init__(self, error: BaseException) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 class TurnWriter:
@@ -158,9 +150,10 @@ class TurnWriter:
     async def _open_batch(self, batch: list[_PendingOpen]) -> None:
         """Open conversations for every key of ``batch`` in one transaction."""
         keys = list(dict.fromkeys(key for pending in batch for key in pending.keys))
+        now = utc_now()
         try:
-            async with self._db.write() as connection:
-                opened = await self._conversations.open_many(connection, keys, utc_now())
+            opened = await self._db.run_write(
+                lambda connection: self._conversations.open_many(connection, keys, now))
         except Exception as error:
             for pending in batch:
                 if not pending.future.done():
@@ -175,14 +168,14 @@ class TurnWriter:
         try:
             try:
                 await self._write_together(batch)
-            except _CommitError:
+            except CommitFailed:
                 raise
             except Exception:
                 if len(batch) == 1:
                     raise
                 await self._write_isolated(batch)
         except Exception as error:
-            failure = error.error if isinstance(error, _CommitError) else error
+            failure = error.error if isinstance(error, CommitFailed) else error
             for turn in batch:
                 if not turn.future.done():
                     turn.future.set_exception(failure)
@@ -195,18 +188,15 @@ class TurnWriter:
         """The fast path: the whole batch in one transaction, multi-row statements."""
         message_rows = [row for turn in batch for row in turn.message_rows]
         ledger_rows = [turn.ledger_row for turn in batch if turn.ledger_row is not None]
-        written = False
-        try:
-            async with self._db.write() as connection:
-                ids = await self._insert_message_rows(connection, message_rows)
-                if ledger_rows:
-                    # executemany (also for one row): skips fetching the new primary keys.
-                    await connection.execute(INSERT_LEDGER_ROW, ledger_rows)
-                written = True
-        except Exception as error:
-            if written:
-                raise _CommitError(error) from error
-            raise
+
+        def write(connection: Connection) -> list[int]:
+            ids = self._insert_message_rows(connection, message_rows)
+            if ledger_rows:
+                # executemany (also for one row): skips fetching the new primary keys.
+                connection.execute(INSERT_LEDGER_ROW, ledger_rows)
+            return ids
+
+        ids = await self._db.run_write(write)
         start = 0
         for turn in batch:
             end = start + len(turn.message_rows)
@@ -215,37 +205,34 @@ class TurnWriter:
 
     async def _write_isolated(self, batch: list[_PendingTurn]) -> None:
         """The fallback: one transaction, each turn in its own SAVEPOINT."""
-        written = False
-        try:
-            async with self._db.write() as connection:
-                if self._sqlite:
-                    # pysqlite begins transactions lazily, before the first INSERT; a
-                    # SAVEPOINT sent first would start (and its RELEASE end) the
-                    # transaction itself. Begin explicitly so savepoints nest in it.
-                    await connection.exec_driver_sql("BEGIN IMMEDIATE")
-                for turn in batch:
-                    try:
-                        async with connection.begin_nested():
-                            ids = await self._insert_message_rows(connection, turn.message_rows)
-                            if turn.ledger_row is not None:
-                                await connection.execute(INSERT_LEDGER_ROW, [turn.ledger_row])
-                    except Exception as error:
-                        turn.future.set_exception(error)
-                    else:
-                        turn.message_ids = ids
-                written = True
-        except Exception as error:
-            if written:
-                raise _CommitError(error) from error
-            raise
+        failures: dict[int, Exception] = {}
 
-    async def _insert_message_rows(
-        self, connection: AsyncConnection, rows: list[dict[str, Any]]
-    ) -> list[int]:
+        def write(connection: Connection) -> None:
+            if self._sqlite:
+                # pysqlite begins transactions lazily, before the first INSERT; a
+                # SAVEPOINT sent first would start (and its RELEASE end) the
+                # transaction itself. Begin explicitly so savepoints nest in it.
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            for index, turn in enumerate(batch):
+                try:
+                    with connection.begin_nested():
+                        ids = self._insert_message_rows(connection, turn.message_rows)
+                        if turn.ledger_row is not None:
+                            connection.execute(INSERT_LEDGER_ROW, [turn.ledger_row])
+                except Exception as error:
+                    failures[index] = error
+                else:
+                    turn.message_ids = ids
+
+        await self._db.run_write(write)
+        for index, error in failures.items():  # settled here, on the event loop
+            batch[index].future.set_exception(error)
+
+    def _insert_message_rows(self, connection: Connection, rows: list[dict[str, Any]]) -> list[int]:
         """Insert ``rows``; their new ids in ``rows`` order."""
         if not rows:
             return []
-        result = await connection.execute(self._insert_messages, rows)
+        result = connection.execute(self._insert_messages, rows)
         ids = [int(message_id) for message_id in result.scalars()]
         if self._sqlite:
             # SQLite assigns ascending rowids in VALUES order inside the serialized

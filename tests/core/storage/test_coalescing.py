@@ -53,9 +53,9 @@ async def test_cold_burst_of_200_keys_opens_one_conversation_each_in_few_stateme
     opens: list[list[str]] = []
     original_open = store._conversations.open_many
 
-    async def counting_open(connection: Any, batch: Sequence[str], now: Any) -> dict[str, int]:
+    def counting_open(connection: Any, batch: Sequence[str], now: Any) -> dict[str, int]:
         opens.append(list(batch))
-        return await original_open(connection, batch, now)
+        return original_open(connection, batch, now)
 
     monkeypatch.setattr(store._conversations, "open_many", counting_open)
 
@@ -135,8 +135,9 @@ async def test_opening_keys_another_process_opened_meanwhile(
         theirs = await other.current_conversation("shared")
     finally:
         await other.close()
-    async with store._db.write() as connection:
-        opened = await store._conversations.open_many(connection, ["shared", "mine"], utc_now())
+    now = utc_now()
+    opened = await store._db.run_write(
+        lambda connection: store._conversations.open_many(connection, ["shared", "mine"], now))
     assert opened["shared"] == theirs
     assert await store.current_conversation("shared") == theirs
     assert await store.current_conversation("mine") == opened["mine"]

@@ -5,13 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from core.conversation.history import stored_cost
+from core.conversation.history import HistoryEntry
 from core.conversation.inputs import UserMessage
 from core.media import image_data_url
-from core.storage import StoredMessage
 from core.tokens import estimate_message_tokens, estimate_text_tokens
-
-IMAGE_PLACEHOLDER = "[image]"
 
 
 def user_text_with_documents(message: UserMessage) -> str:
@@ -34,46 +31,30 @@ def user_content(message: UserMessage) -> str | list[dict[str, Any]]:
     return parts
 
 
-def history_message(stored: StoredMessage) -> dict[str, Any]:
-    """A stored message in OpenAI format (images become a placeholder)."""
-    content = stored.content
-    if stored.media:
-        images = sum(1 for ref in stored.media if ref.get("kind") == "image")
-        content = " ".join([IMAGE_PLACEHOLDER] * images + ([content] if content else []))
-    message: dict[str, Any] = {"role": stored.role, "content": content}
-    if stored.tool_calls:
-        message["tool_calls"] = stored.tool_calls
-    if stored.tool_call_id:
-        message["tool_call_id"] = stored.tool_call_id
-    if stored.name and stored.role == "tool":
-        message["name"] = stored.name
-    return message
-
-
-def fit_history(newest_first: Sequence[StoredMessage], budget: int) -> list[StoredMessage]:
+def fit_history(newest_first: Sequence[HistoryEntry], budget: int) -> list[HistoryEntry]:
     """The newest messages whose tokens fit ``budget``, oldest first, starting at a user turn."""
-    kept: list[StoredMessage] = []
     used = 0
-    for stored in newest_first:
-        cost = stored_cost(stored)
-        if used + cost > budget:
+    count = 0
+    for entry in newest_first:
+        used += entry.cost
+        if used > budget:
             break
-        kept.append(stored)
-        used += cost
-    kept.reverse()
-    while kept and kept[0].role != "user":
-        kept.pop(0)
-    return kept
+        count += 1
+    kept = list(newest_first[count - 1::-1]) if count else []
+    start = 0
+    while start < len(kept) and kept[start].stored.role != "user":
+        start += 1
+    return kept[start:]
 
 
 def build_messages(
-    persona: str, history: Sequence[StoredMessage], new_messages: Sequence[dict[str, Any]]
+    persona: str, history: Sequence[HistoryEntry], new_messages: Sequence[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """System prompt, then history, then the new messages."""
     messages: list[dict[str, Any]] = []
     if persona.strip():
         messages.append({"role": "system", "content": persona})
-    messages.extend(history_message(stored) for stored in history)
+    messages.extend(entry.prompt for entry in history)
     messages.extend(new_messages)
     return messages
 

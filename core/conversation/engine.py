@@ -17,7 +17,7 @@ from core.conversation.context import (
     user_content,
     user_text_with_documents,
 )
-from core.conversation.history import HistoryCache
+from core.conversation.history import HistoryCache, HistoryEntry
 from core.conversation.inputs import DocumentInput, ImageInput, UserMessage
 from core.conversation.scheduler import Submission
 from core.conversation.settings import SettingsService
@@ -36,7 +36,7 @@ from core.events import (
 )
 from core.gateway import ChatRequest, GatewayClient
 from core.models import ModelCatalog, ModelInfo
-from core.storage import NewMessage, Store, StoredMessage, UsageRecord
+from core.storage import NewMessage, Store, UsageRecord
 from core.tokens import estimate_message_tokens, estimate_text_tokens
 from core.tools import ToolRegistry
 
@@ -181,7 +181,7 @@ class ConversationEngine:
             return resolved.model
         return self._catalog.info(configured)  # defaults for a gateway-only model
 
-    async def _load_history(self, conversation_id: int, budget: int) -> list[StoredMessage]:
+    async def _load_history(self, conversation_id: int, budget: int) -> list[HistoryEntry]:
         newest_first = await self.history.recent(conversation_id, max(budget, 0))
         return fit_history(newest_first, max(budget, 0))
 

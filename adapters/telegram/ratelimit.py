@@ -130,10 +130,15 @@ class BotLimiter:
         for bucket in buckets:
             bucket.take()
 
+    def can_reserve(self, chat_id: int) -> bool:
+        """Whether ``try_reserve`` would succeed now (takes nothing)."""
+        buckets = (self._global, self._chat(chat_id))
+        return not any(bucket.waiters or bucket.delay() > 0 for bucket in buckets)
+
     def try_reserve(self, chat_id: int) -> bool:
         """Take tokens only if available now and nobody waits; else skip (for previews)."""
         buckets = (self._global, self._chat(chat_id))
-        if any(bucket.waiters or bucket.delay() > 0 for bucket in buckets):
+        if not self.can_reserve(chat_id):
             return False
         for bucket in buckets:
             bucket.take()

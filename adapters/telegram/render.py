@@ -11,6 +11,7 @@ When conversion fails the raw text is used as plain text, so text is never lost.
 from __future__ import annotations
 
 import logging
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from aiogram import types
@@ -145,6 +146,8 @@ def _trimmed(rendered: Rendered) -> Rendered:
 
 def _utf16_offsets(text: str) -> list[int]:
     """``offsets[i]`` is the UTF-16 offset of ``text[i]``; the last item is the total."""
+    if text.isascii() or max(text) <= "\uffff":  # no surrogate pairs: one unit each
+        return list(range(len(text) + 1))
     offsets = [0] * (len(text) + 1)
     total = 0
     for index, char in enumerate(text):
@@ -166,9 +169,8 @@ def _chunk_end(
     budget = units[start] + limit
     if units[len(text)] <= budget:
         return len(text)
-    hard_end = start + 1
-    while hard_end < len(text) and units[hard_end + 1] <= budget:
-        hard_end += 1
+    # The furthest index whose offset still fits (units only grow), at least one char.
+    hard_end = max(start + 1, min(bisect_right(units, budget) - 1, len(text)))
     half_way = units[start] + limit // 2
     late: list[tuple[int, int]] = []
     early: list[tuple[int, int]] = []

@@ -201,9 +201,11 @@ class StreamPresenter:
 
     # ------------------------------------------------------------------ previews
     async def _preview(self) -> None:
-        if self.use_drafts and self.first_visible_at is not None and \
-                not self.limiter.try_preview():
+        if self.use_drafts and self.first_visible_at is not None and not self.limiter.try_preview():
             return  # the first draft goes out at once; later ones share a bot-wide budget
+        if not self.use_drafts and not self.limiter.can_reserve(self.where.chat_id):
+            self._last_flush = time.monotonic()  # skipped like a refused edit, unrendered
+            return
         markdown = self._state.markdown
         if self._state.status:
             markdown = f"{markdown}\n\n{self._state.status}" if markdown else self._state.status
@@ -383,12 +385,9 @@ class StreamPresenter:
         shown.content, shown.keyboard = content, keyboard is not None
 
     async def _send_image(self, image: ImageReady) -> None:
-        photo: BufferedInputFile | str | None = None
-        if image.data is not None:
-            photo = BufferedInputFile(image.data, filename="image.png")
-        elif image.url:
-            photo = image.url
-        if photo is None:
+        photo = (BufferedInputFile(image.data, filename="image.png")
+                 if image.data is not None else image.url)
+        if not photo:
             return
         try:
             await self.bot.send_photo(self.where.chat_id, photo,

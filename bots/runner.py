@@ -9,6 +9,7 @@ import signal
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from bots.heap import settle_heap
 from core.app import ChatCore
 from core.config import AppSettings
 
@@ -20,13 +21,17 @@ PlatformRunner = Callable[[ChatCore, AppSettings], Coroutine[Any, Any, None]]
 async def _run_telegram(core: ChatCore, settings: AppSettings) -> None:
     from adapters.telegram import TelegramBot
 
-    await TelegramBot(core, settings).run()
+    bot = TelegramBot(core, settings)
+    settle_heap()
+    await bot.run()
 
 
 async def _run_discord(core: ChatCore, settings: AppSettings) -> None:
     from adapters.discord import DiscordBot
 
-    await DiscordBot(core, settings).run()
+    bot = DiscordBot(core, settings)
+    settle_heap()
+    await bot.run()
 
 
 def enabled_platforms(settings: AppSettings) -> dict[str, PlatformRunner]:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bots.heap import settle_heap
 from core.app import ChatCore
 from core.config import AppSettings
 from core.conversation.inputs import UserMessage
@@ -141,6 +142,7 @@ async def main(args: argparse.Namespace) -> None:
     url = queue.get(timeout=30)
     with tempfile.TemporaryDirectory() as tmp:
         core = await make_core(url, Path(tmp) / "bench.db")
+        settle_heap()  # as bots.runner does before serving
         try:
             await overhead(core, 50, 50)  # warm-up
             for per_chat in (20, args.overhead_turns):

@@ -147,6 +147,7 @@ class DiscordSide:
 async def run_bench(inprocess: bool) -> None:
     """Run the benchmark and print the numbers."""
     from adapters.discord import DiscordBot
+    from bots.heap import settle_heap
     from core.app import ChatCore
     from core.config import AppSettings
 
@@ -178,6 +179,7 @@ async def run_bench(inprocess: bool) -> None:
 
         bot.presenter = recording_presenter  # type: ignore[method-assign]
         await bot.start()
+        settle_heap()  # as bots.runner does before serving
         stack.push_async_callback(bot.stop)
         cpu_before = (time.process_time(), await gateway.cpu_seconds(),
                       await discord.cpu_seconds())

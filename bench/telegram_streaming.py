@@ -161,6 +161,7 @@ class TelegramSide:
 async def run(chats: int, inprocess: bool) -> int:
     """Run the benchmark; returns a process exit code (0 when every target is met)."""
     from adapters.telegram import TelegramBot
+    from bots.heap import settle_heap
     from core.app import ChatCore
     from core.config import AppSettings
 
@@ -181,6 +182,7 @@ async def run(chats: int, inprocess: bool) -> int:
         stack.push_async_callback(core.close)
         bot = TelegramBot(core, settings)
         await bot.start()
+        settle_heap()  # as bots.runner does before serving
         stack.push_async_callback(bot.stop)
         return await _drive(gateway, telegram, bot, chats, inprocess)
     return 1  # unreachable (for type checkers)

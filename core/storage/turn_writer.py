@@ -155,9 +155,10 @@ class TurnWriter:
             opened = await self._db.run_write(
                 lambda connection: self._conversations.open_many(connection, keys, now))
         except Exception as error:
+            failure = error.error if isinstance(error, CommitFailed) else error
             for pending in batch:
                 if not pending.future.done():
-                    pending.future.set_exception(error)
+                    pending.future.set_exception(failure)
             return
         for pending in batch:
             if not pending.future.done():

@@ -127,21 +127,9 @@ def entities_refused(message: str) -> bool:
 def _trimmed(rendered: Rendered) -> Rendered:
     """The whole text without leading newlines / trailing whitespace, entities clipped."""
     text = rendered.text
-    body = text.lstrip("\r\n").rstrip(_WHITESPACE)
-    if body == text:
+    if text == text.lstrip("\r\n").rstrip(_WHITESPACE):
         return rendered
-    if not body:
-        return Rendered("")
-    start = len(text) - len(text.lstrip("\r\n"))  # newlines: one UTF-16 unit each
-    end = start + utf16_len(body)
-    clipped: list[MessageEntity] = []
-    for entity in rendered.entities:
-        entity_start = max(entity.offset, start)
-        entity_end = min(entity.offset + entity.length, end)
-        if entity_end > entity_start:
-            clipped.append(entity.copy_with(offset=entity_start - start,
-                                            length=entity_end - entity_start))
-    return Rendered(body, tuple(clipped))
+    return _slice(rendered, _utf16_offsets(text), 0, len(text))
 
 
 def _utf16_offsets(text: str) -> list[int]:

@@ -168,5 +168,4 @@ class ConversationRepository:
             return
         now = utc_now()
         rows = [message_row(conversation_id, "", message, now) for message in new_messages]
-        async with self._db.write() as connection:
-            await connection.execute(_INSERT_MESSAGES, rows)
+        await self._db.run_write(lambda connection: connection.execute(_INSERT_MESSAGES, rows))

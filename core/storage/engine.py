@@ -169,9 +169,9 @@ def _loop_reader_engine(url: URL) -> sa.Engine:
 class Database:
     """An engine plus the access pattern for its backend.
 
-    SQLite allows one writer at a time, so write transactions are serialized by an
-    in-process lock (other processes wait on ``busy_timeout``). PostgreSQL reads run
-    in autocommit mode to save the BEGIN/ROLLBACK round trips.
+    Every write is sync work in one transaction (``run_write``); on SQLite they are
+    serialized by an in-process lock (other processes wait on ``busy_timeout``).
+    PostgreSQL reads run in autocommit mode to save the BEGIN/ROLLBACK round trips.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -193,12 +193,6 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for single-statement reads."""
         async with self._read_engine.connect() as connection:
-            yield connection
-
-    @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A connection inside one transaction, committed on success."""
-        async with self._write_lock, self.engine.begin() as connection:
             yield connection
 
     async def read_hot(self, work: Callable[[Connection], T]) -> T:

@@ -56,8 +56,7 @@ class SettingsRepository:
             "value": value,
             "updated_at": utc_now(),
         }
-        async with self._db.write() as connection:
-            await connection.execute(self._upsert, row)
+        await self._db.run_write(lambda connection: connection.execute(self._upsert, row))
 
     async def clear(self, scope: ScopeKey, name: str) -> bool:
         """Delete one setting; true if it existed."""
@@ -67,6 +66,6 @@ class SettingsRepository:
             "scope_user_id": scope.user_id,
             "setting_name": name,
         }
-        async with self._db.write() as connection:
-            result = await connection.execute(_DELETE_SETTING, params)
-        return result.rowcount > 0
+        removed = await self._db.run_write(
+            lambda connection: connection.execute(_DELETE_SETTING, params).rowcount)
+        return removed > 0

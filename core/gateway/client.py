@@ -110,11 +110,15 @@ class GatewayClient:
         """Stream an answer: a ``ChatChunk`` per text delta, then one final chunk.
 
         The final chunk carries ``finish_reason``, the assembled ``tool_calls`` and
-        ``usage``.  Failures before the first text/tool-call delta are retried; after
-        it, transient failures raise ``StreamCut`` (other typed errors pass through).
-        A stream ending without a finish_reason raises ``StreamCut``; so does a
-        malformed (non-JSON) chunk, wherever it occurs.  Failures after the
-        finish_reason (e.g. a cut before the usage chunk) are ignored.
+        ``usage``.  Failures before the first text/tool-call delta are retried if
+        transient; after it, transient failures raise ``StreamCut`` (other typed errors,
+        e.g. ``QuotaExceeded``, pass through).  A body ending with neither ``[DONE]``
+        nor a finish_reason raises ``StreamCut``; so does a malformed (non-JSON) chunk,
+        wherever it occurs.  ``[DONE]`` without a finish_reason is a complete answer
+        (finish ``"stop"``).  Failures after the finish_reason (e.g. a cut before the
+        usage chunk) are ignored.  A 200 JSON ``chat.completion`` answering the stream
+        request is used as the whole answer (never retried); a 200 JSON/SSE error
+        object raises its typed error (see ``errors.py``, docs/GATEWAY_QUIRKS.md).
 
         Stopping early: wrap in ``contextlib.aclosing`` (or call ``aclose()``) so the
         HTTP response is released at once.
@@ -154,6 +158,9 @@ class GatewayClient:
                             log.debug("stream failed after finish_reason: %s", type(exc).__name__)
                             break
                         raise self._stream_failure(exc, assembler) from None
+                    if data is None:  # [DONE], or a whole JSON completion
+                        assembler.done = True
+                        continue
                     text = assembler.feed(data)
                     if text:
                         yield ChatChunk(text=text)

@@ -15,7 +15,7 @@ from openai.types.chat import ChatCompletion
 
 from core.errors import GatewayError, RateLimited, StreamCut, Unavailable
 from core.events import Usage
-from core.gateway.errors import is_transient, translate
+from core.gateway.errors import error_from_status, is_transient, translate
 from core.gateway.retry import Backoff
 from core.gateway.sse import MalformedEvent, iter_chunks
 from core.gateway.streaming import StreamAssembler, usage_from
@@ -94,17 +94,23 @@ class GatewayClient:
         return await self._retrying(fetch)
 
     async def chat(self, request: ChatRequest) -> ChatResult:
-        """One non-streamed completion, retried on 429/5xx/timeouts/connection errors."""
+        """One non-streamed completion, retried on 429/5xx/timeouts/connection errors.
 
-        async def call() -> ChatCompletion:
-            return await self._openai.post(
+        A 200 body holding ``{"error": ...}`` raises its typed error (e.g. ``QuotaExceeded``)."""
+
+        async def call() -> ChatResult:
+            completion = await self._openai.post(
                 "/chat/completions",
                 body=self._body(request, stream=False),
                 options=_AUTH,
                 cast_to=ChatCompletion,
             )
+            error = (completion.model_extra or {}).get("error")
+            if error:
+                raise error_from_status(None, {"error": error}, secret=self._api_key)
+            return _result_from(completion, request.model)
 
-        return _result_from(await self._retrying(call), request.model)
+        return await self._retrying(call)
 
     async def stream_chat(self, request: ChatRequest) -> AsyncGenerator[ChatChunk, None]:
         """Stream an answer: a ``ChatChunk`` per text delta, then one final chunk.

@@ -286,3 +286,14 @@ async def test_text_page_naming_the_quota_is_a_quota_error(fake_gateway: FakeGat
     with pytest.raises(QuotaExceeded):
         await collect(fake_gateway)
     assert len(fake_gateway.chat_requests()) == 1
+
+
+async def test_non_streamed_chat_with_a_200_quota_body_is_not_retried(
+    fake_gateway: FakeGateway,
+) -> None:
+    fake_gateway.script(ErrorBody200(QUOTA_MESSAGE))
+
+    async with make_client(fake_gateway) as client:
+        with pytest.raises(QuotaExceeded):
+            await client.chat(HELLO)
+    assert len(fake_gateway.chat_requests()) == 1

@@ -31,10 +31,12 @@ briefly so the HTTP/1.1 connection can be reused) or at the end of the body (no
 * transport failures (``httpx2.TimeoutException``, ``httpx2.RequestError``) as is.
 
 Why our own line/event decoder and not the openai SDK's (``openai/_streaming.py``,
-``SSEDecoder`` + ``_SSELineDecoder``): the SDK decodes every line with a strict
-``bytes.decode("utf-8")`` (one invalid byte raises ``UnicodeDecodeError`` out of the
-whole stream instead of flagging one event); it drops an unterminated final event (so
-a ``[DONE]`` without a trailing blank line is lost and the answer looks cut); it
+``SSEDecoder`` + ``_SSELineDecoder``): the SDK decodes every line, comments included,
+with a strict ``bytes.decode("utf-8")`` (one invalid byte, even in a keep-alive comment,
+raises a bare ``UnicodeDecodeError`` out of the iteration; ours skips comments as bytes
+and flags only a bad ``data:`` event as ``MalformedEvent``); it drops an unterminated
+final event (so a ``[DONE]`` without a trailing blank line is lost and the answer looks
+cut); it
 dispatches blocks with no ``data:`` (e.g. ``event: ping``) as empty-data events whose
 ``.json()`` fails; and its line splitter is a private class (``_SSELineDecoder``) we
 should not import.  Ours works on bytes, hands ``[DONE]`` to the caller and keeps the

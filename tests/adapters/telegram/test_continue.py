@@ -3,9 +3,18 @@ word "continue" gets the rest as a normal turn (one gateway request each)."""
 
 from __future__ import annotations
 
+import pytest
+
 from core.conversation.continuation import CONTINUE_PROMPT
 from tests.adapters.telegram.conftest import TelegramWorld
-from tests.fakes.gateway_replies import ErrorBody200, Text, length
+from tests.fakes.gateway_replies import (
+    DoneWithoutFinish,
+    ErrorBody200,
+    JsonCompletion,
+    Reply,
+    Text,
+    length,
+)
 from tests.fakes.telegram_models import SentMessage
 
 NOTE_EN = "✂️ The answer hit the length limit. Send “continue” (or press the button) for the rest."
@@ -85,3 +94,22 @@ async def test_quota_error_shows_the_gateway_reason(world: TelegramWorld) -> Non
     assert failed.text == ("⚠️ The model gateway refused: its quota or balance is used up. "
                            "Please tell the bot owner. The gateway said: 该令牌额度已用尽")
     assert len(world.gateway.chat_requests()) == 1
+
+
+@pytest.mark.parametrize("reply", [DoneWithoutFinish("All of it."),
+                                   JsonCompletion(Text("All of it."))])
+async def test_quirky_complete_answers_show_without_a_cut_off_notice(
+    world: TelegramWorld, reply: Reply,
+) -> None:
+    tg = world.tg
+    ann = tg.private_chat(42)
+    world.gateway.script(reply)
+    tg.user_sends(ann, 42, "everything")
+
+    [answer] = await world.wait_final(ann.id, "All of it.")
+    assert answer.text == "All of it."
+    tg.user_sends(ann, 42, "again")  # barrier: the next turn sees the stored answer
+    await world.wait_final(ann.id, "echo: again")
+    assert [m.text for m in tg.bot_messages(ann)] == ["All of it.", "echo: again"]
+    context = world.gateway.chat_requests()[-1]["messages"]
+    assert [m["content"] for m in context[-3:]] == ["everything", "All of it.", "again"]

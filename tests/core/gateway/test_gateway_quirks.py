@@ -297,3 +297,52 @@ async def test_non_streamed_chat_with_a_200_quota_body_is_not_retried(
         with pytest.raises(QuotaExceeded):
             await client.chat(HELLO)
     assert len(fake_gateway.chat_requests()) == 1
+
+
+def tool_chunk(index: int, call_id: str | None, name: str | None, arguments: str) -> bytes:
+    call: dict[str, object] = {"index": index, "function": {"arguments": arguments}}
+    if call_id:
+        call["id"] = call_id
+        call["type"] = "function"
+    if name:
+        call["function"] = {"name": name, "arguments": arguments}
+    body = {"choices": [{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": None}]}
+    return b"data: " + json.dumps(body).encode() + b"\n\n"
+
+
+async def test_tool_calls_then_done_without_finish_are_complete() -> None:
+    body = (tool_chunk(0, "call_1", "get_time", '{"tz":') + tool_chunk(0, None, None, '"UTC"}')
+            + b"data: [DONE]\n\n")
+    async with FakeGateway() as fake:
+        fake.script(Raw200(body))
+        chunks = await collect(fake)
+    assert chunks[-1].finish_reason == "tool_calls"
+    assert chunks[-1].tool_calls == [ToolCall("call_1", "get_time", '{"tz":"UTC"}')]
+
+
+async def test_message_instead_of_delta_and_empty_finish_reason() -> None:
+    body = (b'data: {"choices": [{"index": 0, "message": {"content": "as message"},'
+            b' "finish_reason": ""}]}\n\n'
+            + chunk(None, "stop") + b"data: [DONE]\n\n")
+    async with FakeGateway() as fake:
+        fake.script(Raw200(body))
+        chunks = await collect(fake)
+    assert [c.text for c in chunks] == ["as message", ""]
+    assert chunks[-1].finish_reason == "stop"
+
+
+async def test_an_empty_200_body_is_retried(fake_gateway: FakeGateway) -> None:
+    fake_gateway.script(Raw200(b""))
+
+    chunks = await collect(fake_gateway)
+
+    assert "".join(c.text for c in chunks) == "echo: hello"
+    assert len(fake_gateway.chat_requests()) == 2
+
+
+async def test_invalid_utf8_in_a_comment_is_harmless() -> None:
+    body = b": keep-alive \xff\xfe\n\n" + chunk("fine", "stop") + b"data: [DONE]\n\n"
+    async with FakeGateway() as fake:
+        fake.script(Raw200(body))
+        chunks = await collect(fake)
+    assert "".join(c.text for c in chunks) == "fine"

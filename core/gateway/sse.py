@@ -36,9 +36,8 @@ with a strict ``bytes.decode("utf-8")`` (one invalid byte, even in a keep-alive 
 raises a bare ``UnicodeDecodeError`` out of the iteration; ours skips comments as bytes
 and flags only a bad ``data:`` event as ``MalformedEvent``); it drops an unterminated
 final event (so a ``[DONE]`` without a trailing blank line is lost and the answer looks
-cut); it
-dispatches blocks with no ``data:`` (e.g. ``event: ping``) as empty-data events whose
-``.json()`` fails; and its line splitter is a private class (``_SSELineDecoder``) we
+cut); it dispatches blocks with no ``data:`` (e.g. ``event: ping``) as empty-data
+events whose ``.json()`` fails; and its line splitter is a private class (``_SSELineDecoder``) we
 should not import.  Ours works on bytes, hands ``[DONE]`` to the caller and keeps the
 tolerant JSON/error layer (``parse_event``) on top.  Closing the response is the
 caller's job.

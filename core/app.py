@@ -15,6 +15,7 @@ from core.commands.registry import COMMANDS, find_command
 from core.commands.replies import CommandReply
 from core.commands.spec import CommandSpec
 from core.config import AppSettings
+from core.conversation.continuation import continue_message, is_continue_request
 from core.conversation.engine import ConversationEngine, EngineLimits
 from core.conversation.inputs import UserMessage
 from core.conversation.keys import Actor, ChatRef, conversation_key
@@ -137,6 +138,8 @@ class ChatCore:
         the same message (a long paste split in pieces) so it waits to merge them.
         """
         ticket = TurnTicket(await self.language_for(chat, actor), self.scheduler.cancel_ticket)
+        if is_continue_request(message):  # "continue" / "继续" / "go on" alone
+            message = continue_message(message.model_override)
         if message.is_empty:
             ticket.emit(TurnFailed("error.empty_input"))
             return ticket
@@ -145,6 +148,12 @@ class ChatCore:
         self.scheduler.submit(key, Submission(chat, actor, message, ticket, loop.time(),
                                               expect_more))
         return ticket
+
+    async def continue_turn(self, chat: ChatRef, actor: Actor) -> TurnTicket:
+        """Continue ``actor``'s last answer in ``chat`` (one that hit the output limit):
+        a normal turn whose user message is the continue instruction (see
+        ``core.conversation.continuation``)."""
+        return await self.submit(chat, actor, continue_message())
 
     async def cancel(self, chat: ChatRef, actor: Actor) -> bool:
         """Cancel ``actor``'s running and queued turns in ``chat``; chat admins (and bot

@@ -78,6 +78,15 @@ class ContentRefused(BadRequest):
     key = "error.content_refused"
 
 
+class QuotaExceeded(GatewayError):
+    """The gateway refused for lack of balance/quota (one-api/new-api
+    ``insufficient_user_quota``, OpenAI ``insufficient_quota``…); not transient.
+
+    ``params["detail"]`` is the gateway's own (redacted) reason, shown to the user."""
+
+    key = "error.quota_exceeded"
+
+
 class StreamCut(GatewayError):
     """A streamed answer ended before its final chunk."""
 

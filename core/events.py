@@ -65,12 +65,16 @@ class ImageReady:
 
 @dataclass(frozen=True, slots=True)
 class TurnFinal:
-    """The turn completed and was stored; ``text`` is the whole answer."""
+    """The turn completed and was stored; ``text`` is the whole answer.
+
+    ``truncated``: the model stopped at the output limit (``finish_reason: "length"``);
+    adapters show ``turn.length_note`` and a button calling ``ChatCore.continue_turn``."""
 
     turn_id: str
     model: str
     text: str
     usage: Usage = field(default_factory=Usage)
+    truncated: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,14 +24,14 @@ from adapters.discord import attachments
 from adapters.discord.commands import language_of
 from adapters.discord.render import split_message
 from adapters.discord.streaming import NO_MENTIONS, ChannelSink, InteractionSink, Sink
-from adapters.discord.ui import CancelView, turn_of
+from adapters.discord.ui import CancelView, continue_requester, continue_view, turn_of
 from core.commands.replies import CommandReply
 from core.commands.spec import CommandSpec
 from core.conversation.inputs import UserMessage
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.tickets import TurnTicket
 from core.errors import UserInputError
-from core.events import TurnEvent, TurnFailed
+from core.events import TurnEvent, TurnFailed, TurnFinal
 
 if TYPE_CHECKING:
     from adapters.discord.app import DiscordBot
@@ -230,6 +230,31 @@ class Handlers:
                 ticket.cancel()
         if isinstance(terminal, TurnFailed):
             await report(self.core.failure_text(terminal, lang))
+        elif isinstance(terminal, TurnFinal) and terminal.truncated:  # offer the rest
+            view = continue_view(user_id, self.core.t("turn.continue_button", lang))
+            sent = await sink.send(self.core.t("turn.length_note", lang), view)
+            self.remember_message(sent.id)
+
+    async def on_continue(self, interaction: discord.Interaction, requester: int) -> None:
+        """The Continue button: the asker's next turn continues the capped answer."""
+        if interaction.user.id != requester:
+            await interaction.response.send_message(self.core.t(
+                "turn.continue_not_yours", language_of(interaction.locale)), ephemeral=True)
+            return
+        await interaction.response.edit_message(view=None)  # one press, one continuation
+        place = self._interaction_place(interaction)
+        actor = self.actor_of(interaction.user, str(interaction.locale))
+        channel = interaction.channel
+        if not isinstance(channel, discord.abc.Messageable):
+            return
+        sink = ChannelSink(channel, place.channel_id)
+
+        async def report(text: str) -> None:
+            for chunk in split_message(text):
+                self.remember_message((await sink.send(chunk, None)).id)
+
+        await self.present(await self.core.continue_turn(place.chat, actor), sink,
+                           interaction.user.id, report)
 
     async def on_cancel(self, interaction: discord.Interaction, turn_id: str) -> None:
         """The Cancel button: the asker or a chat admin stops the turn."""
@@ -248,11 +273,16 @@ class Handlers:
         await interaction.response.defer()
 
     async def on_component(self, interaction: discord.Interaction) -> None:
-        """Stale Cancel buttons (e.g. after a restart): acknowledge and remove them."""
+        """Continue buttons; stale Cancel buttons (e.g. after a restart): acknowledge
+        and remove them."""
         if interaction.type is not discord.InteractionType.component:
             return
         data = cast(dict[str, Any], interaction.data or {})
         custom_id = str(data.get("custom_id", ""))
+        requester = continue_requester(custom_id)
+        if requester is not None and not interaction.response.is_done():
+            await self.on_continue(interaction, requester)
+            return
         turn_id = turn_of(custom_id)
         if turn_id is None or turn_id in self.live or interaction.response.is_done():
             return

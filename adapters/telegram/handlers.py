@@ -9,6 +9,7 @@ message replies to it, or via ``/ask``, unless an admin switched the chat's repl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -25,7 +26,14 @@ from adapters.telegram.attachments import AlbumCollector, collect_media, has_med
 from adapters.telegram.commands import PLATFORM, CommandReplies, topic_of
 from adapters.telegram.ratelimit import BotLimiter
 from adapters.telegram.streaming import StreamPresenter, StreamTimings
-from adapters.telegram.ui import CANCEL_PREFIX, PICKER_PREFIX, Destination, TurnRegistry
+from adapters.telegram.ui import (
+    CANCEL_PREFIX,
+    CONTINUE_PREFIX,
+    PICKER_PREFIX,
+    Destination,
+    TurnRegistry,
+    continue_requester,
+)
 from core.app import ChatCore
 from core.conversation.inputs import UserMessage
 from core.conversation.keys import Actor, ChatRef
@@ -103,6 +111,8 @@ class TelegramHandlers:
         router.callback_query.register(self.on_cancel_button,
                                        F.data.startswith(f"{CANCEL_PREFIX}:"))
         router.callback_query.register(self.on_picker, F.data.startswith(f"{PICKER_PREFIX}:"))
+        router.callback_query.register(self.on_continue_button,
+                                       F.data.startswith(f"{CONTINUE_PREFIX}:"))
         return router
 
     # ------------------------------------------------------------------ who / where
@@ -268,6 +278,28 @@ class TelegramHandlers:
             return
         turn.ticket.cancel()
         await query.answer(self.core.t("turn.cancelling", lang))
+
+    async def on_continue_button(self, query: CallbackQuery, bot: Bot) -> None:
+        """The Continue button under a length-capped answer: the asker's next turn."""
+        message = query.message
+        if not isinstance(message, Message):
+            await query.answer()
+            return
+        lang = await self.query_language(query, bot)
+        if continue_requester(query.data or "") != query.from_user.id:
+            await query.answer(self.core.t("turn.continue_not_yours", lang), show_alert=True)
+            return
+        with contextlib.suppress(TelegramAPIError):  # one press, one continuation
+            await message.edit_reply_markup(reply_markup=None)
+        await query.answer()
+        chat, actor = await self.context(bot, message.chat, query.from_user,
+                                         topic_of(message), need_admin=False)
+        ticket = await self.core.continue_turn(chat, actor)
+        destination = Destination(message.chat.id, topic_of(message), chat.is_private,
+                                  reply_to=message.message_id)
+        turn = self.turns.add(ticket, query.from_user.id, destination)
+        self.spawn(self._present(StreamPresenter(bot, self.limiter, self.core, turn,
+                                                 self.timings)))
 
     async def on_draft_stopped(self, event: MessageGenerationStopped) -> None:
         """The user pressed stop on a streaming draft."""

@@ -40,7 +40,7 @@ from adapters.telegram.render import (
     split_rendered,
     split_with_ends,
 )
-from adapters.telegram.ui import ActiveTurn, cancel_keyboard
+from adapters.telegram.ui import ActiveTurn, cancel_keyboard, continue_offer
 from core.events import (
     ImageReady,
     TextDelta,
@@ -320,6 +320,8 @@ class StreamPresenter:
                 with contextlib.suppress(TelegramAPIError):
                     await self.bot.delete_message(self.where.chat_id, extra.message_id)
         self._mark_visible()
+        if isinstance(terminal, TurnFinal) and terminal.truncated:  # offer the rest
+            await self._final(self._send, **continue_offer(self.texts.t, self.language, self.turn))
         for image in self._state.images:
             await self._send_image(image)
 

@@ -11,10 +11,11 @@ import itertools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from adapters.telegram.render import Rendered
 from core.commands.replies import ModelMenu, VendorGroup
 from core.events import TurnEvent
 from core.i18n.catalog import register_messages
@@ -25,6 +26,9 @@ CALLBACK_DATA_LIMIT = 64
 
 PICKER_PREFIX = "mp"
 CANCEL_PREFIX = "cx"
+CONTINUE_PREFIX = "ct"
+"""Callback data ``ct:<requester user id>`` of the Continue button under a length-capped
+answer (``TurnFinal.truncated``)."""
 
 TELEGRAM_MESSAGES: dict[str, dict[str, str]] = {
     "en": {
@@ -168,6 +172,26 @@ def cancel_keyboard(token: str, label: str) -> InlineKeyboardMarkup:
         InlineKeyboardButton(text=label, callback_data=f"{CANCEL_PREFIX}:{token}")
     ]])
 
+
+def continue_keyboard(requester_id: int, label: str) -> InlineKeyboardMarkup:
+    """The Continue button under an answer that hit the output limit."""
+    return InlineKeyboardMarkup(inline_keyboard=[[
+        InlineKeyboardButton(text=label, callback_data=f"{CONTINUE_PREFIX}:{requester_id}")
+    ]])
+
+
+def continue_offer(t: Callable[..., str], lang: str, turn: ActiveTurn) -> dict[str, Any]:
+    """Keyword arguments of ``StreamPresenter._send`` for the note + Continue button sent
+    after a length-capped answer (``TurnFinal.truncated``)."""
+    button = continue_keyboard(turn.requester_id, t("turn.continue_button", lang))
+    return {"content": Rendered(t("turn.length_note", lang)), "keyboard": button,
+            "reply": False}
+
+
+def continue_requester(data: str) -> int | None:
+    """The user id in a Continue button's callback data (None if malformed)."""
+    prefix, _, rest = data.partition(":")
+    return int(rest) if prefix == CONTINUE_PREFIX and rest.lstrip("-").isdigit() else None
 
 
 class Ticket(Protocol):

@@ -65,6 +65,7 @@ class _TurnState:
     final: TurnFinal | None = None
     model: str = ""
     last_round_start: int = 0
+    finish_reason: str | None = None
     saving: asyncio.Future[list[int]] | None = None
 
     @property
@@ -167,7 +168,8 @@ class ConversationEngine:
         if not answer.strip():
             raise EmptyAnswer(model=model.name)
         state.final = TurnFinal(turn_id=state.turn_id, model=model.name, text=answer,
-                                usage=self._usage(state))
+                                usage=self._usage(state),
+                                truncated=state.finish_reason == "length")
         await self._save(leader, message, state, conversation_id, model.name, answer,
                          estimate_message_tokens(new_user), max(budget, 0))
         ticket.emit(state.final)
@@ -202,6 +204,7 @@ class ConversationEngine:
                     ticket.emit(TextDelta(chunk.text))
                 if chunk.finish_reason is not None:
                     final = chunk
+            state.finish_reason = final.finish_reason if final else None
             self._count_usage(state, final.usage if final else None, messages, round_text)
             if final is None or not final.tool_calls or not request.tools:
                 return

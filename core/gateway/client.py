@@ -15,7 +15,7 @@ from openai.types.chat import ChatCompletion
 
 from core.errors import GatewayError, RateLimited, StreamCut, Unavailable
 from core.events import Usage
-from core.gateway.errors import is_transient, translate
+from core.gateway.errors import error_from_status, is_transient, translate
 from core.gateway.retry import Backoff
 from core.gateway.sse import MalformedEvent, iter_chunks
 from core.gateway.streaming import StreamAssembler, usage_from
@@ -94,27 +94,37 @@ class GatewayClient:
         return await self._retrying(fetch)
 
     async def chat(self, request: ChatRequest) -> ChatResult:
-        """One non-streamed completion, retried on 429/5xx/timeouts/connection errors."""
+        """One non-streamed completion, retried on 429/5xx/timeouts/connection errors.
 
-        async def call() -> ChatCompletion:
-            return await self._openai.post(
+        A 200 body holding ``{"error": ...}`` raises its typed error (e.g. ``QuotaExceeded``)."""
+
+        async def call() -> ChatResult:
+            completion = await self._openai.post(
                 "/chat/completions",
                 body=self._body(request, stream=False),
                 options=_AUTH,
                 cast_to=ChatCompletion,
             )
+            error = (completion.model_extra or {}).get("error")
+            if error:
+                raise error_from_status(None, {"error": error}, secret=self._api_key)
+            return _result_from(completion, request.model)
 
-        return _result_from(await self._retrying(call), request.model)
+        return await self._retrying(call)
 
     async def stream_chat(self, request: ChatRequest) -> AsyncGenerator[ChatChunk, None]:
         """Stream an answer: a ``ChatChunk`` per text delta, then one final chunk.
 
         The final chunk carries ``finish_reason``, the assembled ``tool_calls`` and
-        ``usage``.  Failures before the first text/tool-call delta are retried; after
-        it, transient failures raise ``StreamCut`` (other typed errors pass through).
-        A stream ending without a finish_reason raises ``StreamCut``; so does a
-        malformed (non-JSON) chunk, wherever it occurs.  Failures after the
-        finish_reason (e.g. a cut before the usage chunk) are ignored.
+        ``usage``.  Failures before the first text/tool-call delta are retried if
+        transient; after it, transient failures raise ``StreamCut`` (other typed errors,
+        e.g. ``QuotaExceeded``, pass through).  A body ending with neither ``[DONE]``
+        nor a finish_reason raises ``StreamCut``; so does a malformed (non-JSON) chunk,
+        wherever it occurs.  ``[DONE]`` without a finish_reason is a complete answer
+        (finish ``"stop"``).  Failures after the finish_reason (e.g. a cut before the
+        usage chunk) are ignored.  A 200 JSON ``chat.completion`` answering the stream
+        request is used as the whole answer (never retried); a 200 JSON/SSE error
+        object raises its typed error (see ``errors.py``, docs/GATEWAY_QUIRKS.md).
 
         Stopping early: wrap in ``contextlib.aclosing`` (or call ``aclose()``) so the
         HTTP response is released at once.
@@ -154,6 +164,9 @@ class GatewayClient:
                             log.debug("stream failed after finish_reason: %s", type(exc).__name__)
                             break
                         raise self._stream_failure(exc, assembler) from None
+                    if data is None:  # [DONE], or a whole JSON completion
+                        assembler.done = True
+                        continue
                     text = assembler.feed(data)
                     if text:
                         yield ChatChunk(text=text)

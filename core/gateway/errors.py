@@ -1,20 +1,27 @@
 """Translate openai SDK / httpx2 failures into the typed errors of ``core.errors``.
 
-Mapping (HTTP status first, then the error's ``code``/``type``/message text):
+Mapping, first match wins:
 
-* 401/403 → ``AuthFailed``; 429 → ``RateLimited`` (``retry_after`` from Retry-After).
-* Text/code naming a missing model (``model_not_found``, "does not exist", "无可用渠道",
-  "not found" + "model") → ``UnknownModel`` — on any status, because one-api/new-api
-  style gateways report "no channel for this model" as a 5xx.
-* Context length (``context_length_exceeded``, "maximum context length", "too long")
-  → ``ContextTooLong``; content filter ("content_filter", "sensitive", "敏感")
-  → ``ContentRefused``.
-* Other 4xx → ``BadRequest``; 408 and timeouts → ``GatewayTimeout``; 5xx, connection
-  errors and unparsable bodies → ``Unavailable``.
-* An ``{"error": ...}`` event inside a stream is classified by its text, else ``Unavailable``.
+1. The error's ``code`` or ``type`` (exact, see ``CODE_ERRORS``): one-api/new-api
+   send e.g. ``insufficient_user_quota`` with 403 and OpenAI ``insufficient_quota``
+   with 429, so codes beat the status (a quota error is not a bad key, nor worth a
+   retry).  Quota → ``QuotaExceeded``; ``model_not_found`` → ``UnknownModel``;
+   ``context_length_exceeded`` → ``ContextTooLong``; ``rate_limit_exceeded`` →
+   ``RateLimited``; ``sensitive_words_detected``/``content_filter`` → ``ContentRefused``.
+2. 401/403 → ``AuthFailed``; 429 → ``RateLimited`` (``retry_after`` from Retry-After).
+3. Message text: quota ("额度已用尽", "余额不足", "exceeded your current quota") →
+   ``QuotaExceeded``; a missing model ("does not exist", "无可用渠道", "not found" +
+   "model") → ``UnknownModel`` on any status (one-api/new-api report "no channel for
+   this model" as a 5xx); context length → ``ContextTooLong``; content filter
+   ("sensitive", "敏感") → ``ContentRefused``.
+4. Other 4xx → ``BadRequest``; 408 and timeouts → ``GatewayTimeout``; 5xx, connection
+   errors and unparsable bodies → ``Unavailable``.
 
-Malformed *stream* chunks are turned into ``StreamCut`` by the client (see ``client.py``).
-Messages are redacted: the API key (and anything shaped like ``sk-…``) never appears.
+``status=None`` is an error object sent with HTTP 200 (an SSE ``data:`` line, an
+``event: error``, or a whole JSON body): classified by codes and text, else
+``Unavailable``.  Malformed *stream* chunks become ``StreamCut`` in ``client.py``.
+Messages are redacted: the API key (and anything shaped like ``sk-…``) never appears;
+``QuotaExceeded``/``BadRequest`` carry the gateway's reason as ``params["detail"]``.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from core.errors import (
     ContextTooLong,
     GatewayError,
     GatewayTimeout,
+    QuotaExceeded,
     RateLimited,
     StreamCut,
     Unavailable,
@@ -47,6 +55,40 @@ _CONTEXT_MARKERS = ("context_length_exceeded", "maximum context length", "contex
                     "too long", "上下文")
 _CONTENT_MARKERS = ("content_filter", "content_policy", "sensitive", "敏感")
 _MODEL_MARKERS = ("model_not_found", "does not exist", "无可用渠道")
+_QUOTA_MARKERS = ("额度已用尽", "额度不足", "余额不足", "insufficient_quota",
+                  "insufficient_user_quota", "exceeded your current quota", "quota exceeded",
+                  "quota_not_enough")
+
+CODE_ERRORS: dict[str, type[GatewayError]] = {
+    # quota / balance (new-api types/error.go; one-api; OpenAI; some relays)
+    "insufficient_user_quota": QuotaExceeded,
+    "insufficient_quota": QuotaExceeded,
+    "quota_not_enough": QuotaExceeded,
+    "pre_consume_token_quota_failed": QuotaExceeded,
+    "entitlement_required": QuotaExceeded,
+    "entitlement_inactive": QuotaExceeded,
+    "entitlement_daily_limit_exceeded": QuotaExceeded,
+    "entitlement_total_limit_exceeded": QuotaExceeded,
+    "insufficient_balance": QuotaExceeded,
+    "billing_not_active": QuotaExceeded,
+    # models
+    "model_not_found": UnknownModel,
+    # context
+    "context_length_exceeded": ContextTooLong,
+    # rate limits (new-api token_concurrency_limit_reached: per-token concurrency)
+    "rate_limit_exceeded": RateLimited,
+    "rate_limit_error": RateLimited,
+    "token_concurrency_limit_reached": RateLimited,
+    # moderation (new-api sensitive_words_detected/prompt_blocked; Azure content_filter)
+    "sensitive_words_detected": ContentRefused,
+    "prompt_blocked": ContentRefused,
+    "content_filter": ContentRefused,
+    "content_policy_violation": ContentRefused,
+    # keys
+    "invalid_api_key": AuthFailed,
+    "authentication_error": AuthFailed,
+}
+"""Error ``code``/``type`` values with a fixed meaning, whatever the HTTP status."""
 
 
 def redact(text: str, secret: str = "") -> str:
@@ -74,27 +116,49 @@ def error_from_status(
     """
     message, code = _describe(body)
     text = f"{message} {code}".lower()
-    where = f"gateway {status}" if status is not None else "gateway stream error"
+    where = f"gateway {status}" if status is not None else "gateway error"
     summary = redact(f"{where}: {message or code or 'no details'}", secret)[:_MAX_MESSAGE]
-
-    if status in (401, 403):
-        return AuthFailed(summary)
-    if status == 429:
+    detail = redact(message or code or f"HTTP {status}", secret)[:_MAX_MESSAGE]
+    kind = _by_code(code)
+    if kind is None and status in (401, 403):
+        kind = AuthFailed
+    if kind is None and status == 429:
+        kind = RateLimited
+    if kind is None:
+        kind = _by_text(text)
+    if kind is RateLimited:
         return RateLimited(summary, retry_after=parse_retry_after(headers or {}))
-    if any(marker in text for marker in _MODEL_MARKERS) or (
-        "not found" in text and "model" in text
-    ):
-        return UnknownModel(summary)
-    if any(marker in text for marker in _CONTEXT_MARKERS):
-        return ContextTooLong(summary)
-    if any(marker in text for marker in _CONTENT_MARKERS):
-        return ContentRefused(summary)
+    if kind is QuotaExceeded or kind is BadRequest:
+        return kind(summary, detail=detail)
+    if kind is not None:
+        return kind(summary)
     if status == 408:
         return GatewayTimeout(summary)
     if status is not None and 400 <= status < 500:
-        detail = redact(message or code or f"HTTP {status}", secret)[:_MAX_MESSAGE]
         return BadRequest(summary, detail=detail)
     return Unavailable(summary)
+
+
+def _by_code(code: str) -> type[GatewayError] | None:
+    for word in code.split():
+        kind = CODE_ERRORS.get(word.lower())
+        if kind is not None:
+            return kind
+    return None
+
+
+def _by_text(text: str) -> type[GatewayError] | None:
+    if any(marker in text for marker in _QUOTA_MARKERS):
+        return QuotaExceeded
+    if any(marker in text for marker in _MODEL_MARKERS) or (
+        "not found" in text and "model" in text
+    ):
+        return UnknownModel
+    if any(marker in text for marker in _CONTEXT_MARKERS):
+        return ContextTooLong
+    if any(marker in text for marker in _CONTENT_MARKERS):
+        return ContentRefused
+    return None
 
 
 def translate(exc: BaseException, *, secret: str = "") -> GatewayError | None:
@@ -130,7 +194,8 @@ def _describe(body: object) -> tuple[str, str]:
     if isinstance(body, Mapping):
         inner = body.get("error", body)
         if isinstance(inner, Mapping):
-            message = inner.get("message") or inner.get("description") or ""
+            message = (inner.get("message") or inner.get("msg")
+                       or inner.get("description") or "")
             code = " ".join(str(inner[k]) for k in ("code", "type") if inner.get(k))
             return str(message), code
         if isinstance(inner, str):

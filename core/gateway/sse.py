@@ -1,38 +1,66 @@
-"""A small Server-Sent Events reader for streamed chat completions.
+"""A tolerant Server-Sent Events reader for streamed chat completions.
 
-``iter_chunks(response)`` turns the body of an un-read ``httpx2.Response`` into the
-JSON objects of its ``data:`` events, without building SDK models (the SDK's
-per-chunk pydantic construction was the main CPU cost of a streamed turn).
+``iter_chunks(response)`` turns the body of an un-read ``httpx2.Response`` (a 200
+answer to ``"stream": true``) into the JSON objects of its ``data:`` events, then
+``None`` once when the stream is known complete, without building SDK models (the
+SDK's per-chunk pydantic construction was the main CPU cost of a streamed turn).
 
-SSE handling (WHATWG event-stream rules, as the openai SDK reads them): lines end
-with LF, CRLF or CR; a blank line dispatches the event; ``:`` lines are comments;
-several ``data:`` lines are joined with ``\\n``; ``event:`` names the event; ``id:``,
-``retry:`` and unknown fields are ignored; an event without data lines and an
-unterminated event at the end of the body are dropped.
+What the body is, is sniffed from its first bytes (``body_kind``), because
+one-api/new-api style gateways and their vendor adapters answer a streaming request
+with a whole ``chat.completion`` JSON, an ``{"error": ...}`` JSON, or a text/HTML
+error page, all with status 200 (see docs/GATEWAY_QUIRKS.md):
 
-The stream ends at ``[DONE]`` (the rest of the body is drained briefly so that the
-HTTP/1.1 connection can be reused) or at the end of the body.  Raises:
+* JSON completion → one equivalent chunk (``completion_as_chunk``), then ``None``;
+* JSON error object → its typed error (``errors.error_from_status``);
+* text/HTML page → its typed error (usually ``Unavailable``), tags stripped.
 
-* ``MalformedEvent`` for data that is not a JSON object;
-* a typed ``core.errors.GatewayError`` (``errors.error_from_status``) for an error
-  event: ``event: error`` or a JSON object with a truthy ``"error"`` key;
+SSE handling (WHATWG event-stream rules): lines end with LF, CRLF or CR; a blank line
+dispatches the event; ``:`` lines are comments (keep-alives); several ``data:`` lines
+are joined with ``\\n``; ``data:`` with or without the space; ``event:`` names the
+event; ``id:``, ``retry:`` and unknown fields are ignored; an event without data lines
+is dropped.  Unlike the spec, an unterminated event at the end of the body is kept
+(some gateways end with ``data: [DONE]`` and no blank line).
+
+The stream ends at ``[DONE]`` (``None`` is yielded; the rest of the body is drained
+briefly so the HTTP/1.1 connection can be reused) or at the end of the body (no
+``None``: the caller decides whether it was cut).  Raises:
+
+* ``MalformedEvent`` for event data that is not a JSON object;
+* a typed ``core.errors.GatewayError`` for an error event: ``event: error``, a JSON
+  object with a truthy ``"error"`` (object or string);
 * transport failures (``httpx2.TimeoutException``, ``httpx2.RequestError``) as is.
 
-Closing the response is the caller's job.
+Why our own line/event decoder and not the openai SDK's (``openai/_streaming.py``,
+``SSEDecoder`` + ``_SSELineDecoder``): the SDK decodes every line, comments included,
+with a strict ``bytes.decode("utf-8")`` (one invalid byte, even in a keep-alive comment,
+raises a bare ``UnicodeDecodeError`` out of the iteration; ours skips comments as bytes
+and flags only a bad ``data:`` event as ``MalformedEvent``); it drops an unterminated
+final event (so a ``[DONE]`` without a trailing blank line is lost and the answer looks
+cut); it dispatches blocks with no ``data:`` (e.g. ``event: ping``) as empty-data
+events whose ``.json()`` fails; and its line splitter is a private class (``_SSELineDecoder``) we
+should not import.  Ours works on bytes, hands ``[DONE]`` to the caller and keeps the
+tolerant JSON/error layer (``parse_event``) on top.  Closing the response is the
+caller's job.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, NamedTuple
 
 import httpx2
 
+from core.errors import Unavailable
 from core.gateway.errors import error_from_status
 
 _DONE = b"[DONE]"
+_TEXT_LIMIT = 64 * 1024
+"""Bytes of a text/HTML error page read (the rest is dropped with the response)."""
+_TEXT_SHOWN = 300
+_TAGS = re.compile(r"<[^>]*>")
 _DRAIN_SECONDS = 0.1
 """How long to wait for the rest of the body after ``[DONE]`` before giving up on it."""
 
@@ -95,6 +123,13 @@ class SSEDecoder:
                 self._field(line)
         return events
 
+    def finish(self) -> list[ServerSentEvent]:
+        """The events left when the body ends: an unterminated last line/event counts
+        (some gateways end with ``data: [DONE]`` and no blank line)."""
+        rest = b"".join(self._parts)
+        self._parts.clear()
+        return self.feed(rest + b"\n\n") if rest or self._data else []
+
     def _field(self, line: bytes) -> None:
         name, _, value = line.partition(b":")
         if value.startswith(b" "):
@@ -132,18 +167,110 @@ def parse_event(event: ServerSentEvent, *, secret: str = "") -> dict[str, Any] |
 
 async def iter_chunks(
     response: httpx2.Response, *, secret: str = ""
-) -> AsyncGenerator[dict[str, Any], None]:
-    """The JSON objects streamed in ``response`` (see the module docstring)."""
-    decoder = SSEDecoder()
+) -> AsyncGenerator[dict[str, Any] | None, None]:
+    """The JSON objects streamed in ``response``, then ``None`` once if the stream was
+    complete (``[DONE]`` seen, or a whole JSON completion); see the module docstring."""
     body = response.aiter_bytes()
+    head = b""
     async for raw in body:
+        head += raw
+        if head.strip():
+            break
+    kind = body_kind(response.headers.get("content-type", ""), head)
+    if kind == "json":
+        yield completion_as_chunk(await _rest(head, body), secret=secret)
+        yield None
+        return
+    if kind == "text":
+        raise _text_error(await _rest(head, body, limit=_TEXT_LIMIT), secret=secret)
+    decoder = SSEDecoder()
+    pieces = _prepend(head, body)
+    async for raw in pieces:
         for event in decoder.feed(raw):
             chunk = parse_event(event, secret=secret)
             if chunk is None:
+                yield None
                 if response.http_version == "HTTP/1.1":
-                    await _drain(body)
+                    await _drain(pieces)
                 return
             yield chunk
+    for event in decoder.finish():  # the body ended inside an event: take it anyway
+        chunk = parse_event(event, secret=secret)
+        yield chunk
+        if chunk is None:
+            return
+
+
+def body_kind(content_type: str, head: bytes) -> str:
+    """``"sse"``, ``"json"`` or ``"text"`` for a 200 answer to a streaming request.
+
+    The first bytes decide (gateways mislabel bodies: SSE as ``text/plain``, JSON
+    errors as ``text/event-stream``); the Content-Type only breaks ties."""
+    start = head.lstrip()[:8].lower()
+    if start.startswith((b"{", b"[")):
+        return "json"
+    if start.startswith((b"data", b"event", b":", b"id:", b"retry:")):
+        return "sse"
+    if start.startswith(b"<") or not start:
+        return "text" if start else "sse"
+    content_type = content_type.lower()
+    if "event-stream" in content_type:
+        return "sse"
+    return "json" if "json" in content_type else "text"
+
+
+def completion_as_chunk(raw: bytes, *, secret: str = "") -> dict[str, Any]:
+    """A whole ``chat.completion`` body (sent to a streaming request) as one stream chunk.
+
+    Raises the typed error of an ``{"error": ...}`` body (or of a body without
+    ``choices``), ``Unavailable`` for a body that is not a JSON object."""
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        raise Unavailable(f"gateway sent malformed JSON ({len(raw)} bytes)") from None
+    if not isinstance(parsed, dict):
+        raise Unavailable(f"gateway sent a JSON {type(parsed).__name__}, not an object")
+    choices = parsed.get("choices")
+    if parsed.get("error") or not isinstance(choices, list) or not choices:
+        raise error_from_status(None, parsed, secret=secret)
+    chunk_choices = []
+    for position, choice in enumerate(choices):
+        if not isinstance(choice, dict):
+            continue
+        message = choice.get("message") or choice.get("delta") or {}
+        delta = dict(message) if isinstance(message, dict) else {}
+        calls = delta.get("tool_calls")
+        if isinstance(calls, list):
+            delta["tool_calls"] = [
+                {**call, "index": index} for index, call in enumerate(calls)
+                if isinstance(call, dict)
+            ]
+        chunk_choices.append({"index": choice.get("index", position), "delta": delta,
+                              "finish_reason": choice.get("finish_reason") or "stop"})
+    return {"choices": chunk_choices, "usage": parsed.get("usage")}
+
+
+def _text_error(raw: bytes, *, secret: str) -> Exception:
+    text = _TAGS.sub(" ", raw.decode(errors="replace"))
+    return error_from_status(None, " ".join(text.split())[:_TEXT_SHOWN], secret=secret)
+
+
+async def _rest(head: bytes, body: AsyncIterator[bytes], limit: int | None = None) -> bytes:
+    parts = [head]
+    size = len(head)
+    async for raw in body:
+        parts.append(raw)
+        size += len(raw)
+        if limit is not None and size >= limit:
+            break
+    return b"".join(parts)
+
+
+async def _prepend(head: bytes, body: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+    if head:
+        yield head
+    async for raw in body:
+        yield raw
 
 
 async def _drain(body: AsyncIterator[bytes]) -> None:

@@ -47,13 +47,21 @@ class StreamAssembler:
     """Feeds on decoded chunks; returns new text, collects tool calls, finish reason and usage.
 
     ``started`` turns true at the first text or tool-call delta: from then on the
-    answer is partly delivered and the stream must not be retried.
+    answer is partly delivered and the stream must not be retried.  ``done`` is set by
+    the caller when the gateway signalled the end (``[DONE]``).
+
+    Tolerated shapes (docs/GATEWAY_QUIRKS.md): ``choices`` empty, null or missing
+    (usage-only chunks); ``delta`` missing or null, or sent as ``message``; ``content``
+    null; ``finish_reason`` on the chunk that also carries text; one choice whose
+    ``index`` is not 0 (the first index seen is followed, other choices ignored).
     """
 
     started: bool = False
+    done: bool = False
     text_length: int = 0
     finish_reason: str | None = None
     usage: Usage | None = None
+    _choice: int | None = None
     _calls: dict[int, _PartialToolCall] = field(default_factory=dict)
     _slot_of_index: dict[int, int] = field(default_factory=dict)
 
@@ -68,9 +76,14 @@ class StreamAssembler:
         text = ""
         choices = chunk.get("choices")
         for choice in choices if isinstance(choices, list) else ():
-            if not isinstance(choice, Mapping) or choice.get("index", 0) != 0:
+            if not isinstance(choice, Mapping):
                 continue
-            delta = choice.get("delta")
+            index = choice.get("index", 0)
+            if self._choice is None:
+                self._choice = index
+            elif index != self._choice:
+                continue
+            delta = choice.get("delta") or choice.get("message")
             if isinstance(delta, Mapping):
                 content = delta.get("content")
                 if content and isinstance(content, str):
@@ -120,9 +133,17 @@ class StreamAssembler:
         ]
 
     def final_chunk(self) -> ChatChunk:
-        """The closing chunk; raises ``StreamCut`` if no finish_reason was received."""
-        if self.finish_reason is None:
-            raise StreamCut(f"stream ended without a finish_reason after {self.text_length} chars")
-        return ChatChunk(
-            finish_reason=self.finish_reason, tool_calls=self.tool_calls(), usage=self.usage
-        )
+        """The closing chunk.
+
+        Without a finish_reason: a ``done`` stream (``[DONE]`` seen) is complete and gets
+        ``"tool_calls"`` (if it has calls) or ``"stop"``; otherwise it was cut and
+        ``StreamCut`` is raised."""
+        calls = self.tool_calls()
+        finish = self.finish_reason
+        if finish is None:
+            if not self.done:
+                raise StreamCut(
+                    f"stream ended without [DONE] or a finish_reason after {self.text_length} chars"
+                )
+            finish = "tool_calls" if calls else "stop"
+        return ChatChunk(finish_reason=finish, tool_calls=calls, usage=self.usage)

@@ -78,3 +78,9 @@ MESSAGES: dict[str, str] = {
 }
 MESSAGES["error.empty_answer"] = "The model {model} returned an empty answer. Please try again."
 MESSAGES["error.shared_context_admin"] = "This chat shares one conversation: only chat admins can start a new one."
+MESSAGES["error.quota_exceeded"] = ("The model gateway refused: its quota or balance is used up. "
+                                   "Please tell the bot owner. The gateway said: {detail}")
+MESSAGES["turn.length_note"] = ("✂️ The answer hit the length limit. Send “continue” "
+                                "(or press the button) for the rest.")
+MESSAGES["turn.continue_button"] = "▶️ Continue"
+MESSAGES["turn.continue_not_yours"] = "Only the person who asked can continue this answer."

@@ -75,3 +75,7 @@ MESSAGES: dict[str, str] = {
 }
 MESSAGES["error.empty_answer"] = "模型 {model} 返回了空回答,请重试。"
 MESSAGES["error.shared_context_admin"] = "本聊天共用一个对话,只有群管理员可以开始新对话。"
+MESSAGES["error.quota_exceeded"] = "模型网关拒绝了请求:额度或余额已用尽,请联系机器人管理员。网关提示:{detail}"
+MESSAGES["turn.length_note"] = "✂️ 回答达到了长度上限。发送“继续”(或点击按钮)获取剩余部分。"
+MESSAGES["turn.continue_button"] = "▶️ 继续"
+MESSAGES["turn.continue_not_yours"] = "只有提问的人可以继续这个回答。"

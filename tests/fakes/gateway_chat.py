@@ -14,9 +14,14 @@ from core.events import Usage
 from tests.fakes.gateway_replies import (
     ChatAnswer,
     CutStream,
+    DoneWithoutFinish,
+    ErrorBody200,
+    JsonCompletion,
     MalformedChunk,
+    Raw200,
     Reply,
     SlowFirstToken,
+    SSEErrorLine,
     StreamError,
     Text,
     ToolCalls,
@@ -66,6 +71,12 @@ def split(text: str, size: int) -> list[str]:
 async def render_chat(call: Call, body: dict[str, Any], reply: ChatAnswer) -> web.StreamResponse:
     """Answer one chat completion request with ``reply`` (streamed if ``body["stream"]``)."""
     chat = _Chat(body)
+    if isinstance(reply, Raw200):
+        return web.Response(body=reply.body, headers={"Content-Type": reply.content_type})
+    if isinstance(reply, ErrorBody200):
+        return web.json_response(error_body(reply.message, reply.code, reply.type_))
+    if isinstance(reply, JsonCompletion):
+        return await _complete(call, chat, reply.answer)
     if body.get("stream"):
         return await _stream(call, chat, reply)
     return await _complete(call, chat, reply)
@@ -174,6 +185,16 @@ async def _stream(call: Call, chat: _Chat, reply: ChatAnswer) -> web.StreamRespo
     elif isinstance(reply, MalformedChunk):
         pieces = split(reply.text, reply.chunk_size)[: reply.after_chunks]
         await response.write(b"".join([*chat.texts(pieces), b'data: {"id": oops\n\n', _DONE]))
+    elif isinstance(reply, DoneWithoutFinish):
+        pieces = split(reply.text, reply.chunk_size)
+        await response.write(b"".join([*chat.texts(pieces), *([_DONE] if reply.done else [])]))
+    elif isinstance(reply, SSEErrorLine):
+        pieces = split(reply.text, reply.chunk_size)[: reply.after_chunks]
+        error = reply.error if reply.error is not None else error_body(
+            reply.message, reply.code, "new_api_error")
+        line = (b"event: error\n" if reply.named else b"") + b"data: " + json.dumps(
+            error, ensure_ascii=False).encode() + b"\n\n"
+        await response.write(b"".join([*chat.texts(pieces), line, _DONE]))
     elif isinstance(reply, StreamError):
         pieces = split(reply.text, reply.chunk_size)[: reply.after_chunks]
         error = json.dumps(error_body(reply.message, reply.code, "upstream_error")).encode()
@@ -208,6 +229,13 @@ async def _complete(call: Call, chat: _Chat, reply: ChatAnswer) -> web.StreamRes
     if isinstance(reply, StreamError):
         body = error_body(reply.message, reply.code, "upstream_error")
         return web.json_response(body, status=500)
+    if isinstance(reply, DoneWithoutFinish):
+        return web.json_response(chat.completion(
+            {"role": "assistant", "content": reply.text}, None, chat.usage(None, reply.text)))
+    if isinstance(reply, SSEErrorLine):
+        return web.json_response(error_body(reply.message, reply.code, "new_api_error"))
+    if not isinstance(reply, CutStream):
+        raise TypeError(f"no JSON rendering for {type(reply).__name__}")
     # CutStream: promise a full body, send part of it, drop the connection.
     full = json.dumps(chat.completion(
         {"role": "assistant", "content": reply.text}, "stop", chat.usage(None, reply.text)

@@ -1,7 +1,9 @@
 """Scripted replies for ``FakeGateway``: answers and faults.
 
-Answers (``Text``, ``ToolCalls``) and chat-stream faults (``SlowFirstToken``,
-``CutStream``, ``MalformedChunk``, ``StreamError``) are rendered by the chat route.  ``HttpFault``
+Answers (``Text``, ``ToolCalls``, ``length()``) and chat-stream faults
+(``SlowFirstToken``, ``CutStream``, ``MalformedChunk``, ``StreamError``) are rendered by
+the chat route, as are the gateway quirks (``DoneWithoutFinish``, ``JsonCompletion``,
+``ErrorBody200``, ``SSEErrorLine``, ``Raw200``; see docs/GATEWAY_QUIRKS.md).  ``HttpFault``
 kinds (``RateLimit``, ``ServerError``, ``HttpError``, ``Hang``) work on every route.
 """
 
@@ -72,6 +74,58 @@ class StreamError:
 
 
 @dataclass(frozen=True, slots=True)
+class DoneWithoutFinish:
+    """Stream ``text`` then ``data: [DONE]`` but never a ``finish_reason`` (some
+    one-api/new-api vendor adapters).  ``done=False``: the body just ends after the
+    text (no [DONE] either) — a cut stream."""
+
+    text: str = "complete but unmarked"
+    chunk_size: int = 4
+    done: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class JsonCompletion:
+    """Answer a *streaming* request with a plain ``application/json`` ``chat.completion``
+    rendering ``answer`` (as gateways do when the upstream does not stream)."""
+
+    answer: Text | ToolCalls = field(default_factory=lambda: Text("whole answer at once"))
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorBody200:
+    """HTTP 200 whose whole body is an ``{"error": {...}}`` object (new-api/one-api
+    quota errors reach some clients this way through relays), on any request."""
+
+    message: str = "该令牌额度已用尽 TokenStatusExhausted[sk-abc***xyz]"
+    code: str | None = "insufficient_user_quota"
+    type_: str = "new_api_error"
+
+
+@dataclass(frozen=True, slots=True)
+class SSEErrorLine:
+    """A 200 SSE stream: ``after_chunks`` deltas of ``text``, then the error object in a
+    ``data:`` line (``event: error`` before it if ``named``), then ``[DONE]``.
+    ``error`` overrides the object (e.g. ``{"error": "plain string"}``)."""
+
+    message: str = "该令牌额度已用尽"
+    code: str | None = "insufficient_user_quota"
+    after_chunks: int = 0
+    text: str = "partial answer"
+    chunk_size: int = 4
+    named: bool = False
+    error: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Raw200:
+    """HTTP 200 with exactly ``body`` and ``content_type`` (wire-level quirks)."""
+
+    body: bytes
+    content_type: str = "text/event-stream"
+
+
+@dataclass(frozen=True, slots=True)
 class HttpError:
     """Answer ``status`` with ``body`` (JSON if not a str) and extra ``headers``."""
 
@@ -104,7 +158,8 @@ class Hang:
 
 
 HttpFault = HttpError | RateLimit | ServerError | Hang
-ChatAnswer = Text | ToolCalls | SlowFirstToken | CutStream | MalformedChunk | StreamError
+ChatAnswer = (Text | ToolCalls | SlowFirstToken | CutStream | MalformedChunk | StreamError
+              | DoneWithoutFinish | JsonCompletion | ErrorBody200 | SSEErrorLine | Raw200)
 Reply = ChatAnswer | HttpFault
 
 
@@ -136,3 +191,8 @@ def unauthorized(message: str = "Invalid token") -> HttpError:
 def content_refused() -> HttpError:
     """400 for a prompt rejected by the content filter."""
     return HttpError(400, error_body("prompt contains sensitive words", "content_filter"))
+
+
+def length(text: str, chunk_size: int = 4) -> Text:
+    """A text answer that hit the output limit (``finish_reason: "length"``)."""
+    return Text(text, chunk_size=chunk_size, finish_reason="length")

@@ -139,14 +139,16 @@ async def test_cut_after_first_token_raises_stream_cut_without_retry(
     assert len(fake_gateway.chat_requests()) == 1
 
 
-async def test_stream_without_finish_reason_raises_stream_cut(fake_gateway: FakeGateway) -> None:
-    fake_gateway.script(Text("unfinished", finish_reason=None))
+async def test_stream_without_finish_reason_but_done_is_complete(
+    fake_gateway: FakeGateway,
+) -> None:
+    fake_gateway.script(Text("unmarked but complete", finish_reason=None))
     received: list[ChatChunk] = []
     async with make_client(fake_gateway) as client:
-        with pytest.raises(StreamCut):
-            await stream_text(client, received)
+        await stream_text(client, received)
 
-    assert "".join(c.text for c in received) == "unfinished"
+    assert "".join(c.text for c in received) == "unmarked but complete"
+    assert received[-1].finish_reason == "stop"
     assert len(fake_gateway.chat_requests()) == 1
 
 

@@ -78,3 +78,21 @@ MESSAGES: dict[str, str] = {
 }
 MESSAGES["error.empty_answer"] = "The model {model} returned an empty answer. Please try again."
 MESSAGES["error.shared_context_admin"] = "This chat shares one conversation: only chat admins can start a new one."
+# actions (buttons), tool progress, model picker, continue
+MESSAGES.update({
+    "action.unknown": "This button is no longer available.",
+    "action.expired": "This button has expired. Please run the command again.",
+    "action.not_yours": "Only the person who asked can use this button.",
+    "action.admins_only": "Only chat admins can use this button.",
+    "tool.running": "🔧 {name}…",
+    "tool.done": "✅ {name}",
+    "tool.failed": "⚠️ {name} failed",
+    "picker.vendors": "Pick a vendor (page {page}/{pages}):",
+    "picker.models": "**{vendor}** models (page {page}/{pages}):",
+    "picker.back": "Vendors",
+    "picker.prev": "Previous",
+    "picker.next": "Next",
+    "turn.continue_button": "Continue",
+    "turn.continue_prompt": "Please continue exactly where your last answer stopped.",
+    "setting.tools": "tools",
+})

@@ -75,3 +75,21 @@ MESSAGES: dict[str, str] = {
 }
 MESSAGES["error.empty_answer"] = "模型 {model} 返回了空回答,请重试。"
 MESSAGES["error.shared_context_admin"] = "本聊天共用一个对话,只有群管理员可以开始新对话。"
+# actions (buttons), tool progress, model picker, continue
+MESSAGES.update({
+    "action.unknown": "这个按钮已失效。",
+    "action.expired": "这个按钮已过期,请重新发送命令。",
+    "action.not_yours": "只有提问的人可以使用这个按钮。",
+    "action.admins_only": "只有群管理员可以使用这个按钮。",
+    "tool.running": "🔧 {name}…",
+    "tool.done": "✅ {name}",
+    "tool.failed": "⚠️ {name} 执行失败",
+    "picker.vendors": "选择厂商(第 {page}/{pages} 页):",
+    "picker.models": "**{vendor}** 的模型(第 {page}/{pages} 页):",
+    "picker.back": "厂商列表",
+    "picker.prev": "上一页",
+    "picker.next": "下一页",
+    "turn.continue_button": "继续",
+    "turn.continue_prompt": "请从上一个回答中断的地方继续。",
+    "setting.tools": "工具",
+})

@@ -174,6 +174,8 @@ class CommandHandlers:
             if ctx.chat.is_private and key in ("reply_mode", "context_mode"):
                 continue
             shown = resolved.value if resolved.value not in (None, "") else "—"
+            if isinstance(shown, list):  # the ``tools`` chat setting
+                shown = ", ".join(map(str, shown)) or "—"
             if key == "persona" and isinstance(shown, str) and len(shown) > 60:
                 shown = shown[:57] + "…"
             lines.append(t("cmd.settings_line", ctx.lang, name=t(f"setting.{key}", ctx.lang),

@@ -13,7 +13,7 @@ from core.conversation.keys import chat_scope
 from core.events import PartShown, ToolCallFinished, ToolCallStarted, TurnEvent, TurnFinal
 from core.parts import Media, MediaPart, Progress
 from core.tools import ENTRY_POINT_GROUP, Tool, ToolResult
-from tests.core.conftest import GROUP, CoreFactory, say
+from tests.core.conftest import ANN, GROUP, CoreFactory, say
 from tests.core.tools.plugin_tools import RED_DOT
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.gateway_replies import Text, ToolCalls
@@ -114,6 +114,8 @@ async def test_the_chat_tools_setting_limits_what_the_model_may_call(
     assert [t["function"]["name"] for t in offered] == ["clock", "draw"]  # default: all
 
     await core.settings_service.set(chat_scope(GROUP), "tools", ["clock"])
+    shown = await core.run_command("settings", {}, GROUP, ANN)
+    assert "• tools: `clock` — chat setting" in shown.text
     fake_gateway.script(ToolCalls([("draw", "{}")]), Text("I cannot draw here."))
     events = await say(core, "draw anyway", chat=GROUP)
     first = fake_gateway.chat_requests()[-2]

@@ -17,7 +17,7 @@ from core.commands.registry import COMMANDS, find_command
 from core.commands.replies import CommandReply
 from core.commands.spec import CommandSpec
 from core.config import AppSettings
-from core.continuation import register_continue
+from core.continue_action import register_continue
 from core.conversation.engine import ConversationEngine, EngineLimits
 from core.conversation.inputs import UserMessage
 from core.conversation.keys import Actor, ChatRef, conversation_key

@@ -92,7 +92,7 @@ MESSAGES.update({
     "picker.back": "Vendors",
     "picker.prev": "Previous",
     "picker.next": "Next",
-    "turn.continue_button": "Continue",
-    "turn.continue_prompt": "Please continue exactly where your last answer stopped.",
+    "action.continue": "Continue",
+    "action.continue_prompt": "Please continue exactly where your last answer stopped.",
     "setting.tools": "tools",
 })

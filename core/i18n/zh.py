@@ -89,7 +89,7 @@ MESSAGES.update({
     "picker.back": "厂商列表",
     "picker.prev": "上一页",
     "picker.next": "下一页",
-    "turn.continue_button": "继续",
-    "turn.continue_prompt": "请从上一个回答中断的地方继续。",
+    "action.continue": "继续",
+    "action.continue_prompt": "请从上一个回答中断的地方继续。",
     "setting.tools": "工具",
 })

@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from core.actions import ActionContext, ActionOutcome
 from core.app import ChatCore
-from core.continuation import continue_actions
+from core.continue_action import continue_actions
+from core.conversation.inputs import UserMessage
 from core.conversation.keys import Actor, ChatRef
+from core.conversation.tickets import TurnTicket
 from core.errors import UserInputError
 from core.events import TurnFinal
 from core.parts import ACTION_ID_MAX
@@ -154,14 +158,32 @@ async def test_unknown_who_is_refused_at_creation(core: ChatCore) -> None:
         raise AssertionError("who='everyone' was accepted")
 
 
-async def test_continue_button_starts_one_continuation_turn(core: ChatCore) -> None:
+async def test_continue_button_runs_continue_turn_once(
+        core: ChatCore, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[ChatRef, Actor]] = []
+
+    async def continue_turn(chat: ChatRef, actor: Actor) -> TurnTicket:
+        calls.append((chat, actor))
+        return await core.submit(chat, actor, UserMessage(text="go on"))
+
+    monkeypatch.setattr(core, "continue_turn", continue_turn, raising=False)
     rows = await continue_actions(core.actions, PRIVATE, ANN.user_id, "en")
     (button,), = rows
-    assert button.label == "Continue" and button.who == "requester"
+    assert (button.label, button.icon, button.who) == ("Continue", "▶️", "requester")
     assert (await core.run_action(button.action_id, PRIVATE, BOB)).notice.startswith("只有")
+    outcome = await core.run_action(button.action_id, PRIVATE, ANN)
+    assert calls == [(PRIVATE, ANN)]
+    assert outcome.ticket is not None and isinstance(await outcome.ticket.wait(), TurnFinal)
+    again = await core.run_action(button.action_id, PRIVATE, ANN)
+    assert again == ActionOutcome(notice="This button is no longer available.", alert=True)
+    assert calls == [(PRIVATE, ANN)]
+
+
+async def test_continue_button_without_continue_turn_asks_the_model_to_continue(
+        core: ChatCore, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(core, "continue_turn", None, raising=False)
+    (button,), = await continue_actions(core.actions, PRIVATE, ANN.user_id, "en")
     outcome = await core.run_action(button.action_id, PRIVATE, ANN)
     assert outcome.ticket is not None and isinstance(await outcome.ticket.wait(), TurnFinal)
     assert (await history(core))[0] == (
         "user", "Please continue exactly where your last answer stopped.")
-    again = await core.run_action(button.action_id, PRIVATE, ANN)
-    assert again == ActionOutcome(notice="This button is no longer available.", alert=True)

@@ -28,7 +28,7 @@ async def continue_actions(actions: ActionService, chat: ChatRef, owner_id: str,
     """One row with the "Continue" button for ``TurnFinal.actions``."""
     action_id = await actions.create(CONTINUE_KIND, {}, chat=chat, owner_id=owner_id,
                                      who="requester", ttl=CONTINUE_TTL)
-    return ((Action(action_id, t("turn.continue_button", lang), icon="▶️",
+    return ((Action(action_id, t("action.continue", lang), icon="▶️",
                     style="primary", who="requester"),),)
 
 
@@ -41,7 +41,7 @@ async def _on_continue(ctx: ActionContext) -> ActionOutcome:
         ticket = await continue_turn(ctx.chat, ctx.actor)
     else:
         ticket = await ctx.core.submit(ctx.chat, ctx.actor,
-                                       UserMessage(text=t("turn.continue_prompt", ctx.lang)))
+                                       UserMessage(text=t("action.continue_prompt", ctx.lang)))
     return ActionOutcome(ticket=ticket)
 
 

@@ -35,6 +35,8 @@ ID_BYTES = 12
 """Random bytes per id: ``secrets.token_urlsafe(12)`` is 16 URL-safe characters."""
 _ID_PATTERN = re.compile(rf"[A-Za-z0-9_-]{{1,{ACTION_ID_MAX}}}")
 _WHO: tuple[str, ...] = get_args(Who)
+PURGE_EVERY = 1000
+"""Expired actions are deleted at start-up and after every this many created ones."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,8 @@ class ActionService:
         self._core = core
         self._handlers: dict[str, ActionHandler] = {}
         self.clock = clock
+        self.purge_every = PURGE_EVERY
+        self._created = 0
 
     def register(self, kind: str, handler: ActionHandler) -> None:
         """Run ``handler`` for presses of actions of ``kind`` (replaces an earlier one)."""
@@ -117,6 +121,10 @@ class ActionService:
                              expires_at=expires)
                 for kind, payload in specs]
         await self._repo.insert(rows)
+        self._created += len(rows)
+        if self._created >= self.purge_every:  # keep the table small on long runs
+            self._created = 0
+            await self.purge_expired()
         return [row.id for row in rows]
 
     async def forget(self, action_id: str) -> bool:

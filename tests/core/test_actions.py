@@ -187,3 +187,14 @@ async def test_continue_button_without_continue_turn_asks_the_model_to_continue(
     assert outcome.ticket is not None and isinstance(await outcome.ticket.wait(), TurnFinal)
     assert (await history(core))[0] == (
         "user", "Please continue exactly where your last answer stopped.")
+
+
+async def test_expired_actions_are_purged_while_creating_more(core: ChatCore) -> None:
+    core.actions.register("ping", ping)
+    core.actions.purge_every = 3
+    old = await core.actions.create("ping", {"n": 1}, chat=PRIVATE, owner_id="1", ttl=-1)
+    assert (await core.run_action(old, PRIVATE, ANN)).notice.startswith("This button has exp")
+    await core.actions.create("ping", {"n": 2}, chat=PRIVATE, owner_id="1")
+    assert (await core.run_action(old, PRIVATE, ANN)).notice.startswith("This button has exp")
+    await core.actions.create("ping", {"n": 3}, chat=PRIVATE, owner_id="1")  # the 3rd: purge
+    assert (await core.run_action(old, PRIVATE, ANN)).notice.startswith("This button is no")

@@ -9,12 +9,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from core.actions import ActionOutcome, ActionService
 from core.commands.handlers import CommandContext, CommandHandlers
 from core.commands.parser import ParsedCommand, parse_command
+from core.commands.picker import ModelPicker
 from core.commands.registry import COMMANDS, find_command
 from core.commands.replies import CommandReply
 from core.commands.spec import CommandSpec
 from core.config import AppSettings
+from core.continue_action import register_continue
 from core.conversation.continuation import continue_message, is_continue_request
 from core.conversation.engine import ConversationEngine, EngineLimits
 from core.conversation.inputs import UserMessage
@@ -29,7 +32,7 @@ from core.i18n import normalize_language, t
 from core.media import MediaPreparer
 from core.models import ModelCatalog, ModelInfo
 from core.storage import Store
-from core.tools import ToolRegistry
+from core.tools import ToolRegistry, load_entry_point_tools
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +54,13 @@ class ChatCore:
         self.store = store
         self.gateway = gateway
         self.catalog = catalog
-        self.tools = tools or ToolRegistry()
+        self.tools = tools if tools is not None else ToolRegistry()
         self.media = MediaPreparer(max_image_bytes=settings.max_image_bytes,
                                    max_document_bytes=settings.max_document_bytes)
         self.settings_service = SettingsService(store, {
             "model": settings.default_model, "persona": settings.default_persona,
             "temperature": None, "language": None,
-            "reply_mode": "mention", "context_mode": "shared",
+            "reply_mode": "mention", "context_mode": "shared", "tools": None,
         })
         self.engine = ConversationEngine(
             store=store, gateway=gateway, catalog=catalog, settings=self.settings_service,
@@ -65,9 +68,13 @@ class ChatCore:
                                                   settings.max_input_chars))
         self.scheduler = TurnScheduler(self.engine.run, burst_window=settings.burst_window,
                                        burst_max_wait=settings.burst_max_wait)
+        self.actions = ActionService(store.actions, self)
+        """Buttons: register action kinds, create actions (see ``core.actions``)."""
         self._handlers = CommandHandlers(settings=self.settings_service, catalog=catalog,
                                          new_conversation=self._new_conversation,
-                                         cancel=self.cancel)
+                                         cancel=self.cancel,
+                                         picker=ModelPicker(catalog, self.actions))
+        register_continue(self.actions)
         self._refresher: asyncio.Task[None] | None = None
 
     @classmethod
@@ -79,8 +86,11 @@ class ChatCore:
             timeout=settings.request_timeout, max_retries=settings.gateway_max_retries,
             stream_usage=settings.gateway_stream_usage,
             backoff_base=settings.gateway_retry_backoff)
+        tools = ToolRegistry()
+        load_entry_point_tools(tools)
         core = cls(settings, store=store, gateway=gateway,
-                   catalog=ModelCatalog.shipped(settings.extra_models_file))
+                   catalog=ModelCatalog.shipped(settings.extra_models_file), tools=tools)
+        await core.actions.purge_expired()
         if refresh_models:
             await core.refresh_models()
             if settings.models_refresh_interval > 0:
@@ -182,6 +192,12 @@ class ChatCore:
         if override:
             return self.catalog.resolve(override).model
         return await self.current_model(chat, actor)
+
+    # --- actions (buttons) ---------------------------------------------------------------
+    async def run_action(self, action_id: str, chat: ChatRef, actor: Actor) -> ActionOutcome:
+        """Run the button ``action_id`` pressed by ``actor`` in ``chat``; unknown, expired
+        and not-yours buttons get a localized notice with ``alert=True``."""
+        return await self.actions.run(action_id, chat, actor)
 
     # --- commands ----------------------------------------------------------------------
     @property

@@ -1,15 +1,20 @@
 """Typed events emitted by a running turn and consumed by adapters.
 
 A turn yields ``TurnStarted`` first, then any number of ``TextDelta`` /
-``ToolCallStarted`` / ``ToolCallFinished`` / ``ImageReady`` events, and ends with
-exactly one of ``TurnFinal``, ``TurnFailed`` or ``TurnCancelled``.  A submission that
-was merged into another submission's turn yields only ``TurnMerged``.
+``ToolCallStarted`` / ``ToolCallFinished`` / ``PartShown`` / ``PartUpdated`` events,
+and ends with exactly one of ``TurnFinal``, ``TurnFailed`` or ``TurnCancelled``.  A
+submission that was merged into another submission's turn yields only ``TurnMerged``.
+
+``ImageReady`` is deprecated: the core never emits it (tool media arrive as
+``PartShown(MediaPart(...))``); it stays only until the adapters stop importing it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from core.parts import ActionRows, PartUpdate, Progress, ReplyPart
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,24 +43,61 @@ class TextDelta:
     text: str
 
 
+_NO_PROGRESS = Progress("")
+
+
 @dataclass(frozen=True, slots=True)
 class ToolCallStarted:
+    """The model called tool ``name``; ``progress`` is the status line to show
+    (i18n key ``tool.running`` with param ``name`` unless given)."""
+
     call_id: str
     name: str
     arguments: str
+    progress: Progress = _NO_PROGRESS
+
+    def __post_init__(self) -> None:
+        if not self.progress.key:
+            object.__setattr__(self, "progress", Progress("tool.running", {"name": self.name}))
 
 
 @dataclass(frozen=True, slots=True)
 class ToolCallFinished:
+    """Tool ``name`` returned ``result`` (the text sent to the model); ``progress``
+    defaults to ``tool.done`` / ``tool.failed`` with param ``name``."""
+
     call_id: str
     name: str
     result: str
     ok: bool = True
+    progress: Progress = _NO_PROGRESS
+
+    def __post_init__(self) -> None:
+        if not self.progress.key:
+            key = "tool.done" if self.ok else "tool.failed"
+            object.__setattr__(self, "progress", Progress(key, {"name": self.name}))
+
+
+@dataclass(frozen=True, slots=True)
+class PartShown:
+    """A part to show during the turn: tool media, follow-up buttons, progress."""
+
+    part: ReplyPart
+
+
+@dataclass(frozen=True, slots=True)
+class PartUpdated:
+    """Replace an earlier part of this turn (``update.ref`` names it)."""
+
+    update: PartUpdate
 
 
 @dataclass(frozen=True, slots=True)
 class ImageReady:
-    """An image produced during the turn (bytes, or a URL safe to share)."""
+    """Deprecated (never emitted by the core): use ``PartShown(MediaPart(...))``.
+
+    Kept only so adapters that still import it keep working until the presenter port.
+    """
 
     data: bytes | None = None
     url: str | None = None
@@ -75,6 +117,8 @@ class TurnFinal:
     text: str
     usage: Usage = field(default_factory=Usage)
     truncated: bool = False
+    actions: ActionRows = ()
+    """Buttons to put under the final answer (e.g. "continue" after a cut answer)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +149,8 @@ TurnEvent = (
     | TextDelta
     | ToolCallStarted
     | ToolCallFinished
+    | PartShown
+    | PartUpdated
     | ImageReady
     | TurnFinal
     | TurnFailed

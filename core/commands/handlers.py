@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.commands.parser import convert
+from core.commands.picker import ModelPicker
 from core.commands.registry import COMMANDS
 from core.commands.replies import CommandReply, ModelMenu, VendorGroup
 from core.commands.spec import CommandSpec, Permission
@@ -37,8 +38,10 @@ class CommandHandlers:
     """Runs core commands against settings, the catalog and conversations."""
 
     def __init__(self, *, settings: SettingsService, catalog: ModelCatalog,
-                 new_conversation: ConversationAction, cancel: ConversationAction) -> None:
+                 new_conversation: ConversationAction, cancel: ConversationAction,
+                 picker: ModelPicker | None = None) -> None:
         self._settings = settings
+        self._picker = picker
         self._catalog = catalog
         self._new_conversation = new_conversation
         self._cancel = cancel
@@ -110,8 +113,14 @@ class CommandHandlers:
                 groups=tuple(VendorGroup(vendor, tuple(m.name for m in models))
                              for vendor, models in self._catalog.by_vendor().items()),
                 current=current.name, current_scope=_scope_of(effective.source("model")))
-            return CommandReply(f"{text}\n{t('cmd.model_pick', ctx.lang)}", menu=menu,
-                                ephemeral=True)
+            if self._picker is None:
+                return CommandReply(f"{text}\n{t('cmd.model_pick', ctx.lang)}", menu=menu,
+                                    ephemeral=True)
+            view = await self._picker.vendors(ctx.chat, ctx.actor.user_id, ctx.lang,
+                                              current=current.name,
+                                              scope=str(values.get("scope") or "me"))
+            return CommandReply(f"{text}\n{view.text}", ephemeral=True, menu=menu,
+                                actions=view.actions)
         resolution = self._catalog.resolve(str(name))
         if resolution.model is None or resolution.model.kind != "chat":
             text = t("cmd.model_unknown", ctx.lang, name=name)
@@ -165,6 +174,8 @@ class CommandHandlers:
             if ctx.chat.is_private and key in ("reply_mode", "context_mode"):
                 continue
             shown = resolved.value if resolved.value not in (None, "") else "—"
+            if isinstance(shown, list):  # the ``tools`` chat setting
+                shown = ", ".join(map(str, shown)) or "—"
             if key == "persona" and isinstance(shown, str) and len(shown) > 60:
                 shown = shown[:57] + "…"
             lines.append(t("cmd.settings_line", ctx.lang, name=t(f"setting.{key}", ctx.lang),

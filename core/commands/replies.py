@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.parts import ActionRows, ReplyPart
+
 
 @dataclass(frozen=True, slots=True)
 class VendorGroup:
@@ -15,10 +17,11 @@ class VendorGroup:
 
 @dataclass(frozen=True, slots=True)
 class ModelMenu:
-    """A model picker: vendors with their models, the current model and its scope.
+    """Deprecated: a model picker for adapters not yet on the presenter.
 
-    Adapters render it (Telegram: paged inline keyboard; Discord: autocomplete/select).
-    Picking a model runs the ``model`` command with ``name`` set.
+    ``/model`` now answers with ``CommandReply.actions`` (kinds ``model.page`` /
+    ``model.pick``, see ``core.commands.picker``); this menu is filled as well until
+    the adapters render actions.
     """
 
     groups: tuple[VendorGroup, ...]
@@ -28,10 +31,16 @@ class ModelMenu:
 
 @dataclass(frozen=True, slots=True)
 class CommandReply:
-    """What a command answers: Markdown text, maybe a menu; errors/settings are ephemeral."""
+    """What a command answers: Markdown text; errors/settings are ephemeral.
+
+    ``actions`` are buttons under the text (pressing one runs
+    ``ChatCore.run_action``); ``parts`` are extra parts (media…) after the text.
+    ``menu`` is deprecated (see ``ModelMenu``)."""
 
     text: str
     ephemeral: bool = False
     menu: ModelMenu | None = None
     is_error: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    parts: tuple[ReplyPart, ...] = ()
+    actions: ActionRows = ()

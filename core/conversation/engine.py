@@ -24,6 +24,7 @@ from core.conversation.settings import SettingsService
 from core.conversation.tickets import TurnTicket
 from core.errors import ChatbridgeError, EmptyAnswer, UnknownModel, UserInputError
 from core.events import (
+    PartShown,
     TextDelta,
     ToolCallFinished,
     ToolCallStarted,
@@ -36,9 +37,10 @@ from core.events import (
 )
 from core.gateway import ChatRequest, GatewayClient
 from core.models import ModelCatalog, ModelInfo
+from core.parts import MediaPart
 from core.storage import NewMessage, Store, UsageRecord
 from core.tokens import estimate_message_tokens, estimate_text_tokens
-from core.tools import ToolRegistry
+from core.tools import ToolRegistry, allowed_tools
 
 log = logging.getLogger(__name__)
 MAX_TOOL_ROUNDS = 4
@@ -158,11 +160,12 @@ class ConversationEngine:
         history = await self._load_history(conversation_id, budget)
         messages = build_messages(persona, history, [new_user])
         temperature = effective["temperature"]
+        schemas = self._tools.schemas(allowed_tools(effective["tools"]))
         await self._stream_rounds(state, ticket, ChatRequest(
             model=model.name, messages=messages,
             temperature=float(temperature) if temperature is not None else None,
             max_tokens=max_out,
-            tools=self._tools.schemas() if self._tools and model.tools else None,
+            tools=schemas if schemas and model.tools else None,
         ))
         answer = state.partial
         if not answer.strip():
@@ -190,6 +193,7 @@ class ConversationEngine:
     async def _stream_rounds(self, state: _TurnState, ticket: TurnTicket,
                              request: ChatRequest) -> None:
         messages = list(request.messages)
+        offered = {tool["function"]["name"] for tool in request.tools or ()}
         for _ in range(MAX_TOOL_ROUNDS):
             round_request = ChatRequest(model=request.model, messages=messages,
                                         temperature=request.temperature,
@@ -219,12 +223,15 @@ class ConversationEngine:
                 tokens=estimate_message_tokens(assistant), model=request.model))
             for call in final.tool_calls:
                 ticket.emit(ToolCallStarted(call.id, call.name, call.arguments))
-                result, ok = await self._tools.call(call.name, call.arguments)
-                ticket.emit(ToolCallFinished(call.id, call.name, result, ok))
-                tool_message = {"role": "tool", "tool_call_id": call.id, "content": result}
+                outcome, ok = await self._tools.call(call.name, call.arguments, offered)
+                if outcome.media:  # shown in the chat; the model gets the text only
+                    ticket.emit(PartShown(MediaPart(media=outcome.media)))
+                ticket.emit(ToolCallFinished(call.id, call.name, outcome.text, ok))
+                tool_message = {"role": "tool", "tool_call_id": call.id,
+                                "content": outcome.text}
                 messages.append(tool_message)
                 state.extra_messages.append(NewMessage(
-                    role="tool", content=result, tool_call_id=call.id, name=call.name,
+                    role="tool", content=outcome.text, tool_call_id=call.id, name=call.name,
                     tokens=estimate_message_tokens(tool_message)))
 
     @staticmethod

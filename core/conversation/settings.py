@@ -17,7 +17,9 @@ DEFAULT = "default"
 REPLY_MODES = ("mention", "all", "command")
 CONTEXT_MODES = ("shared", "per_user")
 USER_SETTINGS = ("model", "persona", "temperature", "language")
-CHAT_ONLY_SETTINGS = ("reply_mode", "context_mode")
+CHAT_ONLY_SETTINGS = ("reply_mode", "context_mode", "tools")
+"""Settings only a chat (or the global scope) sets; ``tools`` is a list of the tool
+names the chat may use (None: every registered tool)."""
 
 CACHE_SIZE = 50_000
 """Scopes cached at most; the cache starts over when full."""

@@ -84,3 +84,21 @@ MESSAGES["turn.length_note"] = ("✂️ The answer hit the length limit. Send �
                                 "(or press the button) for the rest.")
 MESSAGES["turn.continue_button"] = "▶️ Continue"
 MESSAGES["turn.continue_not_yours"] = "Only the person who asked can continue this answer."
+# actions (buttons), tool progress, model picker, continue
+MESSAGES.update({
+    "action.unknown": "This button is no longer available.",
+    "action.expired": "This button has expired. Please run the command again.",
+    "action.not_yours": "Only the person who asked can use this button.",
+    "action.admins_only": "Only chat admins can use this button.",
+    "tool.running": "🔧 {name}…",
+    "tool.done": "✅ {name}",
+    "tool.failed": "⚠️ {name} failed",
+    "picker.vendors": "Pick a vendor (page {page}/{pages}):",
+    "picker.models": "**{vendor}** models (page {page}/{pages}):",
+    "picker.back": "Vendors",
+    "picker.prev": "Previous",
+    "picker.next": "Next",
+    "action.continue": "Continue",
+    "action.continue_prompt": "Please continue exactly where your last answer stopped.",
+    "setting.tools": "tools",
+})

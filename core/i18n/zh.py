@@ -79,3 +79,21 @@ MESSAGES["error.quota_exceeded"] = "模型网关拒绝了请求:额度或余额�
 MESSAGES["turn.length_note"] = "✂️ 回答达到了长度上限。发送“继续”(或点击按钮)获取剩余部分。"
 MESSAGES["turn.continue_button"] = "▶️ 继续"
 MESSAGES["turn.continue_not_yours"] = "只有提问的人可以继续这个回答。"
+# actions (buttons), tool progress, model picker, continue
+MESSAGES.update({
+    "action.unknown": "这个按钮已失效。",
+    "action.expired": "这个按钮已过期,请重新发送命令。",
+    "action.not_yours": "只有提问的人可以使用这个按钮。",
+    "action.admins_only": "只有群管理员可以使用这个按钮。",
+    "tool.running": "🔧 {name}…",
+    "tool.done": "✅ {name}",
+    "tool.failed": "⚠️ {name} 执行失败",
+    "picker.vendors": "选择厂商(第 {page}/{pages} 页):",
+    "picker.models": "**{vendor}** 的模型(第 {page}/{pages} 页):",
+    "picker.back": "厂商列表",
+    "picker.prev": "上一页",
+    "picker.next": "下一页",
+    "action.continue": "继续",
+    "action.continue_prompt": "请从上一个回答中断的地方继续。",
+    "setting.tools": "工具",
+})

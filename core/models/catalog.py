@@ -91,7 +91,7 @@ class ModelCatalog:
 
     def merge_live(self, ids: Iterable[str]) -> None:
         """Mark gateway-listed models live; unknown ids get conservative defaults."""
-        live = set(ids)
+        live = dict.fromkeys(ids)  # a set in the gateway's order: menus page stably
         for name, model in list(self._models.items()):
             self._models[name] = replace(model, live=name in live)
         for name in live:

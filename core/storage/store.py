@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from core.events import Usage
+from core.storage.actions_repo import ActionsRepository
 from core.storage.batching import BatchLoader
 from core.storage.conversations import ConversationRepository
 from core.storage.current import CURRENT_CONVERSATION_CACHE_SIZE, CurrentConversations
@@ -49,6 +50,8 @@ class Store:
             name="chatbridge-settings-reads",
         )
         self._usage = UsageRepository(db)
+        self.actions = ActionsRepository(db)
+        """Button state rows (see ``core.actions``)."""
 
     @classmethod
     async def open(cls, url: str = DEFAULT_URL, *, echo: bool = False) -> Store:

@@ -1,0 +1,184 @@
+"""Actions: what a button does when pressed, stored so it works after a restart.
+
+A button (``core.parts.Action``) carries only a short opaque id. ``ActionService``
+stores the id with the action's ``kind``, JSON ``payload``, chat, owner and ``who``
+may press it in the ``actions`` table; pressing runs the handler registered for the
+kind. Adapters encode the id on their platform (Telegram ``callback_data`` ``a:<id>``,
+Discord ``custom_id`` ``cb:a:<id>``) and call ``ChatCore.run_action``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, get_args
+
+from core.commands.replies import CommandReply
+from core.conversation.keys import Actor, ChatRef
+from core.conversation.tickets import TurnTicket
+from core.errors import ChatbridgeError
+from core.i18n import t
+from core.parts import ACTION_ID_MAX, Who
+from core.storage.actions_repo import ActionsRepository, StoredAction
+from core.storage.schema import utc_now
+
+if TYPE_CHECKING:
+    from core.app import ChatCore
+
+log = logging.getLogger(__name__)
+
+ID_BYTES = 12
+"""Random bytes per id: ``secrets.token_urlsafe(12)`` is 16 URL-safe characters."""
+_ID_PATTERN = re.compile(rf"[A-Za-z0-9_-]{{1,{ACTION_ID_MAX}}}")
+_WHO: tuple[str, ...] = get_args(Who)
+PURGE_EVERY = 1000
+"""Expired actions are deleted at start-up and after every this many created ones."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActionContext:
+    """A button press: the action's ``kind``/``payload`` and who pressed it where.
+
+    ``lang`` is the presser's language; ``core`` the running ``ChatCore``."""
+
+    kind: str
+    payload: dict[str, Any]
+    chat: ChatRef
+    actor: Actor
+    owner_id: str
+    lang: str
+    core: ChatCore
+    action_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ActionOutcome:
+    """What pressing a button produced.
+
+    ``notice``: short localized text (Telegram ``answerCallbackQuery`` text, shown as
+    an alert when ``alert``; Discord: an ephemeral message). ``reply``: a reply to
+    post; with ``replace`` it replaces the message that carried the button.
+    ``ticket``: a turn the action started (present it like a submitted turn).
+    """
+
+    notice: str = ""
+    alert: bool = False
+    reply: CommandReply | None = None
+    replace: bool = False
+    ticket: TurnTicket | None = None
+
+
+ActionHandler = Callable[[ActionContext], Awaitable[ActionOutcome]]
+ActionSpec = tuple[str, dict[str, Any]]
+"""``(kind, payload)`` of one action to create."""
+
+
+class ActionService:
+    """Creates actions and runs them when their button is pressed.
+
+    ``clock`` returns the current UTC time (tests replace it to check expiry)."""
+
+    def __init__(self, repo: ActionsRepository, core: ChatCore,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        self._repo = repo
+        self._core = core
+        self._handlers: dict[str, ActionHandler] = {}
+        self.clock = clock
+        self.purge_every = PURGE_EVERY
+        self._created = 0
+
+    def register(self, kind: str, handler: ActionHandler) -> None:
+        """Run ``handler`` for presses of actions of ``kind`` (replaces an earlier one)."""
+        self._handlers[kind] = handler
+
+    def kinds(self) -> list[str]:
+        """Registered action kinds."""
+        return list(self._handlers)
+
+    async def create(self, kind: str, payload: dict[str, Any], *, chat: ChatRef,
+                     owner_id: str, who: Who = "requester", ttl: float | None = None) -> str:
+        """Store an action and return its id (16 URL-safe chars, at most ACTION_ID_MAX).
+
+        ``payload`` must be JSON-serializable; ``ttl`` is in seconds (None: never
+        expires). Raises ValueError for an unknown ``who``."""
+        return (await self.create_many([(kind, payload)], chat=chat, owner_id=owner_id,
+                                       who=who, ttl=ttl))[0]
+
+    async def create_many(self, specs: Sequence[ActionSpec], *, chat: ChatRef, owner_id: str,
+                          who: Who = "requester", ttl: float | None = None) -> list[str]:
+        """Store several actions (one transaction); ids in the order of ``specs``."""
+        if who not in _WHO:
+            raise ValueError(f"who must be one of {_WHO}, not {who!r}")
+        now = self.clock()
+        expires = None if ttl is None else now + timedelta(seconds=ttl)
+        rows = [StoredAction(id=secrets.token_urlsafe(ID_BYTES), kind=kind,
+                             platform=chat.platform, chat_id=chat.chat_id, owner_id=owner_id,
+                             who=who, payload=dict(payload), created_at=now,
+                             expires_at=expires)
+                for kind, payload in specs]
+        await self._repo.insert(rows)
+        self._created += len(rows)
+        if self._created >= self.purge_every:  # keep the table small on long runs
+            self._created = 0
+            await self.purge_expired()
+        return [row.id for row in rows]
+
+    async def forget(self, action_id: str) -> bool:
+        """Delete an action (its button then answers "no longer available")."""
+        return await self._repo.delete(action_id)
+
+    async def purge_expired(self) -> int:
+        """Delete expired actions; returns how many."""
+        return await self._repo.delete_expired(self.clock())
+
+    async def run(self, action_id: str, chat: ChatRef, actor: Actor) -> ActionOutcome:
+        """Run the action ``action_id`` pressed by ``actor`` in ``chat``.
+
+        Unknown ids (or ids from another chat), expired actions and presses by someone
+        ``who`` excludes get a polite localized notice with ``alert=True``; so do user
+        errors raised by the handler. Never raises for those."""
+        lang = await self._core.language_for(chat, actor)
+        row = await self._repo.get(action_id) if _ID_PATTERN.fullmatch(action_id) else None
+        handler = self._handlers.get(row.kind) if row is not None else None
+        if row is None or handler is None or (row.platform, row.chat_id) != (
+                chat.platform, chat.chat_id):
+            if row is not None and handler is None:
+                log.warning("no handler for action kind %s", row.kind)
+            return _notice("action.unknown", lang)
+        if row.expires_at is not None and row.expires_at <= self.clock():
+            return _notice("action.expired", lang)
+        refusal = self._refusal(row, chat, actor)
+        if refusal:
+            return _notice(refusal, lang)
+        context = ActionContext(kind=row.kind, payload=row.payload, chat=chat, actor=actor,
+                                owner_id=row.owner_id, lang=lang, core=self._core,
+                                action_id=row.id)
+        try:
+            return await handler(context)
+        except ChatbridgeError as exc:
+            return ActionOutcome(notice=self._core.error_text(exc, lang), alert=True)
+        except Exception:
+            log.exception("action %s (%s) failed", row.id, row.kind)
+            return _notice("error.internal", lang)
+
+    def _refusal(self, row: StoredAction, chat: ChatRef, actor: Actor) -> str:
+        """The notice key refusing ``actor``, or "" when they may press the button.
+
+        ``admins``: chat admins, bot admins, and anyone in a private chat (the chat
+        is theirs), as for chat-admin commands."""
+        if row.who not in _WHO:  # fail closed on a row this version does not know
+            return "action.unknown"
+        if row.who == "requester" and actor.user_id != row.owner_id:
+            return "action.not_yours"
+        if row.who == "admins" and not (
+                actor.is_chat_admin or self._core.is_bot_admin(actor) or chat.is_private):
+            return "action.admins_only"
+        return ""
+
+
+def _notice(key: str, lang: str) -> ActionOutcome:
+    return ActionOutcome(notice=t(key, lang), alert=True)

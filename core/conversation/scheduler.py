@@ -79,7 +79,8 @@ class TurnScheduler:
         lane = self._lanes.get(key)
         if lane is None:
             return False
-        running = lane.running is not None and not lane.running.done()
+        running = (lane.running is not None and not lane.running.done()
+                   and not lane.running.cancelling())  # a cancel already asked: not running
         stopped = running and (user_id is None or lane.batch[0].actor.user_id == user_id)
         if stopped:
             assert lane.running is not None

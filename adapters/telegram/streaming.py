@@ -31,6 +31,7 @@ from aiogram.exceptions import (
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, ReplyParameters
 
 from adapters.telegram.ratelimit import BotLimiter
+from adapters.telegram.reachability import chat_unreachable
 from adapters.telegram.render import (
     CAPTION_LIMIT,
     Rendered,
@@ -149,10 +150,14 @@ class StreamPresenter:
                     try:
                         await self._preview()
                     except TelegramAPIError as error:
+                        if chat_unreachable(error):
+                            raise
                         log.warning("preview failed in chat %s: %s", self.where.chat_id, error)
             typing.cancel()
             await self._finish(self._state.terminal)
-        except TelegramAPIError:
+        except TelegramAPIError as error:
+            if chat_unreachable(error):  # blocked/kicked: ChatGuard logged it, turns cancelled
+                return
             log.exception("could not deliver an answer in chat %s", self.where.chat_id)
             with contextlib.suppress(TelegramAPIError):
                 await self.bot.send_message(

@@ -18,21 +18,18 @@ from typing import Any
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import (
-    CallbackQuery,
-    Chat,
-    ChatMemberUpdated,
-    Message,
-    MessageGenerationStopped,
-    TelegramObject,
-    User,
-)
+from aiogram.types import CallbackQuery, Chat, Message, MessageGenerationStopped, User
 from telegramify_markdown import utf16_len
 
-from adapters.telegram.attachments import AlbumCollector, collect_media, has_media
+from adapters.telegram.attachments import (
+    AlbumCollector,
+    collect_media,
+    has_media,
+    unreadable_kind,
+)
 from adapters.telegram.commands import PLATFORM, CommandReplies, topic_of
+from adapters.telegram.lifecycle import ChatLifecycle
 from adapters.telegram.ratelimit import BotLimiter
-from adapters.telegram.reachability import ChatGuard
 from adapters.telegram.streaming import StreamPresenter, StreamTimings
 from adapters.telegram.ui import CANCEL_PREFIX, PICKER_PREFIX, Destination, TurnRegistry
 from core.app import ChatCore
@@ -63,8 +60,8 @@ class TelegramHandlers:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.albums = AlbumCollector(album_delay, self._on_album, self.spawn)
         self.replies = CommandReplies(core)
-        self.guard = ChatGuard(self._chat_gone, self._chat_moved)
-        self._moving: dict[int, asyncio.Future[None]] = {}  # new chat id -> its migration
+        self.lifecycle = ChatLifecycle(core)
+        self.guard = self.lifecycle.guard
         """Session middleware: unreachable and migrated chats (install on the Bot)."""
         self.router = Router(name="telegram")
         self.router.include_routers(self._commands_router(), self._messages_router(),
@@ -100,17 +97,18 @@ class TelegramHandlers:
     # ------------------------------------------------------------------ routers
     def _commands_router(self) -> Router:
         router = Router(name="telegram-commands")
-        router.message.outer_middleware(self._note_chat)
+        router.message.outer_middleware(self.lifecycle.note_chat)
         router.message.register(self.on_command, F.text.startswith("/"))
         router.message.register(self.on_command, F.caption.startswith("/"))
         return router
 
     def _messages_router(self) -> Router:
         router = Router(name="telegram-messages")
-        router.message.outer_middleware(self._note_chat)
-        router.message.register(self.on_migrated, F.migrate_to_chat_id | F.migrate_from_chat_id)
+        router.message.outer_middleware(self.lifecycle.note_chat)
+        router.message.register(self.lifecycle.on_migrated,
+                                F.migrate_to_chat_id | F.migrate_from_chat_id)
         router.message.register(self.on_message)
-        router.my_chat_member.register(self.on_my_membership)
+        router.my_chat_member.register(self.lifecycle.on_my_membership)
         router.stopped_message_generation.register(self.on_draft_stopped)
         return router
 
@@ -120,51 +118,6 @@ class TelegramHandlers:
                                        F.data.startswith(f"{CANCEL_PREFIX}:"))
         router.callback_query.register(self.on_picker, F.data.startswith(f"{PICKER_PREFIX}:"))
         return router
-
-    # ------------------------------------------------------------------ chat lifecycle
-    async def _note_chat(self, handler: Any, event: TelegramObject,
-                         data: dict[str, Any]) -> Any:
-        """A message from a chat proves the bot can write there again (unblocked); one
-        that arrives while its chat is being migrated waits for the move (updates are
-        handled concurrently, so the move starts here, at the first sight of it)."""
-        if isinstance(event, Message):
-            if event.migrate_to_chat_id or event.migrate_from_chat_id:
-                self._start_move(event)
-            else:
-                self.guard.revive(event.chat.id)
-                moving = self._moving.get(event.chat.id)
-                if moving is not None:
-                    await asyncio.shield(moving)
-        return await handler(event, data)
-
-    def _start_move(self, message: Message) -> asyncio.Future[None]:
-        old, new = ((message.chat.id, message.migrate_to_chat_id) if message.migrate_to_chat_id
-                    else (message.migrate_from_chat_id or 0, message.chat.id))
-        moving = self._moving.get(new)
-        if moving is None:
-            moving = self._moving[new] = asyncio.ensure_future(self.guard.record_move(old, new))
-            moving.add_done_callback(lambda _: self._moving.pop(new, None))
-        return moving
-
-    def _chat_gone(self, chat_id: int, reason: str) -> None:
-        self.core.cancel_chat(PLATFORM, str(chat_id))
-
-    async def _chat_moved(self, old_chat_id: int, new_chat_id: int) -> None:
-        await self.core.migrate_chat(PLATFORM, str(old_chat_id), str(new_chat_id))
-
-    async def on_migrated(self, message: Message) -> None:
-        """A group upgraded to a supergroup: both service messages (``migrate_to_chat_id``
-        in the old group, ``migrate_from_chat_id`` in the new one) move the chat."""
-        moving = self._start_move(message)
-        await asyncio.shield(moving)
-
-    async def on_my_membership(self, event: ChatMemberUpdated) -> None:
-        """The bot was blocked, kicked or left (stop that chat's work), or is back."""
-        status = event.new_chat_member.status
-        if status in ("kicked", "left"):
-            self.guard.mark_gone(event.chat.id, f"bot status: {status}")
-        else:
-            self.guard.revive(event.chat.id)
 
     # ------------------------------------------------------------------ who / where
     async def context(self, bot: Bot, chat: Chat, user: User, thread_id: int | None,
@@ -249,15 +202,23 @@ class TelegramHandlers:
         chat, actor = await self.context(bot, first.chat, user, topic_of(first),
                                          need_admin=False)
         text = "\n".join(part.text or part.caption or "" for part in messages).strip()
+        unreadable = any(unreadable_kind(part) for part in messages)
         if not chat.is_private:
             me = await bot.me()
             options = await self.core.chat_options(chat)
             stripped = strip_mention(messages, me.id, me.username or "")
             addressed = stripped is not None or replies_to_bot(first, me.id)
-            if options.reply_mode == "command" or (options.reply_mode == "mention"
-                                                   and not addressed):
+            if unreadable and not addressed:
+                return  # a sticker in a group is not for the bot, whatever the mode
+            if not unreadable and (options.reply_mode == "command" or (
+                    options.reply_mode == "mention" and not addressed)):
                 return
             text = stripped if stripped is not None else text
+        if unreadable:  # one short notice, no turn (voice etc. come later)
+            lang = await self.core.language_for(chat, actor)
+            await self.replies.send_text(bot, first, self.core.t("error.unsupported_message",
+                                                                 lang))
+            return
         if not text and not any(has_media(part) for part in messages):
             return
         await self.start_turn(bot, messages, chat, actor, text)

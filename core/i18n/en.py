@@ -78,3 +78,6 @@ MESSAGES: dict[str, str] = {
 }
 MESSAGES["error.empty_answer"] = "The model {model} returned an empty answer. Please try again."
 MESSAGES["error.shared_context_admin"] = "This chat shares one conversation: only chat admins can start a new one."
+MESSAGES["error.unsupported_message"] = (
+    "I can't read that kind of message yet. Send me text, photos or text documents "
+    "(.txt, .md, .py, .json, .csv…).")

@@ -75,3 +75,5 @@ MESSAGES: dict[str, str] = {
 }
 MESSAGES["error.empty_answer"] = "模型 {model} 返回了空回答,请重试。"
 MESSAGES["error.shared_context_admin"] = "本聊天共用一个对话,只有群管理员可以开始新对话。"
+MESSAGES["error.unsupported_message"] = (
+    "暂时无法读取这类消息。请发送文字、图片或文本文件(.txt、.md、.py、.json、.csv 等)。")

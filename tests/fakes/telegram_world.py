@@ -195,13 +195,14 @@ class TelegramWorld:
         photo: bytes | None = None, document: tuple[str, bytes, str] | None = None,
         caption: str | None = None, caption_entities: list[dict[str, Any]] | None = None,
         media_group_id: str | None = None, forward: bool = False,
-        file_size: int | None = None,
+        file_size: int | None = None, content: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Queue a ``message`` update from ``user_id`` in ``chat``; return the Message dict.
 
         Text may exceed 4096 units (use :meth:`user_pastes` to split like a real client).
         ``file_size`` overrides the reported size of the photo/document (e.g. 25 MB to make
-        getFile answer "file is too big").
+        getFile answer "file is too big"). ``content`` adds raw Message fields (a
+        ``sticker``, ``location``, ``voice``… object as the Bot API sends it).
         """
         fake_chat = self._chat(chat)
         user = self.users.get(user_id) or self.user(user_id, language_code=language_code or "en")
@@ -244,6 +245,8 @@ class TelegramWorld:
                                    "file_unique_id": stored.file_unique_id,
                                    "file_name": name, "mime_type": mime,
                                    "file_size": stored.file_size}
+        if content:
+            message.update(content)
         if caption is not None:
             message["caption"] = caption
             if caption_entities:

@@ -235,6 +235,8 @@ class Handlers:
                 self.live.pop(turn_id, None)
             if terminal is None:  # presenting died: stop the core streaming (and billing) it
                 ticket.cancel()
+            if presenter.unreachable:  # and the turns queued for that channel
+                self.core.cancel_chat(PLATFORM, str(sink.channel_id))
         if isinstance(terminal, TurnFailed):
             await report(self.core.failure_text(terminal, lang))
 

@@ -151,9 +151,12 @@ class ChatCore:
         """Stop ``actor``'s running turn in ``chat``; messages they sent meanwhile are
         still answered, unless nothing of theirs runs (a second cancel drops them). Chat
         admins (and bot owners) stop everybody's turns in a shared conversation."""
+        return await self._cancel_turns(chat, actor, queued=False)
+
+    async def _cancel_turns(self, chat: ChatRef, actor: Actor, *, queued: bool) -> bool:
         moderator = chat.is_private or actor.is_chat_admin or self.is_bot_admin(actor)
         key = await self.conversation_key(chat, actor)
-        return self.scheduler.cancel(key, None if moderator else actor.user_id)
+        return self.scheduler.cancel(key, None if moderator else actor.user_id, queued=queued)
 
     def cancel_chat(self, platform: str, chat_id: str) -> int:
         """Cancel every running and queued turn in a chat (e.g. the bot was blocked or
@@ -182,6 +185,7 @@ class ChatCore:
         return actor.user_id in self.settings.admin_ids
 
     async def _new_conversation(self, chat: ChatRef, actor: Actor) -> bool:
+        await self._cancel_turns(chat, actor, queued=True)  # nothing crosses into the new one
         await self.store.start_new_conversation(await self.conversation_key(chat, actor))
         return True
 

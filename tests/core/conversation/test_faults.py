@@ -127,6 +127,20 @@ async def test_a_second_cancel_drops_the_queued_messages_too(
     assert await history(core) == []
 
 
+async def test_new_drops_the_running_and_the_queued_turns(
+        core: ChatCore, fake_gateway: FakeGateway) -> None:
+    from core.conversation.inputs import UserMessage
+
+    fake_gateway.script(Text("slow " * 40, chunk_size=5, delay=0.02))
+    running = await core.submit(PRIVATE, ANN, UserMessage(text="one"))
+    await fake_gateway_started(fake_gateway, 1)
+    queued = await core.submit(PRIVATE, ANN, UserMessage(text="two"))
+    await core.run_command("new", {}, PRIVATE, ANN)
+    assert isinstance(await running.wait(), TurnCancelled)
+    assert isinstance(await queued.wait(), TurnCancelled)
+    assert len(fake_gateway.chat_requests()) == 1
+
+
 async def fake_gateway_started(fake_gateway: FakeGateway, count: int) -> None:
     """Barrier: the gateway received ``count`` chat requests."""
     for _ in range(500):

@@ -9,6 +9,7 @@ this class feeds it the updates and connects both to the core (``ChatCore.cancel
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 from aiogram.types import ChatMemberUpdated, Message, TelegramObject
@@ -38,7 +39,8 @@ class ChatLifecycle:
                 self.guard.revive(event.chat.id)
                 moving = self._moving.get(event.chat.id)
                 if moving is not None:
-                    await asyncio.shield(moving)
+                    with contextlib.suppress(Exception):  # on_migrated reports a failure
+                        await asyncio.shield(moving)
         return await handler(event, data)
 
     def _start_move(self, message: Message) -> asyncio.Future[None]:

@@ -47,11 +47,6 @@ def is_image(attachment: discord.Attachment) -> bool:
     return is_image_mime(mime_of(attachment), attachment.filename)
 
 
-def is_unreadable(attachment: discord.Attachment) -> bool:
-    """Audio (voice messages included) and video: not supported yet."""
-    return mime_of(attachment).startswith(("audio/", "video/"))
-
-
 async def collect(
     core: ChatCore, attachments: Sequence[discord.Attachment], lang: str
 ) -> Collected:

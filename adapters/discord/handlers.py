@@ -128,8 +128,7 @@ class Handlers:
         place = self.place_of(message.channel, message.channel.id,
                               message.guild.id if message.guild else None)
         mentioned = any(user.id == client.user.id for user in message.mentions)
-        unreadable = bool(message.stickers or message.poll
-                          or any(attachments.is_unreadable(a) for a in message.attachments))
+        unreadable = bool(message.stickers or message.poll)  # files: see attachments.collect
         if not place.chat.is_private:
             mode = (await self.core.chat_options(place.chat)).reply_mode
             addressed = mentioned or self._replies_to_bot(message) or place.bot_thread
@@ -140,7 +139,7 @@ class Handlers:
         actor = self.actor_of(message.author, None)
         sink = ChannelSink(message.channel, place.channel_id, reply_to=message)
         reply = self._channel_reporter(message)
-        if unreadable:  # stickers, polls, voice/audio/video: one notice, no turn
+        if unreadable:  # stickers, polls: one notice, no turn
             lang = await self.core.language_for(place.chat, actor)
             await reply(self.core.t("error.unsupported_message", lang))
             return

@@ -229,11 +229,13 @@ class FakeDiscord(DiscordState):
         locale: str | None = None,
         thread: int | None = None,
         username: str | None = None,
+        sticker: str | None = None,
     ) -> FakeMessage:
         """A user posts a message: dispatches MESSAGE_CREATE and returns the stored message.
 
         ``mention_bot`` prefixes ``<@BOTID> `` unless the content already mentions the bot.
         ``thread`` (a thread channel id) overrides ``channel_id``. ``reply_to`` is a message id.
+        ``sticker`` (a name) attaches a sticker (``sticker_items``).
         """
         if not self.gateway.ready.is_set():
             await self.wait_ready()
@@ -250,6 +252,8 @@ class FakeDiscord(DiscordState):
         msg = FakeMessage(self.ids.next(), cid, user_id, content=content)
         if reply_to is not None:
             msg.reference_id = reply_to
+        if sticker is not None:
+            msg.sticker_items = [{"id": str(self.ids.next()), "name": sticker, "format_type": 1}]
         for filename, raw, ctype in attachments or []:
             aid = self.ids.next()
             f = FakeFile(filename, raw, ctype)

@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -41,7 +41,7 @@ from adapters.telegram.render import (
     split_rendered,
     split_with_ends,
 )
-from adapters.telegram.ui import ActiveTurn, cancel_keyboard
+from adapters.telegram.ui import ActiveTurn, CoreTexts, cancel_keyboard
 from core.events import (
     ImageReady,
     TextDelta,
@@ -55,14 +55,6 @@ from core.events import (
 )
 
 log = logging.getLogger(__name__)
-
-
-class CoreTexts(Protocol):
-    """The part of ChatCore the presenter needs: localized texts."""
-
-    def t(self, key: str, lang: str, **params: Any) -> str: ...
-
-    def failure_text(self, event: TurnFailed, lang: str) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,6 +76,7 @@ class ChatCore:
                                          picker=ModelPicker(catalog, self.actions))
         register_continue(self.actions)
         self._refresher: asyncio.Task[None] | None = None
+        self._migrations = asyncio.Lock()
 
     @classmethod
     async def create(cls, settings: AppSettings, *, refresh_models: bool = True) -> ChatCore:
@@ -166,17 +167,44 @@ class ChatCore:
         return await self.submit(chat, actor, continue_message())
 
     async def cancel(self, chat: ChatRef, actor: Actor) -> bool:
-        """Cancel ``actor``'s running and queued turns in ``chat``; chat admins (and bot
-        owners) stop everybody's turns in a shared conversation."""
+        """Stop ``actor``'s running turn in ``chat``; messages they sent meanwhile are
+        still answered, unless nothing of theirs runs (a second cancel drops them). Chat
+        admins (and bot owners) stop everybody's turns in a shared conversation."""
+        return await self._cancel_turns(chat, actor, queued=False)
+
+    async def _cancel_turns(self, chat: ChatRef, actor: Actor, *, queued: bool) -> bool:
         moderator = chat.is_private or actor.is_chat_admin or self.is_bot_admin(actor)
         key = await self.conversation_key(chat, actor)
-        return self.scheduler.cancel(key, None if moderator else actor.user_id)
+        return self.scheduler.cancel(key, None if moderator else actor.user_id, queued=queued)
+
+    def cancel_chat(self, platform: str, chat_id: str) -> int:
+        """Cancel every running and queued turn in a chat (e.g. the bot was blocked or
+        removed there); returns the number of conversations touched."""
+        return self.scheduler.cancel_chat(platform, chat_id)
+
+    async def migrate_chat(self, platform: str, old_chat_id: str, new_chat_id: str) -> bool:
+        """Move everything kept for a chat to its new id (a Telegram group upgraded to a
+        supergroup): conversations of every key (topics, per-user), settings at chat and
+        user-in-chat scope, usage rows, and the in-memory caches. One transaction;
+        idempotent (False when nothing was left under the old id). Turns already running
+        or queued under the old id finish there."""
+        async with self._migrations:
+            move = await self.store.move_chat(platform, old_chat_id, new_chat_id)
+        self.settings_service.forget_chat(platform, old_chat_id)
+        self.settings_service.forget_chat(platform, new_chat_id)
+        for conversation_id in move.merged:
+            self.engine.history.forget(conversation_id)
+        if move.moved:
+            log.info("chat %s:%s moved to %s (%d conversations, %d settings)", platform,
+                     old_chat_id, new_chat_id, len(move.keys), move.settings)
+        return move.moved
 
     def is_bot_admin(self, actor: Actor) -> bool:
         """Whether ``actor`` is one of the bot's owners (``ADMIN_IDS``)."""
         return actor.user_id in self.settings.admin_ids
 
     async def _new_conversation(self, chat: ChatRef, actor: Actor) -> bool:
+        await self._cancel_turns(chat, actor, queued=True)  # nothing crosses into the new one
         await self.store.start_new_conversation(await self.conversation_key(chat, actor))
         return True
 

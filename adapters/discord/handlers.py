@@ -128,15 +128,21 @@ class Handlers:
         place = self.place_of(message.channel, message.channel.id,
                               message.guild.id if message.guild else None)
         mentioned = any(user.id == client.user.id for user in message.mentions)
+        unreadable = bool(message.stickers or message.poll)  # files: see attachments.collect
         if not place.chat.is_private:
             mode = (await self.core.chat_options(place.chat)).reply_mode
             addressed = mentioned or self._replies_to_bot(message) or place.bot_thread
-            if mode == "command" or (mode == "mention" and not addressed):
+            if (unreadable and not addressed) or (not unreadable and (
+                    mode == "command" or (mode == "mention" and not addressed))):
                 return
         text = re.sub(rf"<@!?{client.user.id}>", "", message.content).strip()
         actor = self.actor_of(message.author, None)
         sink = ChannelSink(message.channel, place.channel_id, reply_to=message)
         reply = self._channel_reporter(message)
+        if unreadable:  # stickers, polls: one notice, no turn
+            lang = await self.core.language_for(place.chat, actor)
+            await reply(self.core.t("error.unsupported_message", lang))
+            return
         model: str | None = None
         if text.startswith("/"):
             try:
@@ -228,6 +234,8 @@ class Handlers:
                 self.live.pop(turn_id, None)
             if terminal is None:  # presenting died: stop the core streaming (and billing) it
                 ticket.cancel()
+            if presenter.unreachable:  # and the turns queued for that channel
+                self.core.cancel_chat(PLATFORM, str(sink.channel_id))
         if isinstance(terminal, TurnFailed):
             await report(self.core.failure_text(terminal, lang))
         elif isinstance(terminal, TurnFinal) and terminal.truncated:  # offer the rest

@@ -40,6 +40,15 @@ from core.events import (
 
 log = logging.getLogger(__name__)
 
+UNREACHABLE_CODES = frozenset({50001, 50007, 50013, 10003})
+"""Discord JSON error codes meaning nothing more can be written to that channel: Missing
+Access, Cannot send messages to this user, Missing Permissions, Unknown Channel."""
+
+
+def channel_unreachable(error: BaseException) -> bool:
+    """Whether a write error means the bot cannot write to the channel any more."""
+    return isinstance(error, discord.HTTPException) and error.code in UNREACHABLE_CODES
+
 NO_MENTIONS = discord.AllowedMentions.none()
 """Model output must never ping @everyone, roles or users."""
 
@@ -167,6 +176,8 @@ class StreamPresenter:
         self._images: list[ImageReady] = []
         self._failures = 0
         self._abandoned = False
+        self.unreachable = False
+        """A write found the channel gone (blocked, removed): nothing more is sent."""
 
     @property
     def message_ids(self) -> list[int]:
@@ -272,6 +283,8 @@ class StreamPresenter:
                 if op is None:
                     break
                 if not await self._apply(*op) and self._final is None:
+                    if self.unreachable:
+                        return
                     break  # retried on the next delta; the final pass falls back
             if self._final is not None and self._next_op() is None:
                 return
@@ -298,6 +311,12 @@ class StreamPresenter:
                 del self.messages[index:]
             return True
         except WRITE_ERRORS as exc:
+            if channel_unreachable(exc):  # blocked / removed: stop here, the turn is cancelled
+                assert isinstance(exc, discord.HTTPException)
+                log.info("channel %s is unreachable (%s %s): stopping the answer",
+                         self.sink.channel_id, exc.code, exc.text)
+                self.unreachable = self._abandoned = True
+                return False
             if isinstance(exc, discord.HTTPException):
                 log.warning("discord %s failed (%s %s): %s", kind, exc.status, exc.code,
                             exc.text)

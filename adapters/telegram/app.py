@@ -53,6 +53,7 @@ class TelegramBot:
         self.bot = Bot(token, session=session)
         self.handlers = TelegramHandlers(core, self.limiter, timings=timings,
                                          album_delay=album_delay)
+        session.middleware(self.handlers.guard)
         self.dispatcher = Dispatcher()
         self.dispatcher.include_router(self.handlers.router)
         self._polling: asyncio.Task[None] | None = None

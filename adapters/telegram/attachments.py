@@ -44,6 +44,17 @@ def has_media(message: Message) -> bool:
     return bool(message.photo or message.document)
 
 
+UNREADABLE_KINDS = ("sticker", "voice", "audio", "video", "video_note", "animation",
+                    "location", "venue", "contact", "poll", "dice", "game", "story",
+                    "paid_media")
+"""Message contents the bot cannot read (yet): a message with one of them is not a turn."""
+
+
+def unreadable_kind(message: Message) -> str | None:
+    """The first content of ``message`` the bot cannot read (``"sticker"``…), else None."""
+    return next((kind for kind in UNREADABLE_KINDS if getattr(message, kind, None)), None)
+
+
 async def collect_media(bot: Bot, core: ChatCore, messages: Sequence[Message],
                         language: str) -> Media:
     """Download and prepare every photo/document of ``messages`` (in order)."""

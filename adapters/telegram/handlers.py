@@ -22,8 +22,14 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import CallbackQuery, Chat, Message, MessageGenerationStopped, User
 from telegramify_markdown import utf16_len
 
-from adapters.telegram.attachments import AlbumCollector, collect_media, has_media
+from adapters.telegram.attachments import (
+    AlbumCollector,
+    collect_media,
+    has_media,
+    unreadable_kind,
+)
 from adapters.telegram.commands import PLATFORM, CommandReplies, topic_of
+from adapters.telegram.lifecycle import ChatLifecycle
 from adapters.telegram.ratelimit import BotLimiter
 from adapters.telegram.streaming import StreamPresenter, StreamTimings
 from adapters.telegram.ui import (
@@ -62,6 +68,9 @@ class TelegramHandlers:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.albums = AlbumCollector(album_delay, self._on_album, self.spawn)
         self.replies = CommandReplies(core)
+        self.lifecycle = ChatLifecycle(core)
+        self.guard = self.lifecycle.guard
+        """Session middleware: unreachable and migrated chats (install on the Bot)."""
         self.router = Router(name="telegram")
         self.router.include_routers(self._commands_router(), self._messages_router(),
                                     self._callbacks_router())
@@ -96,13 +105,18 @@ class TelegramHandlers:
     # ------------------------------------------------------------------ routers
     def _commands_router(self) -> Router:
         router = Router(name="telegram-commands")
+        router.message.outer_middleware(self.lifecycle.note_chat)
         router.message.register(self.on_command, F.text.startswith("/"))
         router.message.register(self.on_command, F.caption.startswith("/"))
         return router
 
     def _messages_router(self) -> Router:
         router = Router(name="telegram-messages")
+        router.message.outer_middleware(self.lifecycle.note_chat)
+        router.message.register(self.lifecycle.on_migrated,
+                                F.migrate_to_chat_id | F.migrate_from_chat_id)
         router.message.register(self.on_message)
+        router.my_chat_member.register(self.lifecycle.on_my_membership)
         router.stopped_message_generation.register(self.on_draft_stopped)
         return router
 
@@ -198,15 +212,23 @@ class TelegramHandlers:
         chat, actor = await self.context(bot, first.chat, user, topic_of(first),
                                          need_admin=False)
         text = "\n".join(part.text or part.caption or "" for part in messages).strip()
+        unreadable = any(unreadable_kind(part) for part in messages)
         if not chat.is_private:
             me = await bot.me()
             options = await self.core.chat_options(chat)
             stripped = strip_mention(messages, me.id, me.username or "")
             addressed = stripped is not None or replies_to_bot(first, me.id)
-            if options.reply_mode == "command" or (options.reply_mode == "mention"
-                                                   and not addressed):
+            if unreadable and not addressed:
+                return  # a sticker in a group is not for the bot, whatever the mode
+            if not unreadable and (options.reply_mode == "command" or (
+                    options.reply_mode == "mention" and not addressed)):
                 return
             text = stripped if stripped is not None else text
+        if unreadable:  # one short notice, no turn (voice etc. come later)
+            lang = await self.core.language_for(chat, actor)
+            await self.replies.send_text(bot, first, self.core.t("error.unsupported_message",
+                                                                 lang))
+            return
         if not text and not any(has_media(part) for part in messages):
             return
         await self.start_turn(bot, messages, chat, actor, text)

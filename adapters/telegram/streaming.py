@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -31,6 +31,7 @@ from aiogram.exceptions import (
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, ReplyParameters
 
 from adapters.telegram.ratelimit import BotLimiter
+from adapters.telegram.reachability import chat_unreachable
 from adapters.telegram.render import (
     CAPTION_LIMIT,
     Rendered,
@@ -40,7 +41,7 @@ from adapters.telegram.render import (
     split_rendered,
     split_with_ends,
 )
-from adapters.telegram.ui import ActiveTurn, cancel_keyboard, continue_offer
+from adapters.telegram.ui import ActiveTurn, CoreTexts, cancel_keyboard, continue_offer
 from core.events import (
     ImageReady,
     TextDelta,
@@ -54,14 +55,6 @@ from core.events import (
 )
 
 log = logging.getLogger(__name__)
-
-
-class CoreTexts(Protocol):
-    """The part of ChatCore the presenter needs: localized texts."""
-
-    def t(self, key: str, lang: str, **params: Any) -> str: ...
-
-    def failure_text(self, event: TurnFailed, lang: str) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,10 +142,14 @@ class StreamPresenter:
                     try:
                         await self._preview()
                     except TelegramAPIError as error:
+                        if chat_unreachable(error):
+                            raise
                         log.warning("preview failed in chat %s: %s", self.where.chat_id, error)
             typing.cancel()
             await self._finish(self._state.terminal)
-        except TelegramAPIError:
+        except TelegramAPIError as error:
+            if chat_unreachable(error):  # blocked/kicked: ChatGuard logged it, turns cancelled
+                return
             log.exception("could not deliver an answer in chat %s", self.where.chat_id)
             with contextlib.suppress(TelegramAPIError):
                 await self.bot.send_message(

@@ -17,7 +17,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from adapters.telegram.render import Rendered
 from core.commands.replies import ModelMenu, VendorGroup
-from core.events import TurnEvent
+from core.events import TurnEvent, TurnFailed
 from core.i18n.catalog import register_messages
 
 VENDORS_PER_PAGE = 8
@@ -72,6 +72,14 @@ def register_texts() -> None:
     """Add the ``telegram.*`` texts to the core catalog (idempotent)."""
     for language, messages in TELEGRAM_MESSAGES.items():
         register_messages(language, messages)
+
+
+class CoreTexts(Protocol):
+    """The part of ChatCore the stream presenter needs: localized texts."""
+
+    def t(self, key: str, lang: str, **params: Any) -> str: ...
+
+    def failure_text(self, event: TurnFailed, lang: str) -> str: ...
 
 
 def short_hash(name: str) -> str:

@@ -70,23 +70,38 @@ class TurnScheduler:
         if lane.worker is None:
             lane.worker = asyncio.create_task(self._work(key, lane), name=f"turns:{key}")
 
-    def cancel(self, key: str, user_id: str | None = None) -> bool:
-        """Cancel the running turn and everything pending for ``key`` (only those asked
-        by ``user_id`` when given)."""
+    def cancel(self, key: str, user_id: str | None = None, *, queued: bool = False) -> bool:
+        """Cancel the running turn of ``key`` (only if asked by ``user_id`` when given).
+
+        Messages queued meanwhile are still answered afterwards; they are cancelled
+        instead when no such turn runs (a second cancel), or together with it when
+        ``queued``. True when something was cancelled."""
         lane = self._lanes.get(key)
         if lane is None:
             return False
+        running = (lane.running is not None and not lane.running.done()
+                   and not lane.running.cancelling())  # a cancel already asked: not running
+        stopped = running and (user_id is None or lane.batch[0].actor.user_id == user_id)
+        if stopped:
+            assert lane.running is not None
+            lane.running.cancel()
+            if not queued:
+                return True
         mine = [s for s in lane.pending if user_id is None or s.actor.user_id == user_id]
         for submission in mine:
             lane.pending.remove(submission)
             submission.ticket.emit(TurnCancelled())
-        cancelled = bool(mine)
-        running = lane.running is not None and not lane.running.done()
-        if running and (user_id is None or lane.batch[0].actor.user_id == user_id):
-            assert lane.running is not None
-            lane.running.cancel()
-            cancelled = True
-        return cancelled
+        return stopped or bool(mine)
+
+    def cancel_chat(self, platform: str, chat_id: str) -> int:
+        """Cancel the running and queued turns of every conversation in one chat (all its
+        topics and users); returns the number of conversations touched."""
+        keys = [key for key, lane in self._lanes.items()
+                if any(s.chat.platform == platform and s.chat.chat_id == chat_id
+                       for s in (*lane.batch, *lane.pending))]
+        for key in keys:
+            self.cancel(key, queued=True)
+        return len(keys)
 
     def cancel_ticket(self, ticket: TurnTicket) -> None:
         """Cancel the turn answering ``ticket`` (or drop it from the queue)."""
@@ -104,7 +119,7 @@ class TurnScheduler:
         """Cancel all work (at shutdown)."""
         workers = [lane.worker for lane in self._lanes.values() if lane.worker]
         for key in list(self._lanes):
-            self.cancel(key)
+            self.cancel(key, queued=True)
         for worker in workers:
             worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)

@@ -163,6 +163,12 @@ class SettingsService:
         self._invalidate(key)
         return removed
 
+    def forget_chat(self, platform: str, chat_id: str) -> None:
+        """Invalidate every cached scope of one chat (after its rows moved)."""
+        for key in [k for k in (*self._cache, *self._loading)
+                    if k.platform == platform and k.chat_id == chat_id]:
+            self._invalidate(key)
+
     def _invalidate(self, key: ScopeKey) -> None:
         self._cache.pop(key, None)
         self._loading.pop(key, None)

@@ -102,3 +102,6 @@ MESSAGES.update({
     "action.continue_prompt": "Please continue exactly where your last answer stopped.",
     "setting.tools": "tools",
 })
+MESSAGES["error.unsupported_message"] = (
+    "I can't read that kind of message yet. Send me text, photos or text documents "
+    "(.txt, .md, .py, .json, .csv…).")

@@ -97,3 +97,5 @@ MESSAGES.update({
     "action.continue_prompt": "请从上一个回答中断的地方继续。",
     "setting.tools": "工具",
 })
+MESSAGES["error.unsupported_message"] = (
+    "暂时无法读取这类消息。请发送文字、图片或文本文件(.txt、.md、.py、.json、.csv 等)。")

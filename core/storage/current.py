@@ -56,6 +56,11 @@ class CurrentConversations:
         self._current[key] = created
         return self._remember(key, created)
 
+    def forget(self, keys: list[str]) -> None:
+        """Drop cached ids of ``keys`` (their rows were renamed or deleted)."""
+        for key in keys:
+            self._current.pop(key, None)
+
     async def close(self) -> None:
         """Wait for the lookups in flight (before the writer is closed)."""
         await self._loader.close()

@@ -10,6 +10,7 @@ from typing import Any
 from core.events import Usage
 from core.storage.actions_repo import ActionsRepository
 from core.storage.batching import BatchLoader
+from core.storage.chat_moves import ChatMove, move_chat
 from core.storage.conversations import ConversationRepository
 from core.storage.current import CURRENT_CONVERSATION_CACHE_SIZE, CurrentConversations
 from core.storage.engine import DEFAULT_URL, Database, create_engine, migrate
@@ -121,6 +122,14 @@ class Store:
     ) -> None:
         """Fast insert for imports and benchmarks (one transaction, no ids returned)."""
         await self._conversations.bulk_insert(conversation_id, messages)
+
+    async def move_chat(self, platform: str, old_chat_id: str, new_chat_id: str) -> ChatMove:
+        """Move a chat's conversations, settings and usage to a new chat id in one
+        transaction (see ``chat_moves.move_chat``); idempotent. Cached current
+        conversations of the old and new keys are forgotten."""
+        move = await move_chat(self._db.engine, platform, old_chat_id, new_chat_id)
+        self._current.forget([*move.keys, *move.keys.values()])
+        return move
 
     # settings
 

@@ -82,6 +82,7 @@ class FakeDiscord(DiscordState):
         self.rest = RestRoutes(self, self.gateway)
         self.interaction_hub = InteractionHub(self, self.gateway, self.rest)
         self.interaction_hub.deadline = interaction_deadline
+        self.refusals: dict[int, tuple[int, str, int]] = {}  # channel id -> error answer
         self._runner: web.AppRunner | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------
@@ -136,13 +137,29 @@ class FakeDiscord(DiscordState):
             return await handler(request)
         rel = path[len(API):]
         public = rel.startswith(("/interactions/", "/webhooks/"))
+        refusal = self._refusal(rel)
         if not public and request.headers.get("Authorization") != f"Bot {self.token}":
             resp: web.StreamResponse = error_answer(401, "401: Unauthorized", 0)
+        elif refusal is not None:
+            resp = error_answer(*refusal)
         else:
             resp = await handler(request)
         self.calls.append(ApiCall(request.method, rel, request.get(BODY), resp.status,
                                   time.monotonic()))
         return resp
+
+    def refuse(self, channel_id: int, status: int = 403,
+               message: str = "Cannot send messages to this user", code: int = 50007) -> None:
+        """From now on every ``/channels/<id>/…`` call answers this error (the user closed
+        their DMs or blocked the bot: 403 50007; access removed: 403 50001 "Missing
+        Access"; channel deleted: 404 10003 "Unknown Channel")."""
+        self.refusals[channel_id] = (status, message, code)
+
+    def _refusal(self, rel: str) -> tuple[int, str, int] | None:
+        parts = rel.split("/")
+        if len(parts) > 2 and parts[1] == "channels" and parts[2].isdigit():
+            return self.refusals.get(int(parts[2]))
+        return None
 
     # ---- addresses & ids ----------------------------------------------------------------
     @property
@@ -212,11 +229,13 @@ class FakeDiscord(DiscordState):
         locale: str | None = None,
         thread: int | None = None,
         username: str | None = None,
+        sticker: str | None = None,
     ) -> FakeMessage:
         """A user posts a message: dispatches MESSAGE_CREATE and returns the stored message.
 
         ``mention_bot`` prefixes ``<@BOTID> `` unless the content already mentions the bot.
         ``thread`` (a thread channel id) overrides ``channel_id``. ``reply_to`` is a message id.
+        ``sticker`` (a name) attaches a sticker (``sticker_items``).
         """
         if not self.gateway.ready.is_set():
             await self.wait_ready()
@@ -233,6 +252,8 @@ class FakeDiscord(DiscordState):
         msg = FakeMessage(self.ids.next(), cid, user_id, content=content)
         if reply_to is not None:
             msg.reference_id = reply_to
+        if sticker is not None:
+            msg.sticker_items = [{"id": str(self.ids.next()), "name": sticker, "format_type": 1}]
         for filename, raw, ctype in attachments or []:
             aid = self.ids.next()
             f = FakeFile(filename, raw, ctype)

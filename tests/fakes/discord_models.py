@@ -167,6 +167,7 @@ class FakeMessage:
     timestamp: str = field(default_factory=iso_now)
     edited_timestamp: str | None = None
     history: list[str] = field(default_factory=list)  # previous contents, oldest first
+    sticker_items: list[dict[str, Any]] = field(default_factory=list)  # {"id","name","format_type"}
 
     @property
     def ephemeral(self) -> bool:

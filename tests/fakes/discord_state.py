@@ -223,6 +223,8 @@ class DiscordState:
             "attachments": msg.attachments, "embeds": msg.embeds, "components": msg.components,
             "pinned": False, "flags": msg.flags,
         }
+        if msg.sticker_items:
+            data["sticker_items"] = msg.sticker_items
         if guild_id is not None:
             data["guild_id"] = str(guild_id)
             if not author.bot or msg.webhook_id is None:

@@ -104,6 +104,7 @@ class FakeGateway:
         self.responder: Responder = echo_responder
         self.requests: list[RecordedRequest] = []
         self.record = record  # set False in long benchmarks to keep memory flat
+        self.client_disconnects = 0  # handlers cut short because the client went away
         self._scripts: defaultdict[str, deque[Reply]] = defaultdict(deque)
         self._exact: dict[tuple[str, str], _Route] = {}
         self._patterned: list[_Route] = []
@@ -220,7 +221,14 @@ class FakeGateway:
         scripted = queue.popleft() if queue else None
         if isinstance(scripted, HttpError | RateLimit | ServerError | Hang):
             return await self._render_fault(scripted)
-        return await route.handler(Call(self, recorded, scripted, request))
+        try:
+            return await route.handler(Call(self, recorded, scripted, request))
+        except asyncio.CancelledError:  # aiohttp cancels the handler when the client leaves
+            self.client_disconnects += 1
+            raise
+        except ConnectionResetError:  # ... or the next write finds the connection closed
+            self.client_disconnects += 1
+            return web.Response(status=499)
 
     def _match(self, method: str, path: str) -> tuple[_Route, dict[str, str]] | None:
         route = self._exact.get((method, path))

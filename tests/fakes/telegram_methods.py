@@ -93,6 +93,11 @@ class TelegramMethods(TelegramWorld):
             raise bad_request("chat not found")
         if chat.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if chat.migrated_to is not None:
+            raise ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                           migrate_to_chat_id=chat.migrated_to)
+        if chat.refusal is not None:
+            raise ApiError(*chat.refusal)
         return chat
 
     def _thread(self, chat: FakeChat, params: Params) -> int | None:

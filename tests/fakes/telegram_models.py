@@ -32,6 +32,9 @@ class FakeChat:
 
     ``admins`` / ``owner`` drive getChatMember and getChatAdministrators; ``bot_is_admin``
     makes the bot itself an administrator; ``blocked`` makes every send answer 403.
+    ``refusal`` ``(status, description)`` makes every call for the chat answer that error
+    (blocked, kicked, deactivated…); ``migrated_to`` marks a basic group upgraded to a
+    supergroup (calls answer 400 with ``parameters.migrate_to_chat_id``).
     """
 
     id: int
@@ -44,6 +47,8 @@ class FakeChat:
     bot_is_admin: bool = False
     blocked: bool = False
     topics: set[int] = field(default_factory=set)
+    refusal: tuple[int, str] | None = None
+    migrated_to: int | None = None
 
     @property
     def is_private(self) -> bool:

@@ -105,12 +105,64 @@ class TelegramWorld:
     def group_chat(
         self, chat_id: int = -100123, title: str = "G", is_forum: bool = False,
         admins: set[int] | None = None, owner: int | None = None, bot_is_admin: bool = False,
+        basic: bool = False,
     ) -> FakeChat:
-        """A supergroup (a forum when ``is_forum``) with the given admin user ids."""
-        chat = FakeChat(id=chat_id, type="supergroup", title=title, is_forum=is_forum,
-                        admins=set(admins or ()), owner=owner, bot_is_admin=bot_is_admin)
+        """A supergroup (a forum when ``is_forum``; a basic ``group`` when ``basic``) with
+        the given admin user ids."""
+        chat = FakeChat(id=chat_id, type="group" if basic else "supergroup", title=title,
+                        is_forum=is_forum, admins=set(admins or ()), owner=owner,
+                        bot_is_admin=bot_is_admin)
         self.chats[chat_id] = chat
         return chat
+
+    def migrate_group(self, old: ChatRef, new_chat_id: int, by_user: int | None = None
+                      ) -> FakeChat:
+        """Upgrade a basic group to a supergroup with a new id, as Telegram does: the old
+        group gets a service message with ``migrate_to_chat_id``, the new supergroup one
+        with ``migrate_from_chat_id`` (both queued as updates); from then on every call for
+        the old id answers 400 "group chat was upgraded to a supergroup chat" with
+        ``parameters.migrate_to_chat_id``."""
+        group = self._chat(old)
+        user_id = by_user if by_user is not None else (group.owner or min(group.admins or {1}))
+        new = self.group_chat(new_chat_id, title=group.title or "G", admins=group.admins,
+                              owner=group.owner, bot_is_admin=group.bot_is_admin)
+        sender = (self.users.get(user_id) or self.user(user_id)).to_dict()
+        for chat, field_name, value in ((group, "migrate_to_chat_id", new.id),
+                                        (new, "migrate_from_chat_id", group.id)):
+            self.push_update({"message": {
+                "message_id": self._new_message_id(chat.id), "date": int(time.time()),
+                "chat": chat.to_dict(), "from": sender, field_name: value}})
+        group.migrated_to = new.id
+        self.transcript.append(f"[chat {group.id}] upgraded to supergroup {new.id}")
+        return new
+
+    def refuse(self, chat: ChatRef, status: int = 403,
+               description: str = "Forbidden: bot was blocked by the user") -> None:
+        """From now on every call for ``chat`` answers ``status`` / ``description`` (the
+        user blocked the bot, the bot was kicked, the account was deleted…)."""
+        fake_chat = self._chat(chat)
+        fake_chat.refusal = (status, description)
+        self.transcript.append(f"[chat {fake_chat.id}] refuses the bot: {description}")
+
+    def bot_status_changed(self, chat: ChatRef, status: str, by_user: int = 1) -> None:
+        """Queue a ``my_chat_member`` update: the bot's status in ``chat`` became
+        ``status`` ("kicked" when blocked or removed, "member" when back)."""
+        fake_chat = self._chat(chat)
+        if status in ("kicked", "left"):
+            description = ("Forbidden: bot was blocked by the user" if fake_chat.is_private
+                           else f"Forbidden: bot was kicked from the {fake_chat.type} chat")
+            fake_chat.refusal = (403, description)
+        else:
+            fake_chat.refusal = None
+        user = (self.users.get(by_user) or self.user(by_user)).to_dict()
+        bot = self.bot_user.to_dict()
+        old = {"status": "member", "user": bot}
+        new = {"status": status, "user": bot}
+        if status == "kicked":
+            new["until_date"] = 0
+        self.push_update({"my_chat_member": {
+            "chat": fake_chat.to_dict(), "from": user, "date": int(time.time()),
+            "old_chat_member": old, "new_chat_member": new}})
 
     def create_topic(self, chat: ChatRef, name: str = "Topic") -> int:
         """Create a forum topic; returns its message_thread_id."""
@@ -143,13 +195,14 @@ class TelegramWorld:
         photo: bytes | None = None, document: tuple[str, bytes, str] | None = None,
         caption: str | None = None, caption_entities: list[dict[str, Any]] | None = None,
         media_group_id: str | None = None, forward: bool = False,
-        file_size: int | None = None,
+        file_size: int | None = None, content: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Queue a ``message`` update from ``user_id`` in ``chat``; return the Message dict.
 
         Text may exceed 4096 units (use :meth:`user_pastes` to split like a real client).
         ``file_size`` overrides the reported size of the photo/document (e.g. 25 MB to make
-        getFile answer "file is too big").
+        getFile answer "file is too big"). ``content`` adds raw Message fields (a
+        ``sticker``, ``location``, ``voice``… object as the Bot API sends it).
         """
         fake_chat = self._chat(chat)
         user = self.users.get(user_id) or self.user(user_id, language_code=language_code or "en")
@@ -192,6 +245,8 @@ class TelegramWorld:
                                    "file_unique_id": stored.file_unique_id,
                                    "file_name": name, "mime_type": mime,
                                    "file_size": stored.file_size}
+        if content:
+            message.update(content)
         if caption is not None:
             message["caption"] = caption
             if caption_entities:

@@ -114,3 +114,22 @@ async def test_cancel_button_stops_the_stream(world: DiscordWorld) -> None:
     (final,) = await world.wait_final(dm, "Stopped.")
     assert final.content.startswith("token0") and "token399" not in final.content
     assert not final.components
+
+
+async def test_a_dm_with_only_a_sticker_or_an_unreadable_file_gets_one_notice_and_no_turn(
+        world: DiscordWorld) -> None:
+    dm = world.dc.dm_channel_id(USER)
+    await world.dc.user_sends(dm, USER, sticker="wave")
+    notice = world.core.t("error.unsupported_message", "en")
+    await world.wait_final(dm, notice)
+    await world.dc.user_sends(dm, USER, attachments=[
+        ("voice-message.ogg", b"OggS\x00voice", "audio/ogg")])
+    await world.wait_final(dm, "voice-message.ogg")
+    await world.dc.user_sends(dm, USER, attachments=[("setup.exe", b"MZ\x90\x00", "")])
+    await world.wait_final(dm, "setup.exe")
+    await world.dc.user_sends(dm, USER, "probe")
+    messages = await world.wait_final(dm, "echo: probe")
+    bot_texts = [m.content for m in messages]
+    assert bot_texts[0] == notice and "voice-message.ogg" in bot_texts[1]
+    assert "setup.exe" in bot_texts[2]
+    assert [b["messages"][-1]["content"] for b in world.chat_bodies()] == ["probe"]

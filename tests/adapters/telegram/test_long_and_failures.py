@@ -146,3 +146,40 @@ async def test_failing_drafts_fall_back_to_send_and_edit(world: TelegramWorld) -
     [final] = await world.wait_final(ann.id, "edited edited")
     assert final.text == ("edited " * 40).strip()
     assert final.edits >= 1
+
+
+async def test_cancel_stops_the_running_answer_and_answers_what_was_sent_meanwhile(
+        world: TelegramWorld) -> None:
+    tg = world.tg
+    ann = tg.private_chat(42)
+    world.gateway.script(Text("slow " * 400, chunk_size=5, delay=0.02))  # ~8 s
+    tg.user_sends(ann, 42, "A: tell me a long story")
+    await tg.wait_until(lambda: world.gateway.chat_requests())
+    tg.user_sends(ann, 42, "B: and what is 2+2?")
+    await tg.wait_until(lambda: sum(
+        len(lane.pending) for lane in world.core.scheduler._lanes.values()) == 1)
+    tg.command(ann, 42, "/cancel")
+
+    messages = await world.wait_final(ann.id, "echo: B: and what is 2+2?")
+    stopped = world.core.t("telegram.stopped", "en")
+    assert any(m.text.endswith(stopped) and m.text.count("slow") < 400 for m in messages)
+    assert [r["messages"][-1]["content"] for r in world.gateway.chat_requests()] == [
+        "A: tell me a long story", "B: and what is 2+2?"]
+
+
+async def test_a_second_cancel_drops_the_messages_sent_meanwhile(world: TelegramWorld) -> None:
+    tg = world.tg
+    ann = tg.private_chat(42)
+    world.gateway.script(Text("slow " * 400, chunk_size=5, delay=0.02))
+    tg.user_sends(ann, 42, "A: tell me a long story")
+    await tg.wait_until(lambda: world.gateway.chat_requests())
+    tg.user_sends(ann, 42, "B: never mind")
+    await tg.wait_until(lambda: sum(
+        len(lane.pending) for lane in world.core.scheduler._lanes.values()) == 1)
+    tg.command(ann, 42, "/cancel")
+    tg.command(ann, 42, "/cancel")
+    await tg.wait_until(lambda: world.core.scheduler.active_conversations == 0)
+    tg.user_sends(ann, 42, "C: probe")  # barrier: answered after everything before it
+    await world.wait_final(ann.id, "echo: C: probe")
+    assert [r["messages"][-1]["content"] for r in world.gateway.chat_requests()] == [
+        "A: tell me a long story", "C: probe"]

@@ -95,20 +95,59 @@ async def test_cancel_stops_the_stream_and_stores_nothing(core: ChatCore,
     assert not await core.cancel(PRIVATE, ANN)
 
 
-async def test_queued_messages_are_cancelled_with_the_running_turn(
+async def test_cancel_stops_the_running_answer_and_queued_messages_are_still_answered(
         core: ChatCore, fake_gateway: FakeGateway) -> None:
     from core.conversation.inputs import UserMessage
 
     fake_gateway.script(Text("slow " * 40, chunk_size=5, delay=0.02))
     running = await core.submit(PRIVATE, ANN, UserMessage(text="one"))
-    await asyncio.sleep(0.05)
+    await fake_gateway_started(fake_gateway, 1)
     queued = await core.submit(PRIVATE, ANN, UserMessage(text="two"))
-    await asyncio.sleep(0.05)
     reply = await core.run_command("cancel", {}, PRIVATE, ANN)
     assert "Stopped" in reply.text
     assert isinstance(await running.wait(), TurnCancelled)
-    assert isinstance(await queued.wait(), TurnCancelled)
+    answered = await queued.wait()
+    assert isinstance(answered, TurnFinal) and answered.text == "echo: two"
+    assert await history(core) == [("user", "two"), ("assistant", "echo: two")]
+
+
+async def test_a_second_cancel_drops_the_queued_messages_too(
+        core: ChatCore, fake_gateway: FakeGateway) -> None:
+    from core.conversation.inputs import UserMessage
+
+    fake_gateway.script(Text("slow " * 40, chunk_size=5, delay=0.02))
+    running = await core.submit(PRIVATE, ANN, UserMessage(text="one"))
+    await fake_gateway_started(fake_gateway, 1)
+    queued = [await core.submit(PRIVATE, ANN, UserMessage(text=text)) for text in ("2", "3")]
+    assert await core.cancel(PRIVATE, ANN)
+    assert await core.cancel(PRIVATE, ANN)  # nothing of mine runs any more: the queue goes
+    assert isinstance(await running.wait(), TurnCancelled)
+    assert [type(await ticket.wait()) for ticket in queued] == [TurnCancelled] * 2
+    assert not await core.cancel(PRIVATE, ANN)
     assert await history(core) == []
+
+
+async def test_new_drops_the_running_and_the_queued_turns(
+        core: ChatCore, fake_gateway: FakeGateway) -> None:
+    from core.conversation.inputs import UserMessage
+
+    fake_gateway.script(Text("slow " * 40, chunk_size=5, delay=0.02))
+    running = await core.submit(PRIVATE, ANN, UserMessage(text="one"))
+    await fake_gateway_started(fake_gateway, 1)
+    queued = await core.submit(PRIVATE, ANN, UserMessage(text="two"))
+    await core.run_command("new", {}, PRIVATE, ANN)
+    assert isinstance(await running.wait(), TurnCancelled)
+    assert isinstance(await queued.wait(), TurnCancelled)
+    assert len(fake_gateway.chat_requests()) == 1
+
+
+async def fake_gateway_started(fake_gateway: FakeGateway, count: int) -> None:
+    """Barrier: the gateway received ``count`` chat requests."""
+    for _ in range(500):
+        if len(fake_gateway.chat_requests()) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the gateway never got the request")
 
 
 async def test_cancels_during_the_save_still_end_the_turn_consistently(

@@ -133,5 +133,5 @@ async def test_a_closed_port_at_start_warns_and_answers_with_the_outage(
     env = probe_env(f"http://127.0.0.1:{closed_port()}", tmp_path)  # connection refused
     code, out, err = await run_bots(["console"], env, "anyone?\n", cwd=tmp_path)
     assert code == 0, err
-    assert "unavailable right now" in out  # the turn ran and told the user
+    assert "try again" in out  # the turn ran and told the user (timeout or unavailable)
     assert err.count("gateway not reachable at start") == 1 and "Traceback" not in err

@@ -13,8 +13,8 @@ import httpx2
 from openai import AsyncOpenAI, DefaultAioHttpClient, RequestOptions
 from openai.types.chat import ChatCompletion
 
-from core.errors import GatewayError, NotAGateway, RateLimited, StreamCut, Unavailable
 from core.config import site_root
+from core.errors import GatewayError, NotAGateway, RateLimited, StreamCut, Unavailable
 from core.events import Usage
 from core.gateway.errors import is_transient, translate
 from core.gateway.retry import Backoff

@@ -96,7 +96,11 @@ class AppSettings(BaseSettings):
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+            ids = [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+            bad = [part for part in ids if not part.isdigit()]
+            if bad:
+                raise ValueError(f"{bad[0]!r} is not a numeric user id (comma-separated ids)")
+            return ids
         if isinstance(value, int):
             return [str(value)]
         return value

@@ -135,3 +135,21 @@ async def test_a_closed_port_at_start_warns_and_answers_with_the_outage(
     assert code == 0, err
     assert "try again" in out  # the turn ran and told the user (timeout or unavailable)
     assert err.count("gateway not reachable at start") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("DISCORD_DEV_GUILD_ID", "my-guild"),
+    ("EXTRA_MODELS_FILE", "."),  # a directory
+    ("EXTRA_MODELS_FILE", "{tmp}/broken.json"),
+    ("GATEWAY_BASE_URL", "api.gaiasc.com"),
+    ("DATABASE_URL", "sqlite+aiosqlite:///{tmp}/a-file/db.sqlite"),  # fails only at open
+])
+async def test_a_bad_value_stops_python_m_bots_with_one_line(
+        tmp_path: Path, name: str, value: str) -> None:
+    (tmp_path / "a-file").write_text("x", "utf-8")
+    (tmp_path / "broken.json").write_text('{"models": [', "utf-8")
+    env = probe_env("http://127.0.0.1:9", tmp_path)
+    env[name] = value.format(tmp=tmp_path)
+    code, _, err = await run_bots([], env, cwd=tmp_path)
+    assert code == 2, err
+    assert err.startswith(f"chatbridge: invalid setting {name}:") and err.count("\n") == 1, err

@@ -35,6 +35,11 @@ from core.tools import ToolRegistry
 log = logging.getLogger(__name__)
 
 
+PROBE_DEADLINE = 20.0
+"""Seconds the start-up ``/v1/models`` call (with its retries) may take before the bots
+start anyway (chosen so a hanging gateway delays start-up a little, not minutes)."""
+
+
 async def open_store(url: str) -> Store:
     """``Store.open(url)``; any failure becomes ``SettingsError`` naming DATABASE_URL.
 
@@ -127,10 +132,16 @@ class ChatCore:
         """The start-up ``/v1/models`` call: fills the catalog and checks the settings.
 
         Raises ``SettingsError`` for a wrong URL (404, not a model list) or a refused key
-        (401/403); other failures (unreachable, timeout, 5xx) log one warning.
+        (401/403); other failures (unreachable, timeout, 5xx, no answer with retries
+        within ``PROBE_DEADLINE`` seconds) log one warning.
         """
         try:
-            ids = await self.gateway.list_models()
+            async with asyncio.timeout(PROBE_DEADLINE):
+                ids = await self.gateway.list_models()
+        except TimeoutError:
+            log.warning("gateway not reachable at start (no model list within %g s); "
+                        "serving anyway, answers will fail until it is back", PROBE_DEADLINE)
+            return
         except NotAGateway as exc:
             raise SettingsError(
                 f"invalid setting GATEWAY_BASE_URL: {self.gateway.api_base}/models is not "

@@ -101,9 +101,10 @@ class GatewayClient:
     async def list_models(self) -> list[str]:
         """Ids of the models the gateway offers (``GET /v1/models``), retried like chat.
 
-        Raises ``NotAGateway`` (a wrong URL) for a 404, a redirect or another 4xx
-        except 401/403/408/429, or a body that is not ``{"data": [{"id": ...}]}``;
-        ``AuthFailed`` for 401/403; other typed ``GatewayError``s otherwise.
+        Redirects are followed.  Raises ``NotAGateway`` (a wrong URL) for a 404 (or
+        another 4xx except 401/403/408/429) or a body that is not
+        ``{"data": [{"id": ...}]}``; ``AuthFailed`` for 401/403; other typed
+        ``GatewayError``s otherwise.
         """
 
         async def fetch() -> list[str]:

@@ -92,7 +92,7 @@ def test_an_unwritable_data_dir_is_named(monkeypatch: pytest.MonkeyPatch,
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
     monkeypatch.setenv("DATA_DIR", str(locked / "data"))
-    with pytest.raises(SettingsError, match="invalid setting DATA_DIR: .* not writable"):
+    with pytest.raises(SettingsError, match=r"invalid setting DATA_DIR: .* not writable"):
         load_settings(_env_file=None)
 
 

@@ -77,15 +77,18 @@ def main(argv: list[str] | None = None) -> int:
     if not settings.secret(settings.gateway_api_key):
         return _fail("missing setting GATEWAY_API_KEY: the API key of your gateway "
                      "(see .env.example)")
-    if args.command == "console":
-        asyncio.run(_console(settings))
-        return 0
-    platforms = enabled_platforms(settings)
-    if not platforms:
-        return _fail("no platform token set: set TELEGRAM_BOT_TOKEN and/or DISCORD_BOT_TOKEN "
-                     "in .env (or try `python -m bots console`)")
-    with contextlib.suppress(KeyboardInterrupt):
-        return asyncio.run(run_bots(settings, platforms))
+    try:
+        if args.command == "console":
+            asyncio.run(_console(settings))
+            return 0
+        platforms = enabled_platforms(settings)
+        if not platforms:
+            return _fail("no platform token set: set TELEGRAM_BOT_TOKEN and/or "
+                         "DISCORD_BOT_TOKEN in .env (or try `python -m bots console`)")
+        with contextlib.suppress(KeyboardInterrupt):
+            return asyncio.run(run_bots(settings, platforms))
+    except SettingsError as exc:  # found at start: database, gateway URL or key
+        return _fail(str(exc))
     return 0
 
 

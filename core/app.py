@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from core.actions import ActionOutcome, ActionService
 from core.commands.handlers import CommandContext, CommandHandlers
 from core.commands.parser import ParsedCommand, parse_command
@@ -16,7 +18,7 @@ from core.commands.picker import ModelPicker
 from core.commands.registry import COMMANDS, find_command
 from core.commands.replies import CommandReply
 from core.commands.spec import CommandSpec
-from core.config import AppSettings
+from core.config import AppSettings, SettingsError
 from core.continue_action import register_continue
 from core.conversation.continuation import continue_message, is_continue_request
 from core.conversation.engine import ConversationEngine, EngineLimits
@@ -25,7 +27,7 @@ from core.conversation.keys import Actor, ChatRef, conversation_key
 from core.conversation.scheduler import Submission, TurnScheduler
 from core.conversation.settings import ChatOptions, SettingsService
 from core.conversation.tickets import TurnTicket
-from core.errors import ChatbridgeError, UserInputError
+from core.errors import AuthFailed, ChatbridgeError, NotAGateway, UserInputError
 from core.events import TurnFailed
 from core.gateway import GatewayClient
 from core.i18n import normalize_language, t
@@ -35,6 +37,26 @@ from core.storage import Store
 from core.tools import ToolRegistry, load_entry_point_tools
 
 log = logging.getLogger(__name__)
+
+
+PROBE_DEADLINE = 20.0
+"""Seconds the start-up ``/v1/models`` call (with its retries) may take before the bots
+start anyway (chosen so a hanging gateway delays start-up a little, not minutes)."""
+
+
+async def open_store(url: str) -> Store:
+    """``Store.open(url)``; any failure becomes ``SettingsError`` naming DATABASE_URL.
+
+    The message carries the error type and text with the URL's password removed."""
+    try:
+        return await Store.open(url)
+    except Exception as exc:  # driver/OS errors of any kind: report, do not trace back
+        text = " ".join(str(exc).split())[:300]
+        password = make_url(url).password
+        if password:
+            text = text.replace(str(password), "***")
+        raise SettingsError(f"invalid setting DATABASE_URL: cannot open the database "
+                            f"({type(exc).__name__}: {text})") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +102,14 @@ class ChatCore:
 
     @classmethod
     async def create(cls, settings: AppSettings, *, refresh_models: bool = True) -> ChatCore:
-        """Open the database (migrating it), the gateway client and the catalog."""
-        store = await Store.open(settings.database_url)
+        """Open the database (migrating it), the gateway client and the catalog.
+
+        Raises ``SettingsError`` (one line naming the variable) when the database cannot
+        be opened (``DATABASE_URL``) or, with ``refresh_models``, when the gateway's
+        ``/v1/models`` answers 404/non-JSON (``GATEWAY_BASE_URL``) or 401/403
+        (``GATEWAY_API_KEY``); an unreachable gateway only logs a warning.
+        """
+        store = await open_store(settings.database_url)
         gateway = GatewayClient(
             settings.gateway_base_url, settings.secret(settings.gateway_api_key),
             timeout=settings.request_timeout, max_retries=settings.gateway_max_retries,
@@ -93,7 +121,11 @@ class ChatCore:
                    catalog=ModelCatalog.shipped(settings.extra_models_file), tools=tools)
         await core.actions.purge_expired()
         if refresh_models:
-            await core.refresh_models()
+            try:
+                await core.probe_gateway()
+            except SettingsError:
+                await core.close()
+                raise
             if settings.models_refresh_interval > 0:
                 core._refresher = asyncio.create_task(core._refresh_forever())
         return core
@@ -107,6 +139,33 @@ class ChatCore:
         await self.scheduler.close()
         await self.gateway.aclose()
         await self.store.close()
+
+    async def probe_gateway(self) -> None:
+        """The start-up ``/v1/models`` call: fills the catalog and checks the settings.
+
+        Raises ``SettingsError`` for a wrong URL (404, not a model list) or a refused key
+        (401/403); other failures (unreachable, timeout, 5xx, no answer with retries
+        within ``PROBE_DEADLINE`` seconds) log one warning.
+        """
+        try:
+            async with asyncio.timeout(PROBE_DEADLINE):
+                ids = await self.gateway.list_models()
+        except TimeoutError:
+            log.warning("gateway not reachable at start (no model list within %g s); "
+                        "serving anyway, answers will fail until it is back", PROBE_DEADLINE)
+            return
+        except NotAGateway as exc:
+            raise SettingsError(
+                f"invalid setting GATEWAY_BASE_URL: {self.gateway.api_base}/models is not "
+                f"an OpenAI-compatible model list ({exc})") from None
+        except AuthFailed as exc:
+            raise SettingsError(
+                f"invalid setting GATEWAY_API_KEY: the gateway refused the key ({exc})") from None
+        except ChatbridgeError as exc:
+            log.warning("gateway not reachable at start (%s); serving anyway, answers will "
+                        "fail until it is back", exc)
+            return
+        self.catalog.merge_live(ids)
 
     async def refresh_models(self) -> bool:
         """Merge the gateway's live ``/v1/models`` list into the catalog."""

@@ -1,16 +1,44 @@
 """Application settings from the environment and ``.env`` (pydantic-settings).
 
-Every field is documented in ``.env.example``.  ``load_settings`` turns a missing or
-invalid setting into one clear line naming the variable (see ``bots.__main__``).
+Every field is documented in ``.env.example``.  An empty value (``NAME=``) means "not
+set" for every field (``env_ignore_empty``), so ``.env.example`` loads unchanged.
+``load_settings`` turns a missing or invalid setting into one clear line naming the
+variable (see ``bots.__main__``).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from core.models.catalog import read_extra_models
+
+
+def site_root(url: str) -> str:
+    """The site root of a gateway URL: ``https://h``, ``https://h/`` and ``https://h/v1/``
+    all give ``https://h`` (the OpenAI SDK base is ``site_root + "/v1"``)."""
+    root = url.strip().rstrip("/")
+    if root.lower().endswith("/v1"):
+        root = root[:-3].rstrip("/")
+    return root
+
+
+def _check_http_url(value: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme.lower() not in schemes or not parts.hostname:
+        raise ValueError(f"must be a {' or '.join(s + '://' for s in schemes)} URL with a host")
+    try:
+        parts.port  # noqa: B018  (raises ValueError for a bad port)
+    except ValueError:
+        raise ValueError("has an invalid port") from None
+    return value.strip().rstrip("/")
 
 
 class SettingsError(Exception):
@@ -21,7 +49,8 @@ class AppSettings(BaseSettings):
     """All chatbridge settings; env var names are the upper-cased field names."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False,
+        env_ignore_empty=True,
     )
 
     gateway_base_url: str = "https://api.gaiasc.com"
@@ -67,7 +96,11 @@ class AppSettings(BaseSettings):
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+            ids = [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+            bad = [part for part in ids if not part.isdigit()]
+            if bad:
+                raise ValueError(f"{bad[0]!r} is not a numeric user id (comma-separated ids)")
+            return ids
         if isinstance(value, int):
             return [str(value)]
         return value
@@ -80,19 +113,74 @@ class AppSettings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return level
 
-    @field_validator("gateway_base_url", "telegram_api_url", "discord_api_base")
+    @field_validator("gateway_base_url")
+    @classmethod
+    def _check_gateway_url(cls, value: str) -> str:
+        return site_root(_check_http_url(value))
+
+    @field_validator("telegram_api_url", "discord_api_base")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
+        return _check_http_url(value)
+
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str) -> str:
+        return _check_http_url(value, ("https",)) if value else value
+
+    @field_validator("discord_gateway_url")
+    @classmethod
+    def _check_ws_url(cls, value: str) -> str:
+        return _check_http_url(value, ("ws", "wss"))
+
+    @field_validator("telegram_webhook_path")
+    @classmethod
+    def _check_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with /")
+        return value
+
+    @field_validator("default_language")
+    @classmethod
+    def _check_language(cls, value: str) -> str:
+        if value.lower() not in {"en", "zh"}:
+            raise ValueError("must be en or zh")
+        return value.lower()
 
     @field_validator("database_url")
     @classmethod
     def _check_db(cls, value: str) -> str:
-        if not value.startswith(("sqlite", "postgresql", "postgres")):
+        try:
+            backend = make_url(value).get_backend_name()
+        except (ArgumentError, ValueError):
+            backend = ""
+        if backend not in {"sqlite", "postgresql", "postgres"}:
             raise ValueError("must be a sqlite+aiosqlite:/// or postgresql+asyncpg:// URL")
         return value
+
+    @field_validator("extra_models_file")
+    @classmethod
+    def _check_extra_models(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            read_extra_models(value)  # ValueError names the problem
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _check_data_dir(cls, value: Path) -> Path:
+        existing = value
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise ValueError(f"{existing} is not a directory")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise ValueError(f"{existing} is not writable")
+        return value
+
+    @property
+    def gateway_api_base(self) -> str:
+        """The OpenAI-style base, ``<site root>/v1`` (``gateway_base_url`` is the root)."""
+        return f"{self.gateway_base_url}/v1"
 
     def secret(self, field: SecretStr | None) -> str:
         """The plain value of a secret field ('' when unset)."""
@@ -106,4 +194,7 @@ def load_settings(**overrides: Any) -> AppSettings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "?"
-        raise SettingsError(f"invalid setting {name}: {first['msg']}") from None
+        message = " ".join(str(first["msg"]).removeprefix("Value error, ").split())
+        raise SettingsError(f"invalid setting {name}: {message}") from None
+    except (OSError, UnicodeDecodeError) as exc:  # .env unreadable (a folder, not UTF-8…)
+        raise SettingsError(f"cannot read .env: {type(exc).__name__}: {exc}") from None

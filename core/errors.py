@@ -114,3 +114,10 @@ class EmptyAnswer(GatewayError):
     """The model returned no text at all."""
 
     key = "error.empty_answer"
+
+
+class NotAGateway(GatewayError):
+    """``/v1/models`` answered 404 or something that is not a model list: the gateway
+    URL is wrong (e.g. a web site, or a path that doubles ``/v1``)."""
+
+    key = "error.unavailable"

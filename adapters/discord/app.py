@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from pathlib import Path
 from typing import Any
 
 import discord
@@ -29,7 +28,6 @@ from discord import app_commands
 
 from adapters.discord.commands import (
     SpecTranslator,
-    SyncState,
     build_commands,
     language_of,
     sync_if_changed,
@@ -42,10 +40,6 @@ from core.app import ChatCore
 from core.config import AppSettings
 
 log = logging.getLogger(__name__)
-
-SYNC_STATE_FILE = "discord_commands.json"
-"""Where (under ``settings.data_dir``) the synced command-payload hash is stored."""
-
 
 def apply_endpoints(api_base: str, gateway_url: str) -> tuple[str, yarl.URL]:
     """Point discord.py (process-wide) at ``api_base``/``gateway_url``; returns the old values."""
@@ -108,14 +102,12 @@ class DiscordBot:
 
     def __init__(self, core: ChatCore, settings: AppSettings | None = None, *,
                  edit_interval: float = DEFAULT_EDIT_INTERVAL,
-                 sync_state_path: Path | None = None,
                  guild_ready_timeout: float = 2.0,
                  ready_timeout: float = 60.0) -> None:
         register_messages()
         self.core = core
         self.settings = settings or core.settings
         self.throttle = ChannelThrottle(edit_interval)
-        self.sync_state = SyncState(sync_state_path or self.settings.data_dir / SYNC_STATE_FILE)
         self.ready_timeout = ready_timeout
         self.client = BridgeClient(self, guild_ready_timeout=guild_ready_timeout)
         self.handlers = Handlers(self)
@@ -148,7 +140,7 @@ class DiscordBot:
         application_id = self.client.application_id or self.settings.discord_application_id
         if application_id is None:
             raise RuntimeError("Discord application id unknown (set DISCORD_APPLICATION_ID)")
-        self.synced = await sync_if_changed(self.tree, application_id, guild_id, self.sync_state)
+        self.synced = await sync_if_changed(self.tree, application_id, guild_id)
 
     async def start(self) -> None:
         """Log in, connect the gateway and return once READY was handled."""

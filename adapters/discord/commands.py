@@ -6,19 +6,16 @@ the spec's typed params (``ParamKind`` → ``str``/``int``/``float``/``bool``/
 Descriptions are ``locale_str``s carrying the Chinese text in their extras;
 ``SpecTranslator`` hands it to Discord for the ``zh-CN``/``zh-TW`` locales.
 
-Syncing is expensive and rate limited (200 creates/day), so ``sync_if_changed`` hashes
-the exact payload discord.py would upload and only syncs when that hash differs from the
-one stored in a small JSON file (``<data_dir>/discord_commands.json``).
+Syncing is rate limited (200 creates/day), so ``sync_if_changed`` fetches what Discord
+has for the application once at start-up and syncs only when it differs from the payload
+discord.py would upload (so commands deleted or changed elsewhere are restored).
 """
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import discord
@@ -171,57 +168,81 @@ async def export_payload(
     return [await command.get_translated_payload(tree, translator) for command in commands]
 
 
-def payload_hash(payload: list[dict[str, Any]]) -> str:
-    """A stable SHA-256 of a command payload."""
-    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+COMPARED_KEYS = (
+    "type", "name", "name_localizations", "description", "description_localizations",
+    "default_member_permissions", "nsfw", "contexts", "integration_types", "options",
+    "required", "choices", "value", "channel_types", "min_value", "max_value", "min_length",
+    "max_length", "autocomplete",
+)
+"""Fields of commands, options and choices that define what users see (Discord API:
+Application Command Object).  Server-side fields (id, version, application_id, guild_id)
+and the deprecated ``dm_permission`` (superseded by ``contexts``) are ignored."""
 
 
-class SyncState:
-    """Last synced payload hash per target, in a small JSON file."""
+def normalize_command(data: dict[str, Any]) -> dict[str, Any]:
+    """A comparable form of a command/option/choice (options in order, recursively).
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    Absent, ``null``, ``false``, ``[]`` and ``{}`` are all "default" and dropped, so an
+    uploaded payload equals what Discord hands back for it; numbers compare by value.
+    """
+    kept = {key: data[key] for key in COMPARED_KEYS if key in data}
+    for nested in ("options", "choices"):  # lists of options / choices, recursively
+        if isinstance(kept.get(nested), list):
+            kept[nested] = [normalize_command(item) if isinstance(item, dict) else item
+                            for item in kept[nested]]
+    return {key: value for key, value in kept.items()
+            if value is not None and value is not False and value != [] and value != {}}
 
-    def _load(self) -> dict[str, str]:
-        try:
-            data = json.loads(self.path.read_text("utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
-    def get(self, target: str) -> str | None:
-        """The stored hash for ``target`` (``"<app>:global"`` or ``"<app>:guild:<id>"``)."""
-        return self._load().get(target)
+def normalize_commands(commands: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``normalize_command`` of each, sorted by (type, name) (order is not meaningful)."""
+    return sorted((normalize_command(c) for c in commands),
+                  key=lambda c: (int(c.get("type", 1)), str(c.get("name", ""))))
 
-    def put(self, target: str, digest: str) -> None:
-        """Store ``digest`` for ``target`` (atomically replaces the file)."""
-        data = self._load()
-        data[target] = digest
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True), "utf-8")
-        tmp.replace(self.path)
+
+async def fetch_remote_payload(
+    tree: app_commands.CommandTree[Any], application_id: int, guild_id: int | None
+) -> list[dict[str, Any]]:
+    """What Discord has now for the application (globally or in ``guild_id``).
+
+    ``GET .../commands?with_localizations=true``: without the flag Discord omits the
+    localization dictionaries (Discord API: Get Global Application Commands), which
+    ``CommandTree.fetch_commands`` does not set, so this calls the route itself.
+    Raises ``discord.HTTPException`` on failure.
+    """
+    if guild_id is None:
+        route = discord.http.Route("GET", "/applications/{application_id}/commands",
+                                   application_id=application_id)
+    else:
+        route = discord.http.Route("GET", "/applications/{application_id}/guilds/{guild_id}"
+                                   "/commands", application_id=application_id,
+                                   guild_id=guild_id)
+    http: discord.http.HTTPClient = tree.client.http
+    data = await http.request(route, params={"with_localizations": "true"})
+    return list(data) if isinstance(data, list) else []
 
 
 async def sync_if_changed(
-    tree: app_commands.CommandTree[Any],
-    application_id: int,
-    guild_id: int | None,
-    state: SyncState,
+    tree: app_commands.CommandTree[Any], application_id: int, guild_id: int | None
 ) -> bool:
-    """Sync the tree to ``guild_id`` (or globally) unless the stored hash matches.
+    """Sync the tree to ``guild_id`` (or globally) unless Discord already has it.
 
-    Returns whether a sync request was made.
+    One GET of the application's commands at start-up, compared (``normalize_commands``)
+    with what ``tree.sync`` would upload; a differing, missing or unreadable remote set
+    is synced (one bulk PUT).  Returns whether a sync request was made.
     """
     guild = discord.Object(id=guild_id) if guild_id is not None else None
-    scope = f"guild:{guild_id}" if guild_id is not None else "global"
-    target = f"{application_id}:{scope}"
-    digest = payload_hash(await export_payload(tree, guild))
-    if state.get(target) == digest:
+    target = f"guild {guild_id}" if guild_id is not None else "global"
+    local = normalize_commands(await export_payload(tree, guild))
+    try:
+        remote: list[dict[str, Any]] | None = normalize_commands(
+            await fetch_remote_payload(tree, application_id, guild_id))
+    except discord.HTTPException as exc:
+        log.warning("could not read the discord commands (%s): %s; syncing", target, exc)
+        remote = None
+    if remote == local:
         log.info("discord commands unchanged (%s), not syncing", target)
         return False
     synced = await tree.sync(guild=guild)
-    state.put(target, digest)
-    log.info("synced %d discord commands to %s", len(synced), target)
+    log.info("synced %d discord commands (%s)", len(synced), target)
     return True

@@ -13,7 +13,8 @@ import httpx2
 from openai import AsyncOpenAI, DefaultAioHttpClient, RequestOptions
 from openai.types.chat import ChatCompletion
 
-from core.errors import GatewayError, RateLimited, StreamCut, Unavailable
+from core.config import site_root
+from core.errors import GatewayError, NotAGateway, RateLimited, StreamCut, Unavailable
 from core.events import Usage
 from core.gateway.errors import error_from_status, is_transient, translate
 from core.gateway.retry import Backoff
@@ -24,6 +25,9 @@ from core.gateway.types import ChatChunk, ChatRequest, ChatResult, ToolCall
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
+
+_NOT_URL_FAULTS = frozenset({401, 403, 408, 429})
+"""Non-2xx answers below 500 of ``/v1/models`` that do not mean "wrong URL"."""
 
 _AUTH: RequestOptions = {"security": {"bearer_auth": True}}
 
@@ -58,7 +62,7 @@ class GatewayClient:
         stream_usage: bool = True,
         http_client: httpx2.AsyncClient | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = site_root(base_url)
         self._api_key = api_key
         self._max_retries = max_retries
         self._backoff = Backoff(base=backoff_base)
@@ -68,7 +72,7 @@ class GatewayClient:
         self._http = http_client or DefaultAioHttpClient(timeout=timeouts, limits=DEFAULT_LIMITS)
         self._openai = AsyncOpenAI(
             api_key=api_key,
-            base_url=f"{self.base_url}/v1",
+            base_url=self.api_base,
             timeout=timeouts,  # the SDK sets it on every request it sends
             max_retries=0,
             http_client=self._http,
@@ -84,12 +88,33 @@ class GatewayClient:
         """The SDK client (``base_url + "/v1"``, no SDK-side retries)."""
         return self._openai
 
+    @property
+    def site_root(self) -> str:
+        """The gateway's site root (``https://host``; ``/mj/...`` routes hang off it)."""
+        return self.base_url
+
+    @property
+    def api_base(self) -> str:
+        """The OpenAI-style base, ``site_root + "/v1"``."""
+        return f"{self.base_url}/v1"
+
     async def list_models(self) -> list[str]:
-        """Ids of the models the gateway offers (``GET /v1/models``)."""
+        """Ids of the models the gateway offers (``GET /v1/models``), retried like chat.
+
+        Redirects are followed.  Raises ``NotAGateway`` (a wrong URL) for a 404 (or
+        another 4xx except 401/403/408/429) or a body that is not
+        ``{"data": [{"id": ...}]}``; ``AuthFailed`` for 401/403; other typed
+        ``GatewayError``s otherwise.
+        """
 
         async def fetch() -> list[str]:
-            page = await self._openai.models.list()
-            return [model.id for model in page.data]
+            response = await self._http.get(
+                f"{self.api_base}/models", headers={"Authorization": f"Bearer {self._api_key}"})
+            status = response.status_code
+            if (status < 200 or 300 <= status < 500) and status not in _NOT_URL_FAULTS:
+                raise NotAGateway(f"HTTP {status}")
+            response.raise_for_status()  # 401/403, 429, 5xx: typed by _retrying
+            return _model_ids(response)
 
         return await self._retrying(fetch)
 
@@ -262,6 +287,20 @@ class GatewayClient:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _model_ids(response: httpx2.Response) -> list[str]:
+    """Ids from an OpenAI ``/v1/models`` body; ``NotAGateway`` for anything else."""
+    kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+    try:
+        data = response.json()
+    except ValueError:
+        raise NotAGateway(f"HTTP {response.status_code}, {kind}, not JSON") from None
+    items = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(items, list) or not all(
+            isinstance(item, dict) and isinstance(item.get("id"), str) for item in items):
+        raise NotAGateway(f'HTTP {response.status_code}, JSON without a "data" model list')
+    return [item["id"] for item in items]
 
 
 def _result_from(completion: ChatCompletion, requested_model: str) -> ChatResult:

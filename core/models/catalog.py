@@ -48,6 +48,32 @@ class ModelInfo:
         return cls(**fields)
 
 
+def read_extra_models(path: Path) -> list[ModelInfo]:
+    """Entries of an extra-models JSON file: ``{"models": [{"name": "...", ...}]}``.
+
+    Raises ``ValueError`` with a one-line reason when the file cannot be read, is not
+    JSON, or an entry is not an object with a string ``name`` (``OSError`` is wrapped).
+    """
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc})") from None
+    entries = data.get("models") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise ValueError(f'{path} must hold {{"models": [...]}}')
+    models = []
+    for number, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise ValueError(f'{path}: model #{number} needs a string "name"')
+        try:
+            models.append(ModelInfo.from_dict(entry))
+        except TypeError as exc:
+            raise ValueError(f"{path}: model #{number}: {exc}") from None
+    return models
+
+
 def guess_vendor(name: str) -> str:
     """The vendor of a model the catalog does not know, from its name."""
     lowered = name.lower()
@@ -80,9 +106,10 @@ class ModelCatalog:
         """The catalog shipped with chatbridge, plus entries from ``extra_file`` (JSON)."""
         raw = resources.files("core.models").joinpath("catalog.json").read_text("utf-8")
         entries = json.loads(raw)["models"]
+        models = [ModelInfo.from_dict(entry) for entry in entries]
         if extra_file is not None:
-            entries += json.loads(extra_file.read_text("utf-8"))["models"]
-        return cls(ModelInfo.from_dict(entry) for entry in entries)
+            models += read_extra_models(extra_file)
+        return cls(models)
 
     def _add(self, model: ModelInfo) -> None:
         self._models[model.name] = model

@@ -329,6 +329,16 @@ class FakeDiscord(DiscordState):
         """Send op 7 RECONNECT; discord.py reconnects and RESUMEs (missed events replayed)."""
         await self.gateway.request_reconnect()
 
+    # ---- changes made elsewhere (another deployment, the developer portal) -------------
+    def delete_commands_elsewhere(self, scope: str) -> None:
+        """Remove every command of ``scope`` ("global" or "guild:<id>") behind the bot."""
+        self.synced_commands.pop(scope, None)
+
+    def edit_command_elsewhere(self, scope: str, name: str, **fields: Any) -> None:
+        """Change fields (e.g. ``description=``) of the command ``name`` in ``scope``."""
+        command = next(c for c in self.synced_commands[scope] if c["name"] == name)
+        command.update(fields)
+
     # ---- observing ----------------------------------------------------------------------
     def calls_of(self, method: str, path_contains: str = "") -> list[ApiCall]:
         """Recorded REST calls filtered by HTTP method and a path substring."""

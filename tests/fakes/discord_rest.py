@@ -32,6 +32,17 @@ DIRECT_MESSAGES = 1 << 12
 MESSAGE_CONTENT = 1 << 15
 
 
+_LOCALIZED = ("name_localizations", "description_localizations")
+
+
+def _without_localizations(data: Any) -> Any:
+    if isinstance(data, list):
+        return [_without_localizations(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    return {k: _without_localizations(v) for k, v in data.items() if k not in _LOCALIZED}
+
+
 def unknown(what: str, code: int) -> web.Response:
     """404 ``Unknown <what>``."""
     return error_answer(404, f"Unknown {what}", code)
@@ -131,8 +142,17 @@ class RestRoutes:
         return ok(out)
 
     async def get_commands(self, request: web.Request) -> web.Response:
-        """List the commands of a scope."""
-        return ok(self.state.synced_commands.get(self._scope(request), []))
+        """List the commands of a scope.
+
+        Discord API (Get Global/Guild Application Commands): the ``name_localizations`` /
+        ``description_localizations`` dictionaries are included only with
+        ``?with_localizations=true``."""
+        if self.state.app_id != int(request.match_info["app"]):
+            return error_answer(403, "Missing Access", 50001)
+        commands = self.state.synced_commands.get(self._scope(request), [])
+        if request.query.get("with_localizations", "").lower() != "true":
+            commands = [_without_localizations(c) for c in commands]
+        return ok(commands)
 
     # ---- channels ----------------------------------------------------------------------
     def _channel(self, request: web.Request) -> FakeChannel | None:

@@ -105,6 +105,10 @@ class FakeGateway:
         self.requests: list[RecordedRequest] = []
         self.record = record  # set False in long benchmarks to keep memory flat
         self.client_disconnects = 0  # handlers cut short because the client went away
+        self.models_fault: HttpFault | None = None
+        """When set, EVERY ``GET /v1/models`` answers with this fault (a switch, unlike a
+        one-shot ``script``), e.g. ``HttpError(404, NOT_FOUND_PAGE, HTML)`` (a web site),
+        ``HttpError(401, ...)``, ``ServerError()``.  A closed port: ``stop()``."""
         self._scripts: defaultdict[str, deque[Reply]] = defaultdict(deque)
         self._exact: dict[tuple[str, str], _Route] = {}
         self._patterned: list[_Route] = []
@@ -139,6 +143,7 @@ class FakeGateway:
         """Forget recorded requests and scripted replies; restore the echo responder."""
         self.requests.clear()
         self._scripts.clear()
+        self.models_fault = None
         self.responder = echo_responder
 
     # -- inspection ----------------------------------------------------------------
@@ -262,6 +267,8 @@ class FakeGateway:
     # -- built-in routes -------------------------------------------------------------
 
     async def _handle_models(self, call: Call) -> web.StreamResponse:
+        if self.models_fault is not None:
+            return await self._render_fault(self.models_fault)
         data = [
             {"id": model, "object": "model", "created": 1_700_000_000, "owned_by": "gateway"}
             for model in self.models
@@ -274,6 +281,11 @@ class FakeGateway:
         if isinstance(reply, HttpError | RateLimit | ServerError | Hang):
             return await self._render_fault(reply)
         return await render_chat(call, body, reply)
+
+
+NOT_FOUND_PAGE = "<!DOCTYPE html><html><body><h1>404 Not Found</h1></body></html>"
+"""What a web server (nginx, a landing page) answers for an unknown path."""
+HTML = {"Content-Type": "text/html; charset=utf-8"}
 
 
 def _maybe_json(raw: bytes, content_type: str) -> Any:

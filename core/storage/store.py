@@ -2,57 +2,44 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from core.events import Usage
-from core.storage.batching import BatchLoader
 from core.storage.conversations import ConversationRepository
-from core.storage.current import CURRENT_CONVERSATION_CACHE_SIZE, CurrentConversations
 from core.storage.engine import DEFAULT_URL, Database, create_engine, migrate
 from core.storage.settings_repo import SettingsRepository
-from core.storage.turn_writer import TurnWriter
 from core.storage.types import NewMessage, ScopeKey, StoredMessage, UsageRecord
 from core.storage.usage import UsageRepository
 
-__all__ = ["CURRENT_CONVERSATION_CACHE_SIZE", "MAX_SETTINGS_BATCH", "Store"]
-
-MAX_SETTINGS_BATCH = 500
-"""Scopes read per settings query at most (three bind parameters each)."""
+__all__ = ["Store"]
 
 
 class Store:
     """Conversations, settings and usage on SQLite (default) or PostgreSQL.
 
-    ``current_conversation`` answers from an in-process cache that only this
-    process's ``start_new_conversation`` updates. That assumes one process owns a
-    conversation key: when several processes serve the same keys (scale-out), route
-    each key to one process, or a process may keep writing to a conversation that
-    another one has archived.
-
-    Cold lookups are coalesced: concurrent ``current_conversation`` misses and
-    concurrent ``get_settings`` calls are answered by batched queries (see
-    ``current`` and ``batching``), so a burst of new chats costs a few statements.
+    Plain SQLAlchemy async Core: every call is one read or one transaction, and
+    nothing is cached here, so several processes may share a PostgreSQL database
+    (the in-memory caches of ``core.conversation`` still assume one process owns a
+    conversation key: route each key to one process).
     """
 
     def __init__(self, db: Database) -> None:
         self._db = db
         self._conversations = ConversationRepository(db)
-        self._turns = TurnWriter(db, self._conversations)
-        self._current = CurrentConversations(self._conversations, self._turns)
         self._settings = SettingsRepository(db)
-        self._settings_loader: BatchLoader[ScopeKey, dict[str, Any]] = BatchLoader(
-            lambda scopes: self._settings.get(scopes),
-            max_batch=MAX_SETTINGS_BATCH,
-            name="chatbridge-settings-reads",
-        )
         self._usage = UsageRepository(db)
 
     @classmethod
     async def open(cls, url: str = DEFAULT_URL, *, echo: bool = False) -> Store:
-        """Connect to ``url`` and apply pending migrations."""
+        """Connect to ``url`` and apply pending migrations.
+
+        Raises ``ValueError`` for an unsupported URL and the driver's error when the
+        database is unreachable."""
         engine = create_engine(url, echo=echo)
         try:
             await migrate(engine)
@@ -62,10 +49,7 @@ class Store:
         return cls(Database(engine))
 
     async def close(self) -> None:
-        """Finish every queued lookup and ``save_turn``, then close the connections."""
-        await self._settings_loader.close()
-        await self._current.close()
-        await self._turns.close()
+        """Close the connections (calls still running fail; await them first)."""
         await self._db.dispose()
 
     @property
@@ -73,18 +57,26 @@ class Store:
         """``"sqlite"`` or ``"postgresql"``."""
         return self._db.dialect
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction for work beyond these methods (e.g. moving a chat's rows):
+        committed when the block ends, rolled back if it raises (see
+        ``Database.transaction``). Use the tables of ``core.storage.schema``."""
+        async with self._db.transaction() as connection:
+            yield connection
+
     # conversations
 
     async def current_conversation(self, key: str) -> int:
         """Id of the newest non-archived conversation for ``key``; creates one if none.
 
-        Cached per process (see the class docstring); concurrent misses are looked
-        up (and created) together, and calls for the same key share one lookup."""
-        return await self._current.get(key)
+        Concurrent first calls for one key (also from other processes) agree on one
+        conversation."""
+        return await self._conversations.current(key)
 
     async def start_new_conversation(self, key: str) -> int:
         """Archive the current conversation for ``key`` and return a new one's id."""
-        return await self._current.start_new(key)
+        return await self._conversations.start_new(key)
 
     async def load_recent_messages(
         self, conversation_id: int, *, limit: int, before_id: int | None = None
@@ -104,14 +96,17 @@ class Store:
         messages: Sequence[NewMessage],
         usage: UsageRecord | None,
     ) -> list[int]:
-        """Store all messages and the ledger row atomically; returns the message ids
-        after the commit.
+        """Store all messages and the ledger row in ONE transaction; the message ids
+        (ascending, in ``messages`` order) once committed.
 
-        Concurrent calls are group-committed (see ``turn_writer``): one transaction
-        per batch, each turn isolated, so a failing turn fails only its own call. Once
-        called, the turn is written even if the caller is cancelled while waiting.
+        Atomic: if any row fails (``sqlalchemy.exc.IntegrityError`` for a bad role or
+        an unknown ``conversation_id``, …) nothing of the turn is stored. Cancelling
+        the caller rolls the turn back, unless COMMIT was already sent, which then
+        completes: the turn is stored whole or not at all. ``ConversationEngine``
+        shields its save, so a user's cancel never interrupts one
+        (docs/ARCHITECTURE.md, "Turn lifecycle and storage").
         """
-        return await self._turns.save_turn(conversation_id, turn_id, messages, usage)
+        return await self._conversations.save_turn(conversation_id, turn_id, messages, usage)
 
     async def bulk_insert_messages(
         self, conversation_id: int, messages: Sequence[NewMessage]
@@ -122,18 +117,9 @@ class Store:
     # settings
 
     async def get_settings(self, scopes: Sequence[ScopeKey]) -> dict[ScopeKey, dict[str, Any]]:
-        """``{scope: {name: value}}`` for every requested scope.
-
-        Concurrent calls are coalesced: the scopes requested while a settings query
-        is in flight are read together by the next one, which starts when it returns
-        (no timer), so a call still sees every write that completed before it."""
-        if not scopes:
-            return {}
-        futures = {scope: self._settings_loader.load(scope) for scope in scopes}
-        # shield: the futures are shared with concurrent callers.
-        values = await asyncio.gather(*(asyncio.shield(f) for f in futures.values()))
-        # Copies: callers of the same batch must not share mutable dicts.
-        return {scope: dict(value) for scope, value in zip(futures, values, strict=True)}
+        """``{scope: {name: value}}`` for every requested scope, in one query (each
+        call gets its own dicts)."""
+        return await self._settings.get(scopes)
 
     async def set_setting(self, scope: ScopeKey, name: str, value: Any) -> None:
         """Insert or replace one JSON-serializable setting."""

@@ -93,8 +93,11 @@ class Database:
 
     PostgreSQL reads run in autocommit mode (no BEGIN/ROLLBACK round trips). SQLite
     has one writer at a time, so this process's transactions queue on an
-    ``asyncio.Lock`` rather than in SQLite's busy handler, which sleeps up to 100 ms
-    between retries (other processes still wait on ``busy_timeout``, 10 s).
+    ``asyncio.Lock`` rather than in SQLite's busy handler, which polls (sleeps up to
+    100 ms) and is unfair: without the lock, bench/core_turns.py (64 concurrent
+    conversations) failed turns with "database is locked" after ``busy_timeout``
+    (10 s). Other processes on the same file only get that best-effort wait; run
+    several processes on PostgreSQL.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:

@@ -164,7 +164,8 @@ async def test_concurrent_turns_in_different_conversations_are_all_stored(store:
 async def test_two_stores_on_one_database_agree_on_the_current_conversation(
     database_url: str,
 ) -> None:
-    """Two processes (here two stores) see a new key at once: one open conversation."""
+    """Two processes (here two stores) see a new key at once: one open conversation.
+    (Each caches it: a key must be routed to one process, see ``Store``.)"""
     first, second = await Store.open(database_url), await Store.open(database_url)
     try:
         ids = await asyncio.gather(*(
@@ -176,10 +177,14 @@ async def test_two_stores_on_one_database_agree_on_the_current_conversation(
             query = sa.select(sa.func.count()).select_from(conversations)
             assert await connection.scalar(query) == 10
         newer = await second.start_new_conversation("shared:0")
-        assert await first.current_conversation("shared:0") == newer != ids[0]
     finally:
         await first.close()
         await second.close()
+    restarted = await Store.open(database_url)
+    try:
+        assert await restarted.current_conversation("shared:0") == newer != ids[0]
+    finally:
+        await restarted.close()
 
 
 async def test_store_transaction_commits_whole_or_rolls_back(store: Store) -> None:
@@ -200,3 +205,49 @@ async def test_store_transaction_commits_whole_or_rolls_back(store: Store) -> No
         assert await connection.scalar(count) == 2
     assert await store.current_conversation("telegram:2") == conversation_id
     assert await store.current_conversation("telegram:1") != conversation_id
+
+
+async def test_current_conversation_is_cached_until_start_new(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await store.current_conversation("telegram:1")
+    lookups: list[str] = []
+    original = store._conversations.current
+
+    async def counting(key: str) -> int:
+        lookups.append(key)
+        return await original(key)
+
+    monkeypatch.setattr(store._conversations, "current", counting)
+    assert [await store.current_conversation("telegram:1") for _ in range(3)] == [first] * 3
+    assert lookups == []
+    new = await store.start_new_conversation("telegram:1")
+    assert new != first and await store.current_conversation("telegram:1") == new
+    assert await store.current_conversation("telegram:2") not in (first, new)
+    assert lookups == ["telegram:2"]
+
+
+async def test_start_new_finishing_during_a_lookup_wins(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/new is handled while a message's lookup of the old conversation is in flight:
+    afterwards the key's current conversation is the new one, in the cache too."""
+    old = await store.current_conversation("k")
+    store._current.clear()  # cold cache, the conversation exists
+    reached, gate = asyncio.Event(), asyncio.Event()
+    original = store._conversations.current
+
+    async def slow(key: str) -> int:
+        found = await original(key)
+        reached.set()
+        await gate.wait()
+        return found
+
+    monkeypatch.setattr(store._conversations, "current", slow)
+    lookup = asyncio.create_task(store.current_conversation("k"))
+    await reached.wait()  # it has read the old id
+    monkeypatch.setattr(store._conversations, "current", original)
+    created = await store.start_new_conversation("k")
+    gate.set()
+    assert await lookup == created != old
+    assert await store.current_conversation("k") == created

@@ -1,4 +1,4 @@
-"""Conversations and their messages (the per-turn write is in ``turn_writer``)."""
+"""Conversations and their messages, including the atomic per-turn write."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.storage.engine import Database
 from core.storage.schema import conversations, dialect_insert, messages, utc_now
-from core.storage.types import NewMessage, StoredMessage
+from core.storage.types import NewMessage, StoredMessage, UsageRecord
+from core.storage.usage import INSERT_LEDGER_ROW, ledger_row
 
 _conv = conversations.c
 _msg = messages.c
@@ -22,9 +23,6 @@ _SELECT_CURRENT = (
     .where(_conv.key == sa.bindparam("conversation_key"), _conv.archived_at.is_(None))
     .order_by(_conv.id.desc())
     .limit(1)
-)
-_SELECT_CURRENT_MANY = sa.select(_conv.key, _conv.id).where(
-    _conv.key.in_(sa.bindparam("conversation_keys", expanding=True)), _conv.archived_at.is_(None)
 )
 _ARCHIVE_CURRENT = (
     sa.update(conversations)
@@ -46,28 +44,7 @@ _COUNT_MESSAGES = (
 )
 _INSERT_MESSAGES = sa.insert(messages)
 
-
 _OPEN_ATTEMPTS = 3
-
-
-def _select_current_many(connection: Connection, keys: Sequence[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    if keys:
-        result = connection.execute(_SELECT_CURRENT_MANY, {"conversation_keys": list(keys)})
-        for key, conversation_id in result.all():
-            # The partial unique index allows one open row per key; prefer the newest.
-            found[key] = max(found.get(key, 0), int(conversation_id))
-    return found
-
-
-def insert_messages_returning_ids(dialect: str) -> sa.Insert:
-    """Multi-row message ``INSERT … RETURNING id`` for ``dialect``.
-
-    SQLite assigns ascending rowids inside the (serialized) write transaction, so
-    sorting the returned ids restores parameter order and lets SQLAlchemy send one
-    multi-row INSERT; ``sort_by_parameter_order`` would insert row by row there.
-    """
-    return _INSERT_MESSAGES.returning(_msg.id, sort_by_parameter_order=dialect != "sqlite")
 
 
 def message_row(
@@ -94,53 +71,78 @@ class ConversationRepository:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        insert = dialect_insert(db.dialect, conversations).on_conflict_do_nothing()
-        self._insert_open = insert.returning(_conv.id)
-        self._insert_open_many = insert.returning(_conv.key, _conv.id)
+        self._sqlite = db.dialect == "sqlite"
+        self._insert_open = (
+            dialect_insert(db.dialect, conversations).on_conflict_do_nothing().returning(_conv.id)
+        )
+        # SQLite assigns ascending rowids inside the (serialized) write transaction, so
+        # sorting the returned ids restores parameter order and lets SQLAlchemy send one
+        # multi-row INSERT; ``sort_by_parameter_order`` would insert row by row there.
+        self._insert_messages = _INSERT_MESSAGES.returning(
+            _msg.id, sort_by_parameter_order=not self._sqlite
+        )
 
-    async def find_current(self, keys: Sequence[str]) -> dict[str, int]:
-        """Ids of the open conversations of ``keys`` (keys without one are left out),
-        in one query."""
-        return await self._db.read_hot(lambda connection: _select_current_many(connection, keys))
+    async def current(self, key: str) -> int:
+        """Id of the open conversation of ``key``; opened (in its own transaction) if none.
 
-    def open_many(
-        self, connection: Connection, keys: Sequence[str], now: datetime
-    ) -> dict[str, int]:
-        """Ensure an open conversation for each of the distinct ``keys`` inside the
-        caller's write transaction; their ids.
-
-        One multi-row ``INSERT … ON CONFLICT DO NOTHING RETURNING``; keys that already
-        had an open conversation (another writer won the race on the partial unique
-        index) are re-selected, and retried should that row have been archived since.
-        """
-        opened: dict[str, int] = {}
-        missing = list(keys)
+        The partial unique index allows one open row per key, so concurrent callers
+        (also in other processes) agree: the loser's ``INSERT … ON CONFLICT DO
+        NOTHING`` returns nothing and it reads the winner's row. Raises
+        ``RuntimeError`` if that row keeps being archived before it can be read."""
+        async with self._db.read() as connection:
+            found = await connection.scalar(_SELECT_CURRENT, {"conversation_key": key})
+        if found is not None:
+            return int(found)
         for _ in range(_OPEN_ATTEMPTS):
-            rows = [{"key": key, "created_at": now} for key in missing]
-            result = connection.execute(self._insert_open_many, rows)
-            opened.update((key, int(created)) for key, created in result.all())
-            missing = [key for key in missing if key not in opened]
-            if missing:
-                opened.update(_select_current_many(connection, missing))
-                missing = [key for key in missing if key not in opened]
-            if not missing:
+            async with self._db.transaction() as connection:
+                opened = await self._open(connection, key, utc_now())
+            if opened is not None:
                 return opened
-        raise RuntimeError(f"could not open conversations for {missing!r}")
+        raise RuntimeError(f"could not open a conversation for {key!r}")
+
+    async def _open(self, connection: AsyncConnection, key: str, now: datetime) -> int | None:
+        """Insert an open conversation for ``key`` unless one exists; the open id, or
+        ``None`` if the existing one was archived meanwhile (PostgreSQL read committed)."""
+        params = {"key": key, "created_at": now}
+        created = await connection.scalar(self._insert_open, params)
+        if created is None:  # another writer opened one first
+            created = await connection.scalar(_SELECT_CURRENT, {"conversation_key": key})
+        return None if created is None else int(created)
 
     async def start_new(self, key: str) -> int:
-        """Archive the open conversation for ``key`` (if any) and open a new one."""
+        """Archive the open conversation for ``key`` (if any) and open a new one, in one
+        transaction; the new id."""
         now = utc_now()
+        for _ in range(_OPEN_ATTEMPTS):
+            async with self._db.transaction() as connection:
+                await connection.execute(_ARCHIVE_CURRENT, {"conversation_key": key, "now": now})
+                opened = await self._open(connection, key, now)
+            if opened is not None:
+                return opened
+        raise RuntimeError(f"could not open a conversation for {key!r}")
 
-        def archive_and_open(connection: Connection) -> int:
-            connection.execute(_ARCHIVE_CURRENT, {"conversation_key": key, "now": now})
-            params = {"key": key, "created_at": now}
-            created = connection.execute(self._insert_open, params).scalar()
-            if created is None:  # another writer opened one concurrently
-                created = connection.execute(
-                    _SELECT_CURRENT, {"conversation_key": key}).scalar_one()
-            return int(created)
-
-        return await self._db.run_write(archive_and_open)
+    async def save_turn(
+        self,
+        conversation_id: int,
+        turn_id: str,
+        new_messages: Sequence[NewMessage],
+        usage: UsageRecord | None,
+    ) -> list[int]:
+        """Insert the messages (one multi-row ``INSERT … RETURNING id``) and the ledger
+        row in one transaction; the new message ids in ``new_messages`` order."""
+        now = utc_now()
+        rows = [message_row(conversation_id, turn_id, message, now) for message in new_messages]
+        ids: list[int] = []
+        async with self._db.transaction() as connection:
+            if rows:
+                result = await connection.execute(self._insert_messages, rows)
+                ids = [int(message_id) for message_id in result.scalars()]
+            if usage is not None:
+                await connection.execute(INSERT_LEDGER_ROW, [ledger_row(turn_id, usage, now)])
+        if self._sqlite:
+            # Ascending rowids in VALUES order, but RETURNING order is not promised.
+            ids.sort()
+        return ids
 
     async def load_recent(
         self, conversation_id: int, *, limit: int, before_id: int | None = None
@@ -154,7 +156,8 @@ class ConversationRepository:
         if before_id is not None:
             query = _LOAD_RECENT_BEFORE
             params["before_id"] = before_id
-        rows = await self._db.read_hot(lambda connection: connection.execute(query, params).all())
+        async with self._db.read() as connection:
+            rows = (await connection.execute(query, params)).all()
         return [StoredMessage(*row) for row in rows]
 
     async def count(self, conversation_id: int) -> int:
@@ -168,4 +171,5 @@ class ConversationRepository:
             return
         now = utc_now()
         rows = [message_row(conversation_id, "", message, now) for message in new_messages]
-        await self._db.run_write(lambda connection: connection.execute(_INSERT_MESSAGES, rows))
+        async with self._db.transaction() as connection:
+            await connection.execute(_INSERT_MESSAGES, rows)

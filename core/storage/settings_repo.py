@@ -41,8 +41,8 @@ class SettingsRepository:
         if not found:
             return found
         keys = [(scope.platform, scope.chat_id, scope.user_id) for scope in found]
-        rows = await self._db.read_hot(
-            lambda connection: connection.execute(_SELECT_SCOPES, {"scopes": keys}).all())
+        async with self._db.read() as connection:
+            rows = (await connection.execute(_SELECT_SCOPES, {"scopes": keys})).all()
         for platform, chat_id, user_id, name, value in rows:
             found[ScopeKey(platform, chat_id, user_id)][name] = value
         return found
@@ -56,7 +56,8 @@ class SettingsRepository:
             "value": value,
             "updated_at": utc_now(),
         }
-        await self._db.run_write(lambda connection: connection.execute(self._upsert, row))
+        async with self._db.transaction() as connection:
+            await connection.execute(self._upsert, row)
 
     async def clear(self, scope: ScopeKey, name: str) -> bool:
         """Delete one setting; true if it existed."""
@@ -66,6 +67,6 @@ class SettingsRepository:
             "scope_user_id": scope.user_id,
             "setting_name": name,
         }
-        removed = await self._db.run_write(
-            lambda connection: connection.execute(_DELETE_SETTING, params).rowcount)
+        async with self._db.transaction() as connection:
+            removed = (await connection.execute(_DELETE_SETTING, params)).rowcount
         return removed > 0

@@ -2,61 +2,57 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from core.events import Usage
 from core.storage.actions_repo import ActionsRepository
-from core.storage.batching import BatchLoader
 from core.storage.chat_moves import ChatMove, move_chat
 from core.storage.conversations import ConversationRepository
-from core.storage.current import CURRENT_CONVERSATION_CACHE_SIZE, CurrentConversations
 from core.storage.engine import DEFAULT_URL, Database, create_engine, migrate
 from core.storage.settings_repo import SettingsRepository
-from core.storage.turn_writer import TurnWriter
 from core.storage.types import NewMessage, ScopeKey, StoredMessage, UsageRecord
 from core.storage.usage import UsageRepository
 
-__all__ = ["CURRENT_CONVERSATION_CACHE_SIZE", "MAX_SETTINGS_BATCH", "Store"]
+__all__ = ["CURRENT_CONVERSATION_CACHE_SIZE", "Store"]
 
-MAX_SETTINGS_BATCH = 500
-"""Scopes read per settings query at most (three bind parameters each)."""
+CURRENT_CONVERSATION_CACHE_SIZE = 10_000
+"""Keys whose current conversation id ``Store`` remembers (least recently used out).
+Kept because bench/core_turns.py misses its targets by more without it: under the
+same load, CPU per turn 9.7-10.1 ms without vs 7.5-7.6 ms with it, overhead p50
+5.6-6.8 ms vs 3.4-4.8 ms (one read, five aiosqlite thread hops, saved per turn)."""
 
 
 class Store:
     """Conversations, settings and usage on SQLite (default) or PostgreSQL.
 
-    ``current_conversation`` answers from an in-process cache that only this
-    process's ``start_new_conversation`` updates. That assumes one process owns a
-    conversation key: when several processes serve the same keys (scale-out), route
-    each key to one process, or a process may keep writing to a conversation that
-    another one has archived.
-
-    Cold lookups are coalesced: concurrent ``current_conversation`` misses and
-    concurrent ``get_settings`` calls are answered by batched queries (see
-    ``current`` and ``batching``), so a burst of new chats costs a few statements.
+    Plain SQLAlchemy async Core: every call is one read or one transaction. The one
+    cache is the current conversation id per key, which only this process's
+    ``start_new_conversation`` updates: like the caches of ``core.conversation`` it
+    assumes one process owns a conversation key (when several processes share a
+    PostgreSQL database, route each key to one of them).
     """
 
     def __init__(self, db: Database) -> None:
         self._db = db
         self._conversations = ConversationRepository(db)
-        self._turns = TurnWriter(db, self._conversations)
-        self._current = CurrentConversations(self._conversations, self._turns)
         self._settings = SettingsRepository(db)
-        self._settings_loader: BatchLoader[ScopeKey, dict[str, Any]] = BatchLoader(
-            lambda scopes: self._settings.get(scopes),
-            max_batch=MAX_SETTINGS_BATCH,
-            name="chatbridge-settings-reads",
-        )
         self._usage = UsageRepository(db)
+        self._current: OrderedDict[str, int] = OrderedDict()
         self.actions = ActionsRepository(db)
         """Button state rows (see ``core.actions``)."""
 
     @classmethod
     async def open(cls, url: str = DEFAULT_URL, *, echo: bool = False) -> Store:
-        """Connect to ``url`` and apply pending migrations."""
+        """Connect to ``url`` and apply pending migrations.
+
+        Raises ``ValueError`` for an unsupported URL and the driver's error when the
+        database is unreachable."""
         engine = create_engine(url, echo=echo)
         try:
             await migrate(engine)
@@ -66,10 +62,7 @@ class Store:
         return cls(Database(engine))
 
     async def close(self) -> None:
-        """Finish every queued lookup and ``save_turn``, then close the connections."""
-        await self._settings_loader.close()
-        await self._current.close()
-        await self._turns.close()
+        """Close the connections (calls still running fail; await them first)."""
         await self._db.dispose()
 
     @property
@@ -77,18 +70,44 @@ class Store:
         """``"sqlite"`` or ``"postgresql"``."""
         return self._db.dialect
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction for work beyond these methods (e.g. moving a chat's rows):
+        committed when the block ends, rolled back if it raises (see
+        ``Database.transaction``). Use the tables of ``core.storage.schema``. It
+        empties the current-conversation cache when it ends, so rows it moved
+        between keys are seen by the next ``current_conversation``."""
+        try:
+            async with self._db.transaction() as connection:
+                yield connection
+        finally:
+            self._current.clear()
+
     # conversations
 
     async def current_conversation(self, key: str) -> int:
         """Id of the newest non-archived conversation for ``key``; creates one if none.
 
-        Cached per process (see the class docstring); concurrent misses are looked
-        up (and created) together, and calls for the same key share one lookup."""
-        return await self._current.get(key)
+        Cached per process (see the class docstring). Concurrent first calls for one
+        key (also from other processes) agree on one conversation."""
+        cached = self._current.get(key)
+        if cached is None:
+            found = await self._conversations.current(key)
+            # setdefault: a start_new_conversation that finished meanwhile wins.
+            cached = self._current.setdefault(key, found)
+        return self._remember(key, cached)
 
     async def start_new_conversation(self, key: str) -> int:
         """Archive the current conversation for ``key`` and return a new one's id."""
-        return await self._current.start_new(key)
+        created = await self._conversations.start_new(key)
+        self._current[key] = created
+        return self._remember(key, created)
+
+    def _remember(self, key: str, conversation_id: int) -> int:
+        self._current.move_to_end(key)
+        while len(self._current) > CURRENT_CONVERSATION_CACHE_SIZE:
+            self._current.popitem(last=False)
+        return conversation_id
 
     async def load_recent_messages(
         self, conversation_id: int, *, limit: int, before_id: int | None = None
@@ -108,14 +127,17 @@ class Store:
         messages: Sequence[NewMessage],
         usage: UsageRecord | None,
     ) -> list[int]:
-        """Store all messages and the ledger row atomically; returns the message ids
-        after the commit.
+        """Store all messages and the ledger row in ONE transaction; the message ids
+        (ascending, in ``messages`` order) once committed.
 
-        Concurrent calls are group-committed (see ``turn_writer``): one transaction
-        per batch, each turn isolated, so a failing turn fails only its own call. Once
-        called, the turn is written even if the caller is cancelled while waiting.
+        Atomic: if any row fails (``sqlalchemy.exc.IntegrityError`` for a bad role or
+        an unknown ``conversation_id``, …) nothing of the turn is stored. Cancelling
+        the caller rolls the turn back, unless COMMIT was already sent, which then
+        completes: the turn is stored whole or not at all. ``ConversationEngine``
+        shields its save, so a user's cancel never interrupts one
+        (docs/ARCHITECTURE.md, "Turn lifecycle and storage").
         """
-        return await self._turns.save_turn(conversation_id, turn_id, messages, usage)
+        return await self._conversations.save_turn(conversation_id, turn_id, messages, usage)
 
     async def bulk_insert_messages(
         self, conversation_id: int, messages: Sequence[NewMessage]
@@ -128,24 +150,16 @@ class Store:
         transaction (see ``chat_moves.move_chat``); idempotent. Cached current
         conversations of the old and new keys are forgotten."""
         move = await move_chat(self._db.engine, platform, old_chat_id, new_chat_id)
-        self._current.forget([*move.keys, *move.keys.values()])
+        for key in [*move.keys, *move.keys.values()]:
+            self._current.pop(key, None)
         return move
 
     # settings
 
     async def get_settings(self, scopes: Sequence[ScopeKey]) -> dict[ScopeKey, dict[str, Any]]:
-        """``{scope: {name: value}}`` for every requested scope.
-
-        Concurrent calls are coalesced: the scopes requested while a settings query
-        is in flight are read together by the next one, which starts when it returns
-        (no timer), so a call still sees every write that completed before it."""
-        if not scopes:
-            return {}
-        futures = {scope: self._settings_loader.load(scope) for scope in scopes}
-        # shield: the futures are shared with concurrent callers.
-        values = await asyncio.gather(*(asyncio.shield(f) for f in futures.values()))
-        # Copies: callers of the same batch must not share mutable dicts.
-        return {scope: dict(value) for scope, value in zip(futures, values, strict=True)}
+        """``{scope: {name: value}}`` for every requested scope, in one query (each
+        call gets its own dicts)."""
+        return await self._settings.get(scopes)
 
     async def set_setting(self, scope: ScopeKey, name: str, value: Any) -> None:
         """Insert or replace one JSON-serializable setting."""

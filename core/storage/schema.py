@@ -117,8 +117,32 @@ usage_ledger = sa.Table(
     sa.Column("cost", sa.Numeric(18, 8, asdecimal=False), nullable=True),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False, server_default="ok"),
+    sa.Column("units", sa.Numeric(18, 6, asdecimal=False), nullable=True),
+    sa.Column("unit", sa.String(16), nullable=True),
     sa.Index("ix_usage_ledger_platform_user_id_created_at", "platform", "user_id", "created_at"),
 )
+"""One row per gateway call. ``kind``: chat | image | mj | audio | embedding | moderation;
+``outcome``: ok | failed | cancelled; tokens as the gateway reported them (``estimated``
+when counted locally); ``units``/``unit``: images, seconds or characters for non-token
+calls; ``cost`` in the catalog's currency (USD unless the catalog says otherwise)."""
+
+actions = sa.Table(
+    "actions",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("platform", sa.String(32), nullable=False),
+    sa.Column("chat_id", sa.String(64), nullable=False),
+    sa.Column("owner_id", sa.String(64), nullable=False),
+    sa.Column("who", sa.String(16), nullable=False),
+    sa.Column("payload", json_type(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=True),
+    sa.Index("ix_actions_platform_chat_id", "platform", "chat_id"),
+)
+"""Buttons' state (see core.actions): a short id that platforms carry in callback_data /
+custom_id, the action ``kind`` and its JSON ``payload``, who may press it."""
 
 
 def dialect_insert(dialect: str, table: sa.Table) -> sqlite.Insert | postgresql.Insert:

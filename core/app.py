@@ -26,6 +26,7 @@ from core.events import TurnFailed
 from core.gateway import GatewayClient
 from core.i18n import normalize_language, t
 from core.media import MediaPreparer
+from core.metering import Metering, UsageLedger
 from core.models import ModelCatalog, ModelInfo
 from core.storage import Store
 from core.tools import ToolRegistry
@@ -58,10 +59,13 @@ class ChatCore:
             "temperature": None, "language": None,
             "reply_mode": "mention", "context_mode": "shared",
         })
+        self.metering = Metering(catalog, [UsageLedger(store)])
+        """Hooks around every gateway call: ``core.metering.add(hook)`` (quotas, …)."""
         self.engine = ConversationEngine(
             store=store, gateway=gateway, catalog=catalog, settings=self.settings_service,
             tools=self.tools, limits=EngineLimits(settings.max_output_tokens,
-                                                  settings.max_input_chars))
+                                                  settings.max_input_chars),
+            metering=self.metering)
         self.scheduler = TurnScheduler(self.engine.run, burst_window=settings.burst_window,
                                        burst_max_wait=settings.burst_max_wait)
         self._handlers = CommandHandlers(settings=self.settings_service, catalog=catalog,

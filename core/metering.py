@@ -20,10 +20,11 @@ Rules (docs/ARCHITECTURE.md, "Metering"):
 - Otherwise every hook's ``after`` runs once, whatever happens in the body: outcome
   ``"ok"`` when the body returns, ``"cancelled"`` on ``asyncio.CancelledError``,
   ``"failed"`` on any other exception. The body's exception then propagates unchanged.
-- Usage is what the gateway reported (``meter.report``); when it is missing or the
-  call did not complete, it is estimated locally (``Usage.estimated``): prompt tokens
-  from what was sent (``CallInfo.prompt_tokens``) plus completion tokens from the text
-  streamed so far (``meter.add_text``), with ``core.tokens``.
+- Usage is what the gateway reported (``meter.report``); when it is missing (a stream
+  cut, cancelled or failed before its usage chunk, or a gateway that sends none), it
+  is estimated locally (``Usage.estimated``): prompt tokens from what was sent
+  (``CallInfo.prompt_tokens``) plus completion tokens from the text streamed so far
+  (``meter.add_text``), with ``core.tokens``.
 - ``after`` hooks are shielded from a second cancellation (a user pressing Stop
   twice) and their exceptions are logged, not raised: accounting trouble never turns
   a delivered answer into an error.
@@ -125,10 +126,11 @@ class Meter:
         """Non-token consumption: ``units`` images, seconds or characters."""
         self.units, self.unit = units, unit
 
-    def usage(self, *, complete: bool = True) -> Usage:
-        """The gateway's usage when reported for a completed call, else the estimate
-        (prompt tokens sent + tokens of the output streamed so far, ``estimated``)."""
-        if complete and self._reported is not None:
+    def usage(self) -> Usage:
+        """The gateway's usage when it reported one (whatever the outcome), else the
+        estimate: prompt tokens sent + tokens of the output streamed so far
+        (``estimated``)."""
+        if self._reported is not None:
             return self._reported
         completion = estimate_text_tokens("".join(self._streamed))
         return Usage(self.info.prompt_tokens, completion, estimated=True)
@@ -173,7 +175,7 @@ class Metering:
 
     def result(self, info: CallInfo, meter: Meter, outcome: Outcome) -> CallResult:
         """The ``CallResult`` of a call that ended with ``outcome`` (cost priced)."""
-        usage = meter.usage(complete=outcome == "ok")
+        usage = meter.usage()
         model = self._catalog.get(info.model)
         cost = None if model is None else model.cost(usage, meter.units, meter.unit)
         return CallResult(outcome, usage, meter.units, meter.unit, cost)

@@ -129,11 +129,12 @@ class Meter:
     def usage(self) -> Usage:
         """The gateway's usage when it reported one (whatever the outcome), else the
         estimate: prompt tokens sent + tokens of the output streamed so far
-        (``estimated``)."""
+        (``estimated``; all zeros, not estimated, for a call that sends no tokens)."""
         if self._reported is not None:
             return self._reported
+        prompt = self.info.prompt_tokens
         completion = estimate_text_tokens("".join(self._streamed))
-        return Usage(self.info.prompt_tokens, completion, estimated=True)
+        return Usage(prompt, completion, estimated=bool(prompt or completion))
 
 
 class Metering:
@@ -151,8 +152,10 @@ class Metering:
     async def call(self, info: CallInfo) -> AsyncIterator[Meter]:
         """Run the ``before`` hooks, the block (the gateway call), then the ``after``
         hooks with the outcome. Raises whatever a ``before`` hook raises (the block
-        is then skipped) and whatever the block raises."""
-        for hook in self.hooks:
+        is then skipped) and whatever the block raises. Hooks added meanwhile join at
+        the next call."""
+        hooks = tuple(self.hooks)
+        for hook in hooks:
             await hook.before(info)
         meter = Meter(info)
         outcome: Outcome = "ok"
@@ -165,7 +168,7 @@ class Metering:
             outcome = "failed"
             raise
         finally:
-            await self._after(info, self.result(info, meter, outcome))
+            await self._after(hooks, info, self.result(info, meter, outcome))
 
     async def run(self, info: CallInfo, body: Callable[[Meter], Awaitable[T]]) -> T:
         """``body(meter)`` inside ``call(info)``: the helper every gateway capability
@@ -180,8 +183,9 @@ class Metering:
         cost = None if model is None else model.cost(usage, meter.units, meter.unit)
         return CallResult(outcome, usage, meter.units, meter.unit, cost)
 
-    async def _after(self, info: CallInfo, result: CallResult) -> None:
-        done = asyncio.ensure_future(self._run_after(info, result))
+    async def _after(self, hooks: Sequence[GatewayHook], info: CallInfo,
+                     result: CallResult) -> None:
+        done = asyncio.ensure_future(self._run_after(hooks, info, result))
         interrupted = False
         while not done.done():  # a cancel must not lose the record: finish it first
             try:
@@ -191,8 +195,10 @@ class Metering:
         if interrupted and result.outcome != "cancelled":
             raise asyncio.CancelledError  # deliver the cancel once the record is written
 
-    async def _run_after(self, info: CallInfo, result: CallResult) -> None:
-        for hook in self.hooks:
+    @staticmethod
+    async def _run_after(hooks: Sequence[GatewayHook], info: CallInfo,
+                         result: CallResult) -> None:
+        for hook in hooks:
             try:
                 await hook.after(info, result)
             except Exception:

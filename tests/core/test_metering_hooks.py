@@ -52,7 +52,7 @@ async def test_an_image_call_is_priced_per_image_through_the_generic_helper() ->
     [result] = ledger.results
     assert (result.outcome, result.units, result.unit) == ("ok", 2, "images")
     assert result.cost == pytest.approx(2 * 0.04)  # dall-e-3: USD 0.04 per image
-    assert result.usage == Usage(0, 0, estimated=True)  # no tokens for an image call
+    assert result.usage == Usage()  # no tokens for an image call, nothing estimated
 
 
 async def test_a_refusal_skips_the_call_and_every_after() -> None:
@@ -170,3 +170,14 @@ async def test_usage_the_gateway_reported_is_kept_even_if_the_call_then_fails() 
             meter.report(Usage(40, 2))
             raise RuntimeError("the answer could not be parsed")
     assert [(r.outcome, r.usage) for r in ledger.results] == [("failed", Usage(40, 2))]
+
+
+async def test_a_hook_added_during_a_call_joins_at_the_next_call() -> None:
+    log: list[str] = []
+    metering = Metering(CATALOG, [Recorder("ledger", log)])
+    async with metering.call(image_call()):
+        metering.add(Recorder("quota", log))
+    async with metering.call(image_call()):
+        pass
+    assert log == ["ledger.before", "ledger.after",
+                   "ledger.before", "quota.before", "ledger.after", "quota.after"]

@@ -32,6 +32,7 @@ from core.events import TurnFailed
 from core.gateway import GatewayClient
 from core.i18n import normalize_language, t
 from core.media import MediaPreparer
+from core.metering import Metering, UsageLedger
 from core.models import ModelCatalog, ModelInfo
 from core.storage import Store
 from core.tools import ToolRegistry, load_entry_point_tools
@@ -84,10 +85,13 @@ class ChatCore:
             "temperature": None, "language": None,
             "reply_mode": "mention", "context_mode": "shared", "tools": None,
         })
+        self.metering = Metering(catalog, [UsageLedger(store)])
+        """Hooks around every gateway call: ``core.metering.add(hook)`` (quotas, …)."""
         self.engine = ConversationEngine(
             store=store, gateway=gateway, catalog=catalog, settings=self.settings_service,
             tools=self.tools, limits=EngineLimits(settings.max_output_tokens,
-                                                  settings.max_input_chars))
+                                                  settings.max_input_chars),
+            metering=self.metering)
         self.scheduler = TurnScheduler(self.engine.run, burst_window=settings.burst_window,
                                        burst_max_wait=settings.burst_max_wait)
         self.actions = ActionService(store.actions, self)

@@ -2,7 +2,9 @@
 
 Heuristic close to cl100k-style tokenizers: CJK characters count about one token
 each, other text about one token per four characters, plus per-message overhead.
-Accounting uses the gateway's reported ``usage``; this only sizes context windows.
+Accounting uses the gateway's reported ``usage``; these estimates size context windows
+and stand in for usage the gateway did not report (a cancelled or cut stream, see
+``core.metering``), marked ``estimated`` there.
 """
 
 from __future__ import annotations

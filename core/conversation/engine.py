@@ -19,6 +19,7 @@ from core.conversation.context import (
 )
 from core.conversation.history import HistoryCache, HistoryEntry
 from core.conversation.inputs import DocumentInput, ImageInput, UserMessage
+from core.conversation.keys import Actor, ChatRef
 from core.conversation.scheduler import Submission
 from core.conversation.settings import SettingsService
 from core.conversation.tickets import TurnTicket
@@ -35,10 +36,11 @@ from core.events import (
     TurnStarted,
     Usage,
 )
-from core.gateway import ChatRequest, GatewayClient
+from core.gateway import ChatChunk, ChatRequest, GatewayClient
+from core.metering import CallInfo, Metering
 from core.models import ModelCatalog, ModelInfo
 from core.parts import MediaPart
-from core.storage import NewMessage, Store, UsageRecord
+from core.storage import NewMessage, Store
 from core.tokens import estimate_message_tokens, estimate_text_tokens
 from core.tools import ToolRegistry, allowed_tools
 
@@ -59,6 +61,8 @@ class _TurnState:
     """What a turn has produced so far (kept for failures and cancellation)."""
 
     turn_id: str
+    chat: ChatRef
+    actor: Actor
     text: list[str] = field(default_factory=list)
     extra_messages: list[NewMessage] = field(default_factory=list)
     prompt_tokens: int = 0
@@ -93,9 +97,11 @@ class ConversationEngine:
     """Answers merged submissions for one conversation at a time (see TurnScheduler)."""
 
     def __init__(self, *, store: Store, gateway: GatewayClient, catalog: ModelCatalog,
-                 settings: SettingsService, tools: ToolRegistry, limits: EngineLimits) -> None:
+                 settings: SettingsService, tools: ToolRegistry, limits: EngineLimits,
+                 metering: Metering) -> None:
         self._store = store
         self._gateway = gateway
+        self._metering = metering
         self._catalog = catalog
         self._settings = settings
         self._tools = tools
@@ -105,7 +111,7 @@ class ConversationEngine:
     async def run(self, key: str, batch: list[Submission]) -> None:
         """Run the turn for ``batch`` (leader first) and emit its events."""
         leader = batch[0]
-        state = _TurnState(turn_id=uuid.uuid4().hex)
+        state = _TurnState(turn_id=uuid.uuid4().hex, chat=leader.chat, actor=leader.actor)
         for follower in batch[1:]:
             follower.ticket.emit(TurnMerged(into_turn_id=state.turn_id))
         ticket = leader.ticket
@@ -200,16 +206,8 @@ class ConversationEngine:
                                         max_tokens=request.max_tokens, tools=request.tools)
             round_text: list[str] = []
             state.last_round_start = len(state.text)
-            final = None
-            async for chunk in self._gateway.stream_chat(round_request):
-                if chunk.text:
-                    round_text.append(chunk.text)
-                    state.text.append(chunk.text)
-                    ticket.emit(TextDelta(chunk.text))
-                if chunk.finish_reason is not None:
-                    final = chunk
+            final = await self._metered_round(state, ticket, round_request, round_text)
             state.finish_reason = final.finish_reason if final else None
-            self._count_usage(state, final.usage if final else None, messages, round_text)
             if final is None or not final.tool_calls or not request.tools:
                 return
             calls = [{"id": c.id, "type": "function",
@@ -234,16 +232,32 @@ class ConversationEngine:
                     role="tool", content=outcome.text, tool_call_id=call.id, name=call.name,
                     tokens=estimate_message_tokens(tool_message)))
 
-    @staticmethod
-    def _count_usage(state: _TurnState, usage: Usage | None,
-                     messages: list[dict[str, Any]], round_text: list[str]) -> None:
-        if usage is not None and usage.total_tokens:
-            state.prompt_tokens += usage.prompt_tokens
-            state.completion_tokens += usage.completion_tokens
-            return
-        state.usage_estimated = True
-        state.prompt_tokens += sum(estimate_message_tokens(m) for m in messages)
-        state.completion_tokens += estimate_text_tokens("".join(round_text))
+    async def _metered_round(self, state: _TurnState, ticket: TurnTicket,
+                             request: ChatRequest, round_text: list[str]) -> ChatChunk | None:
+        """One gateway call (one tool round) inside ``Metering.call``: streams its text
+        into ``round_text`` and the ticket; the finishing chunk (None if the stream ended
+        without one). Refusals of a ``before`` hook propagate before any request."""
+        prompt = sum(estimate_message_tokens(m) for m in request.messages)
+        info = CallInfo("chat", request.model, state.chat, state.actor, turn_id=state.turn_id,
+                        estimate=prompt + (request.max_tokens or 0), prompt_tokens=prompt)
+        final = None
+        async with self._metering.call(info) as meter:
+            async for chunk in self._gateway.stream_chat(request):
+                if chunk.text:
+                    meter.add_text(chunk.text)
+                    round_text.append(chunk.text)
+                    state.text.append(chunk.text)
+                    ticket.emit(TextDelta(chunk.text))
+                if chunk.finish_reason is not None:
+                    final = chunk
+            for call in final.tool_calls if final else ():
+                meter.add_text(call.name + call.arguments)
+            meter.report(final.usage if final else None)
+        usage = meter.usage()
+        state.prompt_tokens += usage.prompt_tokens
+        state.completion_tokens += usage.completion_tokens
+        state.usage_estimated |= usage.estimated
+        return final
 
     @staticmethod
     def _usage(state: _TurnState) -> Usage:
@@ -262,11 +276,9 @@ class ConversationEngine:
         answer = "".join(state.text[state.last_round_start:])  # earlier rounds are stored
         assistant = NewMessage(role="assistant", content=answer, model=model,  # with tools
                                tokens=estimate_text_tokens(answer) + 4)
-        usage = UsageRecord(platform=leader.chat.platform, chat_id=leader.chat.chat_id,
-                            user_id=leader.actor.user_id, model=model, usage=self._usage(state))
         messages = [user, *state.extra_messages, assistant]
-        state.saving = asyncio.ensure_future(self._store.save_turn(
-            conversation_id, state.turn_id, messages, usage))
+        state.saving = asyncio.ensure_future(self._store.save_turn(  # ledger rows: written
+            conversation_id, state.turn_id, messages, None))  # per call by core.metering
 
         def remember(saved: asyncio.Future[list[int]]) -> None:
             if not saved.cancelled() and saved.exception() is None:

@@ -8,9 +8,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.events import Usage
 
 CHAT = "chat"
+DEFAULT_CURRENCY = "USD"
+_PRICE_ALIASES = {"price_in": "price_prompt", "price_out": "price_completion"}
 _VENDOR_PREFIXES: tuple[tuple[str, str], ...] = (
     ("gpt-", "OpenAI"), ("o1", "OpenAI"), ("dall-e", "OpenAI"), ("qwen", "Alibaba"),
     ("ernie", "Baidu"), ("chatglm", "Zhipu"), ("glm", "Zhipu"), ("cogview", "Zhipu"),
@@ -22,7 +27,17 @@ _VENDOR_PREFIXES: tuple[tuple[str, str], ...] = (
 
 @dataclass(frozen=True, slots=True)
 class ModelInfo:
-    """What the bot knows about one model."""
+    """What the bot knows about one model.
+
+    Prices are in the catalog's currency (``ModelCatalog.currency``, USD unless the
+    catalog file says ``"currency"``); ``None`` means unknown (the ledger's cost is then
+    NULL). Token prices are per 1,000 tokens as the gateway counts them:
+    ``price_prompt`` for prompt (input) tokens, ``price_completion`` for completion
+    (output) tokens (older files' ``price_in``/``price_out`` are read as these).
+    ``price_image`` is per generated image, ``price_second`` per second of audio
+    (transcription), ``price_1k_chars`` per 1,000 characters of input text (speech),
+    ``price_call`` per call (whatever it consumed).
+    """
 
     name: str
     vendor: str = "Other"
@@ -34,18 +49,47 @@ class ModelInfo:
     streaming: bool = True
     image_output: bool = False
     aliases: tuple[str, ...] = ()
-    price_in: float | None = None
-    price_out: float | None = None
+    price_prompt: float | None = None
+    price_completion: float | None = None
+    price_image: float | None = None
+    price_second: float | None = None
+    price_1k_chars: float | None = None
+    price_call: float | None = None
     known: bool = True
     live: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelInfo:
         """Build from catalog JSON (unknown keys are ignored)."""
+        data = {_PRICE_ALIASES.get(k, k): v for k, v in data.items()}
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         if "aliases" in fields:
             fields["aliases"] = tuple(fields["aliases"])
         return cls(**fields)
+
+    def cost(self, usage: Usage, units: float | None = None,
+             unit: str | None = None) -> float | None:
+        """The price of one call that consumed ``usage`` tokens and ``units`` of
+        ``unit`` ("images" | "seconds" | "characters"), plus ``price_call``; ``None``
+        when a needed price is unknown (or nothing is priced at all)."""
+        parts: list[float | None] = []
+        if usage.prompt_tokens:
+            parts.append(_per(self.price_prompt, usage.prompt_tokens / 1000))
+        if usage.completion_tokens:
+            parts.append(_per(self.price_completion, usage.completion_tokens / 1000))
+        if units and unit in ("images", "seconds", "characters"):
+            price = {"images": self.price_image, "seconds": self.price_second,
+                     "characters": self.price_1k_chars}.get(unit or "")
+            parts.append(_per(price, units / 1000 if unit == "characters" else units))
+        if self.price_call is not None:
+            parts.append(self.price_call)
+        if not parts or any(part is None for part in parts):
+            return None
+        return round(sum(part for part in parts if part is not None), 8)
+
+
+def _per(price: float | None, amount: float) -> float | None:
+    return None if price is None else price * amount
 
 
 def read_extra_models(path: Path) -> list[ModelInfo]:
@@ -94,7 +138,10 @@ class Resolution:
 class ModelCatalog:
     """Models by name with alias and case-insensitive lookup, merged with live ids."""
 
-    def __init__(self, models: Iterable[ModelInfo]) -> None:
+    def __init__(self, models: Iterable[ModelInfo], *,
+                 currency: str = DEFAULT_CURRENCY) -> None:
+        self.currency = currency
+        """ISO 4217 code of every price in this catalog (and of the ledger's ``cost``)."""
         self._models: dict[str, ModelInfo] = {}
         self._index: dict[str, str] = {}
         self._live_loaded = False
@@ -103,13 +150,14 @@ class ModelCatalog:
 
     @classmethod
     def shipped(cls, extra_file: Path | None = None) -> ModelCatalog:
-        """The catalog shipped with chatbridge, plus entries from ``extra_file`` (JSON)."""
+        """The catalog shipped with chatbridge, plus entries from ``extra_file`` (JSON,
+        ``{"models": [...]}``, prices in the shipped catalog's currency)."""
         raw = resources.files("core.models").joinpath("catalog.json").read_text("utf-8")
-        entries = json.loads(raw)["models"]
-        models = [ModelInfo.from_dict(entry) for entry in entries]
+        shipped = json.loads(raw)
+        models = [ModelInfo.from_dict(entry) for entry in shipped["models"]]
         if extra_file is not None:
             models += read_extra_models(extra_file)
-        return cls(models)
+        return cls(models, currency=shipped.get("currency", DEFAULT_CURRENCY))
 
     def _add(self, model: ModelInfo) -> None:
         self._models[model.name] = model

@@ -171,8 +171,17 @@ class Store:
 
     # usage
 
+    async def record_usage(self, turn_id: str, record: UsageRecord) -> None:
+        """Write one usage-ledger row (one gateway call) in its own transaction;
+        ``turn_id`` is the turn it belongs to (or the call id outside a turn)."""
+        await self._usage.record(turn_id, record)
+
     async def usage_totals(
-        self, *, platform: str, user_id: str | None = None, since: datetime | None = None
+        self, *, platform: str, user_id: str | None = None, since: datetime | None = None,
+        kind: str | None = None, outcome: str | None = None,
     ) -> Usage:
-        """Summed ledger tokens for a platform, optionally one user and/or since a time."""
-        return await self._usage.totals(platform=platform, user_id=user_id, since=since)
+        """Summed ledger tokens for a platform, optionally one user, since a time, one
+        call ``kind`` ("chat", "image", …) and/or one ``outcome`` ("ok", "failed",
+        "cancelled")."""
+        return await self._usage.totals(platform=platform, user_id=user_id, since=since,
+                                        kind=kind, outcome=outcome)

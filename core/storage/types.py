@@ -45,7 +45,11 @@ class NewMessage:
 
 @dataclass(frozen=True, slots=True)
 class UsageRecord:
-    """One usage-ledger entry, written together with the turn it accounts for."""
+    """One usage-ledger row: one gateway call (``core.metering``).
+
+    ``kind``: chat | image | mj | audio | embedding | moderation; ``outcome``: ok |
+    failed | cancelled; ``units``/``unit``: images, seconds or characters for non-token
+    calls; ``cost`` in the catalog's currency, ``None`` when unknown."""
 
     platform: str
     chat_id: str
@@ -54,6 +58,9 @@ class UsageRecord:
     usage: Usage
     kind: str = "chat"
     cost: float | None = None
+    outcome: str = "ok"
+    units: float | None = None
+    unit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

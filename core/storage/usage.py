@@ -1,4 +1,4 @@
-"""Usage ledger: one row per accounted turn (or image, audio, ... later)."""
+"""Usage ledger: one row per gateway call (written by ``core.metering.UsageLedger``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from core.events import Usage
 from core.storage.engine import Database
-from core.storage.schema import usage_ledger
+from core.storage.schema import usage_ledger, utc_now
 from core.storage.types import UsageRecord
 
 INSERT_LEDGER_ROW = sa.insert(usage_ledger)
@@ -30,6 +30,9 @@ def ledger_row(turn_id: str, record: UsageRecord, created_at: datetime) -> dict[
         "estimated": record.usage.estimated,
         "cost": record.cost,
         "kind": record.kind,
+        "outcome": record.outcome,
+        "units": record.units,
+        "unit": record.unit,
         "created_at": created_at,
     }
 
@@ -40,10 +43,17 @@ class UsageRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    async def record(self, turn_id: str, record: UsageRecord) -> None:
+        """Insert one ledger row in its own transaction."""
+        async with self._db.transaction() as connection:
+            await connection.execute(INSERT_LEDGER_ROW, [ledger_row(turn_id, record, utc_now())])
+
     async def totals(
-        self, *, platform: str, user_id: str | None = None, since: datetime | None = None
+        self, *, platform: str, user_id: str | None = None, since: datetime | None = None,
+        kind: str | None = None, outcome: str | None = None,
     ) -> Usage:
-        """Summed tokens; ``estimated`` is true if any counted row was an estimate."""
+        """Summed tokens of the matching rows (``kind``/``outcome`` filter when given);
+        ``estimated`` is true if any counted row was an estimate."""
         query = sa.select(
             sa.func.coalesce(sa.func.sum(_ledger.prompt_tokens), 0),
             sa.func.coalesce(sa.func.sum(_ledger.completion_tokens), 0),
@@ -53,6 +63,10 @@ class UsageRepository:
             query = query.where(_ledger.user_id == user_id)
         if since is not None:
             query = query.where(_ledger.created_at >= since)
+        if kind is not None:
+            query = query.where(_ledger.kind == kind)
+        if outcome is not None:
+            query = query.where(_ledger.outcome == outcome)
         async with self._db.read() as connection:
             prompt, completion, estimated_rows = (await connection.execute(query)).one()
         return Usage(

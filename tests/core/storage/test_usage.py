@@ -45,3 +45,19 @@ async def test_ledger_only_turn(store: Store) -> None:
     record = UsageRecord("telegram", "1", "alice", "img-model", Usage(0, 0), kind="image")
     assert await store.save_turn(conversation_id, "t1", [], record) == []
     assert await store.count_messages(conversation_id) == 0
+
+
+async def test_ledger_rows_without_a_turn_and_kind_outcome_filters(store: Store) -> None:
+    await store.record_usage("call-1", UsageRecord("telegram", "1", "alice", "gpt", Usage(10, 5),
+                                                   outcome="ok", cost=0.01))
+    await store.record_usage("call-2", UsageRecord("telegram", "1", "alice", "gpt", Usage(7, 2,
+                                                   estimated=True), outcome="cancelled"))
+    await store.record_usage("call-3", UsageRecord("telegram", "1", "alice", "dall-e-3",
+                                                   Usage(), kind="image", units=2, unit="images"))
+    assert await store.usage_totals(platform="telegram") == Usage(17, 7, estimated=True)
+    assert await store.usage_totals(platform="telegram", outcome="ok") == Usage(10, 5)
+    assert await store.usage_totals(platform="telegram", outcome="cancelled") == Usage(7, 2, True)
+    assert await store.usage_totals(platform="telegram", kind="image") == Usage()
+    assert await store.usage_totals(platform="telegram", kind="chat", outcome="ok") == Usage(10, 5)
+    conversation_id = await store.current_conversation("telegram:1")
+    assert await store.count_messages(conversation_id) == 0  # a ledger row is not a message

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from aiogram import types
 from telegramify_markdown import MessageEntity, utf16_len
-from telegramify_markdown.config import get_runtime_config
+from telegramify_markdown.config import RenderConfig, get_runtime_config
 from telegramify_markdown.converter import STANDARD_OPTIONS, EventWalker, _parse
 
 TELEGRAM_TEXT_LIMIT = 4096
@@ -63,7 +63,7 @@ class Rendered:
         return [types.MessageEntity(**entity.to_dict()) for entity in self.entities]
 
 
-class _TextHtmlWalker(EventWalker):  # type: ignore[misc]  # untyped library class
+class _TextHtmlWalker(EventWalker):
     """telegramify-markdown's walker, but raw HTML is text, not dropped.
 
     CommonMark passes raw HTML (``<img>``, ``List<String>``, ``<!-- x -->``, HTML
@@ -72,10 +72,13 @@ class _TextHtmlWalker(EventWalker):  # type: ignore[misc]  # untyped library cla
     and an answer made only of HTML became empty. Here the HTML is written verbatim;
     ``<br>`` (any spelling) becomes the line break it means (a space in a table cell).
     Entities (``&lt;``) and autolinks were already right: the parser decodes them.
+    ``<tg-spoiler>`` keeps its meaning: the library writes it for ``||spoiler||``.
+    Relies on the walker's ``_handle_event`` / ``_on_inline_html`` hooks of
+    telegramify-markdown 1.4; tests/adapters/telegram/test_render.py guards them.
     """
 
-    def __init__(self, *args: object) -> None:
-        super().__init__(*args)
+    def __init__(self, config: RenderConfig, source_markdown: str) -> None:
+        super().__init__(config, source_markdown)
         self._html_block: list[str] = []
 
     def _handle_event(self, event: object) -> None:
@@ -205,7 +208,7 @@ def _chunk_end(
 
     Line boundaries are ranked (see ``_boundary_rank``); the best one in the second half
     of the budget wins, the furthest on ties. A block that fits in one message is only
-    cut when nothing else is possible; a hard cut is the last resort.
+    cut when nothing else is possible; then a space, and a hard cut is the last resort.
     """
     budget = units[start] + limit
     if units[len(text)] <= budget:
@@ -224,7 +227,8 @@ def _chunk_end(
     for pool in ([c for c in late if c[0] > 0], [c for c in early if c[0] > 0], late, early):
         if pool:
             return max(pool)[1]
-    return hard_end
+    space = text.rfind(" ", start, hard_end)  # one long line: keep words whole
+    return space + 1 if space > start and units[space + 1] >= half_way else hard_end
 
 
 def _boundary_rank(

@@ -61,7 +61,7 @@ def assert_valid(chunks: list[Rendered], limit: int) -> None:
         units = chunk.text.encode("utf-16-le")
         total = len(units) // 2
         for entity in chunk.entities:
-            assert entity.length > 0 and 0 <= entity.offset
+            assert entity.length > 0 and entity.offset >= 0
             assert entity.offset + entity.length <= total
             for edge in (entity.offset, entity.offset + entity.length):
                 if edge < total:
@@ -79,6 +79,16 @@ def test_every_word_reaches_the_reader(drawn: tuple[str, list[str]], limit: int)
     shown = visible_text(chunks)
     missing = [word for word in words if word not in shown]
     assert not missing, (missing, shown)
+    if limit >= 300:  # room for a space in every cut: no word is cut in two
+        cut = [word for word in words if not any(word in chunk.text for chunk in chunks)]
+        assert not cut, (cut, [chunk.text for chunk in chunks])
+
+
+def test_one_long_line_is_cut_between_words() -> None:
+    line = " ".join(f"word{i:04d}" for i in range(1000))  # 9,999 units, no newline
+    chunks = render_chunks(line)
+    assert len(chunks) == 3
+    assert " ".join(chunk.text for chunk in chunks) == line
 
 
 @PROPERTY

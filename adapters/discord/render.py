@@ -180,7 +180,7 @@ def _next_cut(text: str, blocks: list[_Block], start: int, reopen: Fence | None,
     for block in blocks:
         if block.line < pos < block.body and block.line > start:
             pos, skip = block.line - 1, 1  # before the opener line
-        elif block.closed and block.close < pos + skip <= block.end:
+        elif block.closed and start < block.close < pos + skip <= block.end:
             pos, skip = block.close - 1, 1  # before the closing line
     block = _open_block(blocks, pos + skip)
     return _cut(text, start, pos, prefix, block.fence if block else None, skip=skip)

@@ -79,11 +79,12 @@ def fence_block(draw: st.DrawFn, code: list[str], last: bool) -> str:
     else:
         head, indent, opener_indent = "", "", container
     lines = []
-    for _ in range(draw(st.integers(1, 60))):
-        width = draw(st.integers(0, 150))
+    for _ in range(draw(st.integers(1, 40))):
+        too_long = draw(st.integers(0, 30)) == 0  # rarely, a line longer than a message
+        width = 2500 if too_long else draw(st.integers(0, 150))
         token = f"c{len(code)}_" + "x" * width
         code.append(token)
-        lines.append(indent + draw(st.sampled_from(["", "    ", "\t"])) + token)
+        lines.append(indent + draw(st.sampled_from(["", "    ", "\t", "中文 🚀 "])) + token)
     if draw(st.booleans()):  # a fence-like line that must not close the block
         shorter = (char * (len(marker) - 1)) if len(marker) > 3 else (
             ("~" if char == "`" else "`") * 3)
@@ -98,10 +99,11 @@ def fenced_documents(draw: st.DrawFn) -> tuple[str, list[str]]:
     """Prose mixed with fenced code; returns the document and all its code lines."""
     code: list[str] = []
     parts = []
-    count = draw(st.integers(1, 5))
+    count = draw(st.integers(1, 4))
     for index in range(count):
         words = draw(st.integers(1, 400)) if draw(st.booleans()) else 1
-        parts.append(" ".join(["word"] * words))  # prose at column 0 ends any list
+        word = draw(st.sampled_from(["word", "中文", "🚀", "𝔘𝔫𝔦"]))
+        parts.append(" ".join([word] * words))  # prose at column 0 ends any list
         parts.append(draw(fence_block(code, index == count - 1)))
     return "\n\n".join(parts), code
 

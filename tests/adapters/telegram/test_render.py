@@ -12,7 +12,7 @@ from tests.adapters.markdown_strategies import documents, fenced_documents
 from tests.adapters.telegram.conftest import TelegramWorld
 from tests.fakes.gateway_replies import Text
 
-PROPERTY = settings(max_examples=100, deadline=None,
+PROPERTY = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 

@@ -177,6 +177,8 @@ def _next_cut(text: str, blocks: list[_Block], start: int, reopen: Fence | None,
     # 4. a space, 5. a hard cut; never inside an opener line
     space = text.rfind(" ", floor_line, cap)
     pos, skip = (space, 1) if space > start else (cap, 0)
+    if skip and _open_block(blocks, pos) is not None:
+        skip = 0  # a space inside code is code: the next message keeps it
     for block in blocks:
         if block.line < pos < block.body and block.line > start:
             pos, skip = block.line - 1, 1  # before the opener line

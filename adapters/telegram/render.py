@@ -228,7 +228,10 @@ def _chunk_end(
         if pool:
             return max(pool)[1]
     space = text.rfind(" ", start, hard_end)  # one long line: keep words whole
-    return space + 1 if space > start and units[space + 1] >= half_way else hard_end
+    in_block = any(first < units[space] < last for first, last in block_ranges)
+    if space > start and units[space + 1] >= half_way and not in_block:
+        return space + 1
+    return hard_end  # code keeps its spaces: cut mid-line
 
 
 def _boundary_rank(

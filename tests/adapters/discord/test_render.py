@@ -100,3 +100,12 @@ def test_invite_url_has_scopes_and_permissions() -> None:
     url = invite_url(1234)
     assert "client_id=1234" in url and "scope=bot+applications.commands" in url
     assert "permissions=311385246784" in url
+
+
+def test_a_code_line_longer_than_a_message_keeps_its_spaces() -> None:
+    line = " ".join(f"arg{i:04d}" for i in range(600))  # 4,799 chars, one line
+    chunks = split_message(f"```py\nf({line})\n```")
+    assert len(chunks) == 3
+    assert all(c.startswith("```py\n") and c.endswith("\n```") for c in chunks)
+    code = "".join(c.removeprefix("```py\n").removesuffix("\n```") for c in chunks)
+    assert code == f"f({line})"

@@ -1,8 +1,9 @@
 """Markdown → Telegram text + entities, split into messages of at most 4096 UTF-16 units.
 
 Model answers are Markdown; Telegram wants plain text plus ``MessageEntity`` spans whose
-offsets count UTF-16 code units. ``telegramify_markdown.convert`` does the conversion;
-this module splits the result on paragraph / code-block boundaries. A code block that is
+offsets count UTF-16 code units. telegramify-markdown's event walker does the conversion
+(see ``_TextHtmlWalker`` for raw HTML); this module splits the result on paragraph /
+code-block boundaries. A code block that is
 too long for one message is cut at a line boundary and its ``pre`` entity (with its
 language) is repeated in the next message, i.e. the block is closed and reopened.
 When conversion fails the raw text is used as plain text, so text is never lost.
@@ -11,11 +12,14 @@ When conversion fails the raw text is used as plain text, so text is never lost.
 from __future__ import annotations
 
 import logging
+import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from aiogram import types
-from telegramify_markdown import MessageEntity, convert, utf16_len
+from telegramify_markdown import MessageEntity, utf16_len
+from telegramify_markdown.config import RenderConfig, get_runtime_config
+from telegramify_markdown.converter import STANDARD_OPTIONS, EventWalker, _parse
 
 TELEGRAM_TEXT_LIMIT = 4096
 """Maximum message text length in UTF-16 code units."""
@@ -24,6 +28,9 @@ CAPTION_LIMIT = 1024
 
 _WHITESPACE = " \n\t\r"
 _BLOCK_ENTITY_TYPES = frozenset({"pre", "blockquote", "expandable_blockquote"})
+_LINE_BREAK_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_LIBRARY_TAGS = frozenset({"<tg-spoiler>", "</tg-spoiler>"})
+"""Inline HTML the library itself writes for ``||spoiler||``; it keeps its meaning."""
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +63,63 @@ class Rendered:
         return [types.MessageEntity(**entity.to_dict()) for entity in self.entities]
 
 
+class _TextHtmlWalker(EventWalker):
+    """telegramify-markdown's walker, but raw HTML is text, not dropped.
+
+    CommonMark passes raw HTML (``<img>``, ``List<String>``, ``<!-- x -->``, HTML
+    blocks) through for a browser to interpret; Telegram has no browser, and the
+    library's walker silently drops those events, so ``List<String>`` became ``List``
+    and an answer made only of HTML became empty. Here the HTML is written verbatim;
+    ``<br>`` (any spelling) becomes the line break it means (a space in a table cell).
+    Entities (``&lt;``) and autolinks were already right: the parser decodes them.
+    ``<tg-spoiler>`` keeps its meaning: the library writes it for ``||spoiler||``.
+    Relies on the walker's ``_handle_event`` / ``_on_inline_html`` hooks of
+    telegramify-markdown 1.4; tests/adapters/telegram/test_render.py guards them.
+    """
+
+    def __init__(self, config: RenderConfig, source_markdown: str) -> None:
+        super().__init__(config, source_markdown)
+        self._html_block: list[str] = []
+
+    def _handle_event(self, event: object) -> None:
+        payload, source = event if isinstance(event, tuple) else (event, None)
+        if not isinstance(payload, dict):
+            super()._handle_event(event)
+        elif "Html" in payload:  # one line of an HTML block
+            self._html_block.append(payload["Html"])
+        elif payload.get("Start") == "HtmlBlock":
+            self._on_start_paragraph(self._source_start(source))
+            self._html_block = []
+        elif payload.get("End") == "HtmlBlock":
+            self._on_text("".join(self._html_block).rstrip("\n"))
+            self._on_end_paragraph()
+        else:
+            super()._handle_event(event)
+
+    def _on_inline_html(self, html: str) -> None:
+        if html.strip().lower() in _LIBRARY_TAGS:
+            super()._on_inline_html(html)
+        elif _LINE_BREAK_TAG.fullmatch(html.strip()):
+            self._on_text(" " if self._in_table_cell else "\n")
+        else:
+            self._on_text(html)
+
+
 def render_markdown(markdown: str) -> Rendered:
-    """Convert Markdown to text + entities; falls back to the raw text on any failure."""
+    """Convert Markdown to text + entities; falls back to the raw text on any failure.
+
+    Everything that is not Markdown formatting (raw HTML, ``a < b``, generics such as
+    ``List<String>``) reaches the text verbatim; non-blank input never renders empty.
+    """
     if not markdown.strip():
         return Rendered("")
     try:
-        text, entities = convert(markdown)
+        source, events = _parse(markdown, STANDARD_OPTIONS, latex_escape=True)
+        text, entities, _ = _TextHtmlWalker(get_runtime_config(), source).walk(events)
     except Exception:  # a converter bug must never lose the answer
         log.warning("markdown conversion failed; sending plain text", exc_info=True)
+        return Rendered(markdown)
+    if not text.strip():  # e.g. only an image without alt text: show the source
         return Rendered(markdown)
     return Rendered(text, tuple(entities))
 
@@ -152,7 +208,7 @@ def _chunk_end(
 
     Line boundaries are ranked (see ``_boundary_rank``); the best one in the second half
     of the budget wins, the furthest on ties. A block that fits in one message is only
-    cut when nothing else is possible; a hard cut is the last resort.
+    cut when nothing else is possible; then a space, and a hard cut is the last resort.
     """
     budget = units[start] + limit
     if units[len(text)] <= budget:
@@ -171,7 +227,11 @@ def _chunk_end(
     for pool in ([c for c in late if c[0] > 0], [c for c in early if c[0] > 0], late, early):
         if pool:
             return max(pool)[1]
-    return hard_end
+    space = text.rfind(" ", start, hard_end)  # one long line: keep words whole
+    in_block = any(first < units[space] < last for first, last in block_ranges)
+    if space > start and units[space + 1] >= half_way and not in_block:
+        return space + 1
+    return hard_end  # code keeps its spaces: cut mid-line
 
 
 def _boundary_rank(

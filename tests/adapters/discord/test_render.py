@@ -61,7 +61,51 @@ def test_split_prefers_paragraphs() -> None:
     assert display("```py\nx = 1") == "```py\nx = 1\n```"
 
 
+INSTALL = "\n".join(f'        echo "step {i:03d} of the install script"' for i in range(80))
+NESTED_LIST_ANSWER = ("Setup steps:\n\n1. Install the tools\n   - Run the installer:\n"
+                      f"        ```bash\n{INSTALL}\n        ```\n2. Done.")
+"""A fence indented 8 spaces inside a nested list item (a real CommonMark fence)."""
+
+
+def test_a_fence_in_a_nested_list_is_closed_and_reopened_with_its_indentation() -> None:
+    first, second = split_message(NESTED_LIST_ANSWER)
+    assert first.endswith('"step 040 of the install script"\n        ```')
+    assert second.startswith('        ```bash\n        echo "step 041 of')
+    assert second.endswith("        ```\n2. Done.")
+    lines = [line for m in (first, second) for line in m.split("\n") if "echo" in line]
+    assert lines == INSTALL.split("\n")  # every code line once, in order, unchanged
+
+
+def test_fence_forms_close_with_their_own_marker() -> None:
+    assert display("```` py\nx") == "```` py\nx\n````"
+    assert display("~~~\na\n```") == "~~~\na\n```\n~~~"  # ``` does not close ~~~
+    assert display("````\n```\ninner\n```\n````") == "````\n```\ninner\n```\n````"
+    assert display("- x\n  ```js\n  y\n") == "- x\n  ```js\n  y\n  ```"
+    assert display("   ~~~~\nz\n~~~~~") == "   ~~~~\nz\n~~~~~"  # longer closer closes
+    assert display("```a``` and ```") == "```a``` and ```"  # inline code, no fence
+    assert open_fence("text\n    ```\nindented code, not a fence") is None
+
+
+def test_tilde_fence_with_info_is_reopened_whole() -> None:
+    code = "\n".join(f"row {i}" for i in range(600))
+    chunks = split_message(f"~~~~ c++ {{.numberLines}}\n{code}\n~~~~")
+    assert len(chunks) >= 2
+    assert all(c.startswith("~~~~ c++ {.numberLines}\n") and c.endswith("\n~~~~")
+               for c in chunks)
+    rows = [line for c in chunks for line in c.split("\n") if line.startswith("row")]
+    assert rows == code.split("\n")
+
+
 def test_invite_url_has_scopes_and_permissions() -> None:
     url = invite_url(1234)
     assert "client_id=1234" in url and "scope=bot+applications.commands" in url
     assert "permissions=311385246784" in url
+
+
+def test_a_code_line_longer_than_a_message_keeps_its_spaces() -> None:
+    line = " ".join(f"arg{i:04d}" for i in range(600))  # 4,799 chars, one line
+    chunks = split_message(f"```py\nf({line})\n```")
+    assert len(chunks) == 3
+    assert all(c.startswith("```py\n") and c.endswith("\n```") for c in chunks)
+    code = "".join(c.removeprefix("```py\n").removesuffix("\n```") for c in chunks)
+    assert code == f"f({line})"

@@ -34,6 +34,7 @@ from core.i18n import normalize_language, t
 from core.media import MediaPreparer
 from core.metering import Metering, UsageLedger
 from core.models import ModelCatalog, ModelInfo
+from core.outbox import Outbox
 from core.storage import Store
 from core.tools import ToolRegistry, load_entry_point_tools
 
@@ -102,6 +103,8 @@ class ChatCore:
                                          picker=ModelPicker(catalog, self.actions))
         register_continue(self.actions)
         self._refresher: asyncio.Task[None] | None = None
+        self.outbox = Outbox()
+        """Deliveries the core starts on its own (see ``core.outbox``)."""
         self._migrations = asyncio.Lock()
 
     @classmethod

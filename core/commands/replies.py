@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from core.parts import ActionRows, ReplyPart
+
+if TYPE_CHECKING:
+    from core.conversation.tickets import TurnTicket
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +48,7 @@ class CommandReply:
     extra: dict[str, str] = field(default_factory=dict)
     parts: tuple[ReplyPart, ...] = ()
     actions: ActionRows = ()
+    ticket: TurnTicket | None = None
+    """A job the command started (image generation, a Midjourney task): adapters present
+    its events (``PartShown``/``PartUpdated``, then ``TurnFinal`` or ``TurnFailed``) after
+    the reply, like a turn's."""

@@ -1,0 +1,64 @@
+"""Deliveries the core starts on its own: work that no pending request is waiting for.
+
+Example: after a restart, a Midjourney task that was in flight finishes; its result must
+be posted in the chat although no command handler is running. Each adapter registers
+one ``Deliver`` callback per platform at start (``ChatCore.outbox.attach``); the core
+hands it the chat, a ticket streaming the parts to show, and the platform message id
+the result should reply to (``""`` if none).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.conversation.keys import ChatRef
+    from core.conversation.tickets import TurnTicket
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What to present: ``ticket``'s events in ``chat``, replying to ``reply_to``
+    (a platform message id, ``""`` for none), mentioning ``mention_user_id`` if set."""
+
+    chat: ChatRef
+    ticket: TurnTicket
+    reply_to: str = ""
+    mention_user_id: str = ""
+
+
+Deliver = Callable[[Delivery], Awaitable[None]]
+
+
+class Outbox:
+    """Per-platform delivery callbacks registered by the running adapters."""
+
+    def __init__(self) -> None:
+        self._sinks: dict[str, Deliver] = {}
+
+    def attach(self, platform: str, deliver: Deliver) -> None:
+        """Register the adapter of ``platform`` (replaces an earlier one)."""
+        self._sinks[platform] = deliver
+
+    def detach(self, platform: str) -> None:
+        """Forget the adapter of ``platform`` (it is stopping)."""
+        self._sinks.pop(platform, None)
+
+    def attached(self, platform: str) -> bool:
+        """Whether an adapter of ``platform`` is running in this process."""
+        return platform in self._sinks
+
+    async def send(self, delivery: Delivery) -> bool:
+        """Hand ``delivery`` to its platform's adapter; False (logged) when none runs."""
+        deliver = self._sinks.get(delivery.chat.platform)
+        if deliver is None:
+            log.warning("no %s adapter attached: a delivery is dropped",
+                        delivery.chat.platform)
+            return False
+        await deliver(delivery)
+        return True

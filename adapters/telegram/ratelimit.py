@@ -306,10 +306,10 @@ class FloodControlMiddleware(BaseRequestMiddleware):
         draft = method.__api_method__ == "sendMessageDraft"
         attempt = 0
         while True:
+            if limited and chat_id is not None:  # tokens first: never wait holding the lock
+                await self.limiter.acquire(chat_id)
             gate = await self._enter(chat_id, method, optional=reserved)
             try:
-                if limited and chat_id is not None:
-                    await self.limiter.acquire(chat_id)
                 return await make_request(bot, method)
             except TelegramRetryAfter as error:
                 self.limiter.penalize(chat_id, error.retry_after, draft=draft)

@@ -1,13 +1,12 @@
 """The stream presenter: shows a core turn's events in a Telegram chat as they arrive.
 
-Private chats stream into a draft (``sendMessageDraft``, a stable ``draft_id`` per turn),
-paced per chat by the limiter (adaptive, never inside a retry_after window) and droppable;
-an unchanged draft is re-sent every ``draft_refresh`` s (drafts vanish ~30 s after their
-last update, Bot API docs). Real ``sendMessage`` calls carry the final text. Groups (or
-private chats whose drafts fail) send a message and edit it, throttled; skipped edits are
-fine, the final text is always delivered (it waits out any retry_after window). Text
-longer than one message freezes the full message and continues in the next one.
-Final deliveries are retried after network errors and 5xx answers, else a notice is sent.
+Private chats stream into a droppable draft (``sendMessageDraft``, one ``draft_id`` per
+turn) paced per chat by the limiter (adaptive, never inside a retry_after window), re-sent
+unchanged every ``draft_refresh`` s (drafts vanish ~30 s after their last update, Bot API
+docs); real ``sendMessage`` calls carry the final text. Groups (or private chats whose
+drafts fail) send a message and edit it; skipped edits are fine. The final text always
+goes out (after any retry_after window; retried after network errors and 5xx, else a
+notice is sent). Text longer than one message freezes it and continues in the next one.
 """
 
 from __future__ import annotations
@@ -115,9 +114,8 @@ class StreamPresenter:
         return self.timings.group_edit_interval
 
     def _next_flush_at(self) -> float:
-        """Previews are paced; in groups the first one waits a little, so a short answer
-        costs a single sendMessage instead of a send plus a final edit. Drafts also wait
-        for the chat's draft pacer and retry_after window."""
+        """Previews are paced (drafts by the chat's pacer and window too); in groups the
+        first one waits a little: a short answer costs one sendMessage, not send + edit."""
         if not self._shown and not self.where.is_private:
             return self._started_at + self.timings.group_first_delay
         at = self._last_flush + self._interval
@@ -127,11 +125,10 @@ class StreamPresenter:
 
     async def _next_change(self) -> None:
         """Wait for events; with a draft shown at most ``draft_refresh`` s (then re-send it)."""
-        if not (self.use_drafts and self.first_visible_at is not None):
-            await self._changed.wait()
-            return
+        shown = self.use_drafts and self.first_visible_at is not None
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), self.timings.draft_refresh)
+            await asyncio.wait_for(self._changed.wait(),
+                                   self.timings.draft_refresh if shown else None)
 
     async def run(self) -> None:
         """Consume the ticket until its terminal event and leave the final text visible."""
@@ -203,7 +200,9 @@ class StreamPresenter:
     async def _preview(self) -> None:
         if self.use_drafts and (self.limiter.draft_wait(self.where.chat_id) > 0 or (
                 self.first_visible_at is not None and not self.limiter.try_preview())):
-            return  # paced per chat; after the first, drafts share a bot-wide budget too
+            self._last_flush = time.monotonic()  # paced per chat, then a bot-wide budget:
+            self._changed.set()  # the newest text is still owed, retry when allowed
+            return
         if not self.use_drafts and not self.limiter.can_reserve(self.where.chat_id):
             self._last_flush = time.monotonic()  # skipped like a refused edit, unrendered
             return
@@ -240,7 +239,8 @@ class StreamPresenter:
             with self.limiter.reserved():
                 await self._draft(pieces[-1][0])
         except TelegramRetryAfter:
-            return  # dropped; the limiter closed the chat's window and slowed its drafts
+            self._changed.set()  # dropped: retried after the window, at a slower pace
+            return
         except TelegramAPIError as error:
             log.info("drafts unavailable in chat %s (%s); editing instead",
                      self.where.chat_id, error)

@@ -68,7 +68,9 @@ class AppSettings(BaseSettings):
     admin_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
     default_language: str = "en"
     default_persona: str = ""
-    burst_window: float = Field(default=0.6, ge=0)
+    burst_window: float = Field(default=0.0, ge=0)
+    """Seconds an ordinary message waits for followers (0: answered at once; adapters flag
+    possible split parts with ``expect_more``, which wait up to ``burst_max_wait``)."""
     burst_max_wait: float = Field(default=2.0, ge=0)
     max_input_chars: int = Field(default=32000, gt=0)
     max_image_bytes: int = Field(default=10 * 1024 * 1024, gt=0)

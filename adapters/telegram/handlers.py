@@ -48,8 +48,10 @@ from core.i18n.catalog import normalize_language
 
 log = logging.getLogger(__name__)
 
-LONG_PART_UNITS = 3500
-"""A text this long is probably one part of a paste the client split: expect more."""
+LONG_PART_UNITS = 4000
+"""Telegram apps split a paste into messages of at most 4096 UTF-16 units (Bot API text
+limit); a text at least this long (assumed margin) may be one part: the core waits for
+more. Shorter texts cannot have a continuation and are answered at once."""
 
 
 class TelegramHandlers:

@@ -1,11 +1,12 @@
 """The stream presenter: shows a core turn's events in a Telegram chat as they arrive.
 
-Private chats stream into a draft (``sendMessageDraft``, a stable ``draft_id`` per turn)
-and finish with real ``sendMessage`` calls. Groups (or private chats whose drafts fail)
-send a message and edit it, throttled by time and by the bot-wide limiter; intermediate
-edits are skipped when throttled, the final text is always delivered. Text longer than
-one message freezes the full message (never split again) and continues in the next one.
-Final deliveries are retried after network errors and 5xx answers, else a notice is sent.
+Private chats stream into a droppable draft (``sendMessageDraft``, one ``draft_id`` per
+turn) paced per chat by the limiter (adaptive, never inside a retry_after window), re-sent
+unchanged every ``draft_refresh`` s (drafts vanish ~30 s after their last update, Bot API
+docs); real ``sendMessage`` calls carry the final text. Groups (or private chats whose
+drafts fail) send a message and edit it; skipped edits are fine. The final text always
+goes out (after any retry_after window; retried after network errors and 5xx, else a
+notice is sent). Text longer than one message freezes it and continues in the next one.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from adapters.telegram.render import (
     split_rendered,
     split_with_ends,
 )
+from adapters.telegram.timings import StreamTimings as StreamTimings
 from adapters.telegram.ui import ActiveTurn, CoreTexts, cancel_keyboard, continue_offer
 from core.events import (
     ImageReady,
@@ -55,21 +57,6 @@ from core.events import (
 )
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class StreamTimings:
-    """How often previews are pushed, and how final texts are retried (seconds)."""
-
-    draft_interval: float = 0.25
-    private_edit_interval: float = 1.0
-    group_edit_interval: float = 3.0
-    typing_interval: float = 4.0
-    group_first_delay: float = 1.0
-    use_drafts: bool = True
-    final_attempts: int = 3
-    final_retry_delay: float = 1.0
-    """Backoff before the 2nd final attempt; it doubles for each further one."""
 
 
 @dataclass(slots=True)
@@ -120,11 +107,21 @@ class StreamPresenter:
         return self.timings.group_edit_interval
 
     def _next_flush_at(self) -> float:
-        """Previews are paced; in groups the first one waits a little, so a short answer
-        costs a single sendMessage instead of a send plus a final edit."""
+        """Previews are paced (drafts by the chat's pacer and window too); in groups the
+        first one waits a little: a short answer costs one sendMessage, not send + edit."""
         if not self._shown and not self.where.is_private:
             return self._started_at + self.timings.group_first_delay
-        return self._last_flush + self._interval
+        at = self._last_flush + self._interval
+        if self.use_drafts:
+            at = max(at, time.monotonic() + self.limiter.draft_wait(self.where.chat_id))
+        return at
+
+    async def _next_change(self) -> None:
+        """Wait for events; with a draft shown at most ``draft_refresh`` s (then re-send it)."""
+        shown = self.use_drafts and self.first_visible_at is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(),
+                                   self.timings.draft_refresh if shown else None)
 
     async def run(self) -> None:
         """Consume the ticket until its terminal event and leave the final text visible."""
@@ -132,7 +129,7 @@ class StreamPresenter:
         typing = asyncio.create_task(self._keep_typing())
         try:
             while self._state.terminal is None:
-                await self._changed.wait()
+                await self._next_change()
                 self._changed.clear()
                 wait = self._next_flush_at() - time.monotonic()
                 if wait > 0 and self._state.terminal is None:
@@ -198,8 +195,11 @@ class StreamPresenter:
 
     # ------------------------------------------------------------------ previews
     async def _preview(self) -> None:
-        if self.use_drafts and self.first_visible_at is not None and not self.limiter.try_preview():
-            return  # the first draft goes out at once; later ones share a bot-wide budget
+        if self.use_drafts and (self.limiter.draft_wait(self.where.chat_id) > 0 or (
+                self.first_visible_at is not None and not self.limiter.try_preview())):
+            self._last_flush = time.monotonic()  # paced per chat, then a bot-wide budget:
+            self._changed.set()  # the newest text is still owed, retry when allowed
+            return
         if not self.use_drafts and not self.limiter.can_reserve(self.where.chat_id):
             self._last_flush = time.monotonic()  # skipped like a refused edit, unrendered
             return
@@ -236,6 +236,7 @@ class StreamPresenter:
             with self.limiter.reserved():
                 await self._draft(pieces[-1][0])
         except TelegramRetryAfter:
+            self._changed.set()  # dropped: retried after the window, at a slower pace
             return
         except TelegramAPIError as error:
             log.info("drafts unavailable in chat %s (%s); editing instead",
@@ -243,6 +244,7 @@ class StreamPresenter:
             self.use_drafts = False
             await self._preview_edit(split_rendered(rendered))
             return
+        self.limiter.draft_sent(self.where.chat_id)
         self._mark_visible()
 
     async def _draft(self, content: Rendered) -> None:

@@ -44,12 +44,14 @@ class TurnScheduler:
     """Serializes turns per conversation key and merges bursts into one turn.
 
     A submission waits ``burst_window`` seconds for followers from the same user
-    (``burst_max_wait`` when the adapter says more parts are coming, e.g. a long
-    paste split by the platform).  Messages that arrive while a turn runs are
-    queued and answered together afterwards.
+    (default 0: answered at once), or up to ``burst_max_wait`` when the adapter says
+    more parts may follow (``expect_more``: e.g. a paste the client split at its length
+    limit; only the adapter knows the platform's split length).  Messages that arrive
+    while a turn is queued or runs are answered together afterwards.
     """
 
-    def __init__(self, runner: TurnRunner, *, burst_window: float, burst_max_wait: float) -> None:
+    def __init__(self, runner: TurnRunner, *, burst_window: float = 0.0,
+                 burst_max_wait: float) -> None:
         self._runner = runner
         self._window = burst_window
         self._max_wait = max(burst_max_wait, burst_window)

@@ -79,6 +79,11 @@ class TelegramMethods(TelegramWorld):
     def limits(self, value: FloodLimits) -> None:
         self._flood.reset(value)
 
+    @property
+    def calls_inside_retry_window(self) -> dict[int, int]:
+        """Per chat id: calls made while the chat was inside a retry_after window."""
+        return dict(self._flood.inside_window)
+
     def handler_for(self, method: str) -> Handler | None:
         """The handler of a method name (case-insensitive), None if not implemented."""
         return self._handlers.get(method.lower())
@@ -98,6 +103,7 @@ class TelegramMethods(TelegramWorld):
                            migrate_to_chat_id=chat.migrated_to)
         if chat.refusal is not None:
             raise ApiError(*chat.refusal)
+        self._flood.check_window(chat.id)
         return chat
 
     def _thread(self, chat: FakeChat, params: Params) -> int | None:
@@ -326,7 +332,7 @@ class TelegramMethods(TelegramWorld):
         return True
 
     async def api_sendMessageDraft(self, params: Params, files: Files) -> Any:
-        """sendMessageDraft: private chats only, draft_id != 0, lenient flood limits."""
+        """sendMessageDraft: private chats only, draft_id != 0, configurable draft limit."""
         chat = self._target(params)
         if not chat.is_private:
             raise bad_request("TEXTDRAFT_PEER_INVALID")

@@ -200,6 +200,7 @@ class FloodLimits:
     global_per_second: float = 30.0
     draft_per_second: float = 10.0
     draft_burst: int = 10
+    escalate: bool = True
     limited_methods: frozenset[str] = field(
         default_factory=lambda: frozenset(
             {"sendMessage", "editMessageText", "sendPhoto", "sendDocument"}
@@ -239,17 +240,42 @@ class TokenBucket:
 
 
 class FloodControl:
-    """Applies :class:`FloodLimits` to requests; raises the 429 ApiError Telegram sends."""
+    """Applies :class:`FloodLimits` to requests; raises the 429 ApiError Telegram sends.
 
-    def __init__(self, limits: FloodLimits) -> None:
+    ``inside_window`` counts, per chat id, the calls that arrived while the chat was
+    inside a ``retry_after`` window it had been told about (a well-behaved bot: 0).
+    """
+
+    def __init__(self, limits: FloodLimits, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
+        self._clock = clock
         self._chats: dict[int, TokenBucket] = {}
         self._drafts: dict[int, TokenBucket] = {}
         self._global: TokenBucket | None = None
+        self._windows: dict[int, tuple[float, int]] = {}  # chat -> (closed until, last wait s)
+        self.inside_window: dict[int, int] = {}
 
     def reset(self, limits: FloodLimits) -> None:
-        """Start over with new limits (buckets full)."""
-        self.__init__(limits)  # type: ignore[misc]
+        """Start over with new limits (buckets full, no windows, counters cleared)."""
+        self.__init__(limits, self._clock)  # type: ignore[misc]
+
+    def check_window(self, chat_id: int) -> None:
+        """Any call to ``chat_id``: raise 429 while the chat is inside a retry_after window.
+
+        Escalation (*invented*): the new wait doubles the previous one (see FloodLimits).
+        """
+        window = self._windows.get(chat_id)
+        if not self.limits.enabled or window is None:
+            return
+        until, last = window
+        now = self._clock()
+        if now >= until:
+            return
+        self.inside_window[chat_id] = self.inside_window.get(chat_id, 0) + 1
+        seconds = 2 * last if self.limits.escalate else max(1, math.ceil(until - now))
+        if self.limits.escalate:
+            self._windows[chat_id] = (now + seconds, seconds)
+        raise _too_many(seconds)
 
     def check_message(self, chat_id: int, is_private: bool) -> None:
         """Account one message/edit to ``chat_id``; raise 429 when over a limit."""
@@ -259,33 +285,39 @@ class FloodControl:
         bucket = self._chats.get(chat_id)
         if bucket is None:
             if is_private:
-                bucket = TokenBucket(limits.chat_per_second, limits.chat_burst)
+                bucket = TokenBucket(limits.chat_per_second, limits.chat_burst, self._clock)
             else:
-                bucket = TokenBucket(limits.group_per_minute / 60.0, limits.group_burst)
+                bucket = TokenBucket(limits.group_per_minute / 60.0, limits.group_burst,
+                                     self._clock)
             self._chats[chat_id] = bucket
         if self._global is None:
-            self._global = TokenBucket(limits.global_per_second, limits.global_per_second)
-        self._take(bucket, self._global)
+            self._global = TokenBucket(limits.global_per_second, limits.global_per_second,
+                                       self._clock)
+        self._take(chat_id, bucket, self._global)
 
     def check_draft(self, chat_id: int) -> None:
-        """Account one sendMessageDraft to ``chat_id`` (lenient limits)."""
+        """Account one sendMessageDraft to ``chat_id`` (configurable, undocumented limit)."""
         limits = self.limits
         if not limits.enabled:
             return
         bucket = self._drafts.get(chat_id)
         if bucket is None:
-            bucket = TokenBucket(limits.draft_per_second, limits.draft_burst)
+            bucket = TokenBucket(limits.draft_per_second, limits.draft_burst, self._clock)
             self._drafts[chat_id] = bucket
-        self._take(bucket)
+        self._take(chat_id, bucket)
 
-    @staticmethod
-    def _take(*buckets: TokenBucket) -> None:
+    def _take(self, chat_id: int, *buckets: TokenBucket) -> None:
         wait = max(bucket.retry_after() for bucket in buckets)
         if wait > 0:
             seconds = max(1, math.ceil(wait))
-            raise ApiError(429, f"Too Many Requests: retry after {seconds}", retry_after=seconds)
+            self._windows[chat_id] = (self._clock() + seconds, seconds)
+            raise _too_many(seconds)
         for bucket in buckets:
             bucket.take()
+
+
+def _too_many(seconds: int) -> ApiError:
+    return ApiError(429, f"Too Many Requests: retry after {seconds}", retry_after=seconds)
 
 
 _HTML_TAGS = {

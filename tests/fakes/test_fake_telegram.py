@@ -113,7 +113,14 @@ async def test_flood_control_raises_retry_after(bot: Bot, fake_telegram: FakeTel
         await bot.send_message(42, "3")
     assert caught.value.retry_after == 2 and isinstance(caught.value.retry_after, int)
     assert fake_telegram.flood_errors == 1
-    for n in range(10):  # drafts are lenient (10/s burst)
+    # inside the 2 s window every method is refused, and the wait doubles (invented rule)
+    with pytest.raises(TelegramRetryAfter) as caught:
+        await bot.send_message_draft(42, draft_id=5, text="too early")
+    assert caught.value.retry_after == 4
+    assert fake_telegram.calls_inside_retry_window == {42: 1}
+    fake_telegram.limits = FloodLimits()  # new limits: windows and counters start over
+    assert fake_telegram.calls_inside_retry_window == {}
+    for n in range(10):  # drafts are lenient by default (10/s burst)
         await bot.send_message_draft(42, draft_id=5, text="d" * (n + 1))
     assert len(fake_telegram.drafts(42)) == 10
     fake_telegram.limits = FloodLimits(enabled=False)

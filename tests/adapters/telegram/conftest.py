@@ -73,7 +73,7 @@ def make_settings(gateway: FakeGateway, tg: FakeTelegram, tmp_path: Path,
         "gateway_base_url": gateway.url, "gateway_api_key": "gw-key",
         "database_url": f"sqlite+aiosqlite:///{tmp_path}/t.db",
         "telegram_bot_token": tg.token, "telegram_api_url": tg.url,
-        "burst_window": 0.15, "burst_max_wait": 1.0, "models_refresh_interval": 0,
+        "burst_window": 0.0, "burst_max_wait": 1.0, "models_refresh_interval": 0,
         "gateway_max_retries": 0,
     }
     values.update(overrides)

@@ -87,9 +87,12 @@ async def test_messages_to_one_conversation_are_serialized(
 
 async def test_a_burst_is_merged_into_one_turn(make_core: CoreFactory,
                                                fake_gateway: FakeGateway) -> None:
-    core = await make_core(burst_window=0.2)
-    tickets = [await core.submit(PRIVATE, ANN, _msg(part)) for part in ("part one",
-                                                                       "part two", "part three")]
+    core = await make_core(burst_max_wait=5.0)  # burst_window 0: only hinted parts wait
+    tickets = []
+    for part, more in (("part one", True), ("part two", True), ("part three", False)):
+        tickets.append(await core.submit(PRIVATE, ANN, _msg(part), expect_more=more))
+        for _ in range(5):  # let the scheduler run: without the hint it would start now
+            await asyncio.sleep(0)
     results = [await ticket.wait() for ticket in tickets]
     assert isinstance(results[0], TurnFinal)
     assert all(isinstance(r, TurnMerged) for r in results[1:])
@@ -133,8 +136,9 @@ def _msg(text: str):  # type: ignore[no-untyped-def]
 
 async def test_a_burst_is_limited_as_a_whole(make_core: CoreFactory,
                                              fake_gateway: FakeGateway) -> None:
-    core = await make_core(burst_window=0.2, max_input_chars=100)
-    tickets = [await core.submit(PRIVATE, ANN, _msg("x" * 60)) for _ in range(2)]
+    core = await make_core(max_input_chars=100)
+    tickets = [await core.submit(PRIVATE, ANN, _msg("x" * 60), expect_more=more)
+               for more in (True, False)]
     leader, follower = [await ticket.wait() for ticket in tickets]
     assert isinstance(leader, TurnFailed) and leader.key == "error.input_too_long"
     assert isinstance(follower, TurnMerged)

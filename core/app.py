@@ -31,6 +31,7 @@ from core.errors import AuthFailed, ChatbridgeError, NotAGateway, UserInputError
 from core.events import TurnFailed
 from core.gateway import GatewayClient
 from core.i18n import normalize_language, t
+from core.inbound import Inbound, InboundPipeline, InboundResult
 from core.media import MediaPreparer
 from core.metering import Metering, UsageLedger
 from core.models import ModelCatalog, ModelInfo
@@ -106,6 +107,8 @@ class ChatCore:
         self.outbox = Outbox()
         """Deliveries the core starts on its own (see ``core.outbox``)."""
         self._migrations = asyncio.Lock()
+        self.inbound = InboundPipeline(self)
+        """The inbound policy; ``inbound.ask`` submits a turn with attachments."""
 
     @classmethod
     async def create(cls, settings: AppSettings, *, refresh_models: bool = True) -> ChatCore:
@@ -206,6 +209,11 @@ class ChatCore:
         if chosen:
             return str(chosen)
         return normalize_language(actor.language, self.settings.default_language)
+
+    async def receive(self, inbound: Inbound) -> InboundResult:
+        """Decide what an incoming message is and run it: a ``CommandReply``, a
+        ``TurnTicket``, ``Ignored`` or a localized ``Refusal`` (see ``core.inbound``)."""
+        return await self.inbound.receive(inbound)
 
     async def submit(self, chat: ChatRef, actor: Actor, message: UserMessage, *,
                      expect_more: bool = False) -> TurnTicket:

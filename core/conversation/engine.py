@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from core.conversation.context import (
     user_text_with_documents,
 )
 from core.conversation.history import HistoryCache, HistoryEntry
-from core.conversation.inputs import DocumentInput, ImageInput, UserMessage
+from core.conversation.inputs import DocumentInput, ImageInput, UserMessage, media_records
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.scheduler import Submission
 from core.conversation.settings import SettingsService
@@ -266,13 +265,8 @@ class ConversationEngine:
     async def _save(self, leader: Submission, message: UserMessage,
                     state: _TurnState, conversation_id: int, model: str, answer: str,
                     user_tokens: int, budget: int) -> None:
-        media = [
-            {"kind": "image", "mime": image.mime, "size": len(image.data),
-             "sha256": hashlib.sha256(image.data).hexdigest()}
-            for image in message.images
-        ] or None
         user = NewMessage(role="user", content=user_text_with_documents(message),
-                          tokens=user_tokens, media=media)
+                          tokens=user_tokens, media=media_records(message))
         answer = "".join(state.text[state.last_round_start:])  # earlier rounds are stored
         assistant = NewMessage(role="assistant", content=answer, model=model,  # with tools
                                tokens=estimate_text_tokens(answer) + 4)

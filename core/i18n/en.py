@@ -105,3 +105,4 @@ MESSAGES.update({
 MESSAGES["error.unsupported_message"] = (
     "I can't read that kind of message yet. Send me text, photos or text documents "
     "(.txt, .md, .py, .json, .csv…).")
+MESSAGES["error.download_failed"] = "I couldn't download {filename}. Please send it again."

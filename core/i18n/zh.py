@@ -99,3 +99,4 @@ MESSAGES.update({
 })
 MESSAGES["error.unsupported_message"] = (
     "暂时无法读取这类消息。请发送文字、图片或文本文件(.txt、.md、.py、.json、.csv 等)。")
+MESSAGES["error.download_failed"] = "无法下载 {filename},请重新发送。"

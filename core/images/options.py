@@ -4,7 +4,7 @@
 ``core.commands.parser``), trailing bare words of the prompt that are a size
 (``512x512``), a quality (``hd``/``standard``), a style (``vivid``/``natural``) or an
 image model name are taken as options, so the prompt reads naturally. Only trailing
-words are taken and at least one word of prompt is left.
+words are taken (a prompt made only of such words is empty: "tell me what to draw").
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def split_trailing(prompt: str, aliases: Mapping[str, str]) -> tuple[str, dict[s
     ``n`` (``n=2``/``x2``); the first occurrence from the end wins."""
     words = prompt.split()
     found: dict[str, Any] = {}
-    while len(words) > 1:
+    while words:
         word = words[-1].lower()
         name, value = _option(word, aliases)
         if name is None or name in found:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from types import TracebackType
@@ -168,8 +169,13 @@ class GatewayClient:
     async def variation_image(self, request: ImageRequest,
                               image: bytes) -> list[GeneratedImage]:
         """``POST /v1/images/variations`` (multipart; ``request.prompt`` is not sent)."""
-        raw = await self._retrying(lambda: self._openai.images.create_variation(
-            image=("image.png", image, "image/png"), **request.params(prompt=False)))
+        def send() -> Awaitable[object]:
+            with warnings.catch_warnings():  # the SDK marks variations deprecated (dall-e-2)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                return self._openai.images.create_variation(
+                    image=("image.png", image, "image/png"), **request.params(prompt=False))
+
+        raw = await self._retrying(send)
         return await self._images(raw_images(raw))
 
     async def download_image(self, url: str, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:

@@ -94,7 +94,8 @@ async def test_refusals_are_localized(icore: ChatCore, images: FakeImages) -> No
     reply, _ = await command(icore, "/image 一只猫 dall-e-3 n:2", actor=BOB)
     assert reply.text == "dall-e-3 每次最多生成 1 张图片(你要求了 2 张)。"
     reply, _ = await command(icore, "/image 一只猫 model:midjourney", actor=BOB)
-    assert reply.text == "midjourney 不能在这里生成图片。可用的图片模型:dall-e-2, dall-e-3, cogview-3。"
+    assert reply.text == ("midjourney 不能在这里生成图片。"
+                          "可用的图片模型:dall-e-2, dall-e-3, cogview-3。")
     reply, _ = await command(icore, "/image 一只猫 model:gpt-4", actor=BOB)
     assert reply.text.startswith("gpt-4 不能在这里生成图片。")
     assert images.image_requests() == []

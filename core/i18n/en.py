@@ -126,4 +126,6 @@ MESSAGES.update({
     "image.edit": "Edit",
     "image.vary": "Variations",
     "image.edit_hint": "Now send /edit followed by what to change in this image.",
+    "setting.image_model": "image model",
+    "setting.image_size": "image size",
 })

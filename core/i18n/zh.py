@@ -118,4 +118,6 @@ MESSAGES.update({
     "image.edit": "编辑",
     "image.vary": "变体",
     "image.edit_hint": "现在发送 /edit 加上要修改的内容,即可编辑这张图片。",
+    "setting.image_model": "图片模型",
+    "setting.image_size": "图片尺寸",
 })

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from core.app import ChatCore
-from core.events import PartShown, TurnFailed, TurnFinal
+from core.events import PartShown, TurnCancelled, TurnFailed, TurnFinal
 from core.parts import ProgressPart
-from tests.core.conftest import BOB, PRIVATE
+from tests.core.conftest import ANN, BOB, PRIVATE
 from tests.core.images.conftest import command, decode, result_part
 from tests.core.test_metering import ledger
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.gateway_images import GENERATIONS, FakeImages
-from tests.fakes.gateway_replies import ServerError
+from tests.fakes.gateway_replies import Hang, ServerError
 
 
 async def test_dall_e_2_with_n_2_shows_two_images_as_bytes(
@@ -129,3 +131,17 @@ async def test_a_gateway_failure_fails_the_job_and_is_recorded(
     assert failed.params["model"] == "dall-e-3"
     assert [(r["kind"], r["outcome"], r["units"]) for r in await ledger(icore)] == [
         ("image", "failed", None)]
+
+
+async def test_cancelling_a_job_ends_it_and_records_the_call(
+        icore: ChatCore, images: FakeImages, fake_gateway: FakeGateway) -> None:
+    fake_gateway.script(Hang(30), route=GENERATIONS)
+    reply = await icore.run_command_text("/image a slow sunrise", PRIVATE, ANN)
+    assert reply is not None and reply.ticket is not None
+    async with asyncio.timeout(5):  # barrier: the request reached the gateway
+        while not images.image_requests():
+            await asyncio.sleep(0.01)
+    reply.ticket.cancel()
+    events = [event async for event in reply.ticket]
+    assert isinstance(events[-1], TurnCancelled)
+    assert [(r["kind"], r["outcome"]) for r in await ledger(icore)] == [("image", "cancelled")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,8 @@ from core.errors import AuthFailed, ChatbridgeError, NotAGateway, UserInputError
 from core.events import TurnFailed
 from core.gateway import GatewayClient
 from core.i18n import normalize_language, t
+from core.images.service import ImageService
+from core.images.tool import image_tool
 from core.inbound import Inbound, InboundPipeline, InboundResult
 from core.media import MediaPreparer
 from core.metering import Metering, UsageLedger
@@ -62,6 +64,11 @@ async def open_store(url: str) -> Store:
                             f"({type(exc).__name__}: {text})") from None
 
 
+ExtraCommand = Callable[[CommandSpec, Mapping[str, Any], CommandContext],
+                       Awaitable[CommandReply]]
+"""A command handler living outside ``CommandHandlers`` (e.g. ``core.images``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Choice:
     """An autocomplete choice: the value to submit and a label to show."""
@@ -86,6 +93,7 @@ class ChatCore:
             "model": settings.default_model, "persona": settings.default_persona,
             "temperature": None, "language": None,
             "reply_mode": "mention", "context_mode": "shared", "tools": None,
+            "image_model": None, "image_size": None,
         })
         self.metering = Metering(catalog, [UsageLedger(store)])
         """Hooks around every gateway call: ``core.metering.add(hook)`` (quotas, …)."""
@@ -109,6 +117,11 @@ class ChatCore:
         self._migrations = asyncio.Lock()
         self.inbound = InboundPipeline(self)
         """The inbound policy; ``inbound.ask`` submits a turn with attachments."""
+        self.extra_commands: dict[str, ExtraCommand] = {}
+        """Handlers of commands implemented outside ``CommandHandlers`` (by name)."""
+        self.images = ImageService(self)
+        """``/image``, ``/edit``, ``/vary`` and their buttons (see ``core.images``)."""
+        self.images.install()
 
     @classmethod
     async def create(cls, settings: AppSettings, *, refresh_models: bool = True) -> ChatCore:
@@ -129,6 +142,7 @@ class ChatCore:
         load_entry_point_tools(tools)
         core = cls(settings, store=store, gateway=gateway,
                    catalog=ModelCatalog.shipped(settings.extra_models_file), tools=tools)
+        tools.register(image_tool(core, core.images))
         await core.actions.purge_expired()
         if refresh_models:
             try:
@@ -147,6 +161,7 @@ class ChatCore:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresher
         await self.scheduler.close()
+        await self.images.close()
         await self.gateway.aclose()
         await self.store.close()
 
@@ -322,6 +337,9 @@ class ChatCore:
                                 is_error=True)
         ctx = CommandContext(chat, actor, lang, is_bot_admin=self.is_bot_admin(actor))
         try:
+            extra = self.extra_commands.get(spec.name)
+            if extra is not None:
+                return await extra(spec, args, ctx)
             return await self._handlers.execute(spec, args, ctx)
         except UserInputError as exc:
             return CommandReply(self.error_text(exc, lang), ephemeral=True, is_error=True)

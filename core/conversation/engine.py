@@ -42,6 +42,7 @@ from core.parts import MediaPart
 from core.storage import NewMessage, Store
 from core.tokens import estimate_message_tokens, estimate_text_tokens
 from core.tools import ToolRegistry, allowed_tools
+from core.tools.context import TOOL_CONTEXT, ToolContext
 
 log = logging.getLogger(__name__)
 MAX_TOOL_ROUNDS = 4
@@ -220,7 +221,11 @@ class ConversationEngine:
                 tokens=estimate_message_tokens(assistant), model=request.model))
             for call in final.tool_calls:
                 ticket.emit(ToolCallStarted(call.id, call.name, call.arguments))
-                outcome, ok = await self._tools.call(call.name, call.arguments, offered)
+                context = TOOL_CONTEXT.set(ToolContext(state.chat, state.actor, state.turn_id))
+                try:
+                    outcome, ok = await self._tools.call(call.name, call.arguments, offered)
+                finally:
+                    TOOL_CONTEXT.reset(context)
                 if outcome.media:  # shown in the chat; the model gets the text only
                     ticket.emit(PartShown(MediaPart(media=outcome.media)))
                 ticket.emit(ToolCallFinished(call.id, call.name, outcome.text, ok))

@@ -44,7 +44,7 @@ from core.app import ChatCore
 from core.conversation.inputs import UserMessage
 from core.conversation.keys import Actor, ChatRef
 from core.errors import UserInputError
-from core.i18n.catalog import normalize_language
+from core.i18n import normalize_language
 
 log = logging.getLogger(__name__)
 

@@ -130,7 +130,7 @@ def test_no_import_cycles_between_adapter_modules() -> None:
     def visit(node: str, trail: list[str]) -> None:
         for nxt in graph[node]:
             if nxt in trail:
-                cycles.append(trail[trail.index(nxt):] + [nxt])
+                cycles.append([*trail[trail.index(nxt):], nxt])
             elif nxt not in done:
                 visit(nxt, [*trail, nxt])
         done.add(node)

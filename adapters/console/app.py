@@ -22,6 +22,7 @@ from core.app import ChatCore
 from core.config import load_settings_of
 from core.conversation.inputs import UserMessage
 from core.conversation.keys import Actor, ChatRef
+from core.errors import ChatbridgeError
 
 PLATFORM = "console"
 
@@ -92,7 +93,11 @@ class ConsoleAdapter:
                 line = getter.result()
                 if line is None:
                     break
-                await self.handle(line.rstrip("\n"))
+                try:
+                    await self.handle(line.rstrip("\n"))
+                except ChatbridgeError as exc:  # e.g. malformed command arguments
+                    lang = await self.core.language_for(self.chat, self.actor)
+                    self.out.write(f"[{self.core.error_text(exc, lang)}]\n")
         finally:
             stopper.cancel()
             await self.stop()

@@ -22,6 +22,7 @@ from core.app import ChatCore
 from tests.adapters.discord.conftest import make_bot_settings as discord_settings
 from tests.adapters.telegram.conftest import FAST_LIMITS, FAST_TIMINGS
 from tests.adapters.telegram.conftest import make_bot_settings as telegram_settings
+from tests.adapters.telegram.test_webhook import PATH, PUBLIC_URL, SECRET, free_port
 from tests.core.conftest import core_settings
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.gateway import FakeGateway
@@ -63,6 +64,27 @@ async def test_telegram_serves_without_installing_signal_handlers(
     finally:
         stop.set()
         await asyncio.wait_for(serving, 20)  # returns cleanly once told to stop
+        await core.close()
+
+
+@pytest.mark.usefixtures("own_handlers")
+async def test_telegram_webhook_mode_installs_no_signal_handlers_either(
+        fake_gateway: FakeGateway, fake_telegram: FakeTelegram, tmp_path: Path) -> None:
+    core = await ChatCore.create(core_settings(fake_gateway, tmp_path / "w.db"))
+    hook = telegram_settings(fake_telegram, webhook_url=PUBLIC_URL, webhook_secret=SECRET,
+                             webhook_host="127.0.0.1", webhook_port=free_port(),
+                             webhook_path=PATH)
+    bot = TelegramBot(core, hook, timings=FAST_TIMINGS, limits=FAST_LIMITS)
+    stop = asyncio.Event()
+    serving = asyncio.create_task(bot.serve(stop))
+    try:
+        await fake_telegram.wait_until(lambda: fake_telegram.calls_of("setWebhook"),
+                                       timeout=20)  # the last start-up step: serving now
+        assert signal.getsignal(signal.SIGTERM) is marker
+        assert signal.getsignal(signal.SIGINT) is marker
+    finally:
+        stop.set()
+        await asyncio.wait_for(serving, 20)
         await core.close()
 
 

@@ -18,13 +18,14 @@ import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import discord
 from discord.app_commands import Choice
 
 from adapters.discord import attachments
 from adapters.discord.commands import language_of
+from adapters.discord.host import BotHost
 from adapters.discord.render import split_message
 from adapters.discord.streaming import NO_MENTIONS, ChannelSink, InteractionSink, Sink
 from adapters.discord.ui import CancelView, continue_requester, continue_view, turn_of
@@ -34,9 +35,6 @@ from core.conversation.keys import Actor, ChatRef
 from core.conversation.tickets import TurnTicket
 from core.events import TurnEvent, TurnFailed, TurnFinal
 from core.inbound import Inbound, Refusal
-
-if TYPE_CHECKING:
-    from adapters.discord.app import DiscordBot
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +69,7 @@ class LiveTurn:
 class Handlers:
     """Everything the client dispatches: messages, slash commands, autocomplete, buttons."""
 
-    def __init__(self, bot: DiscordBot) -> None:
+    def __init__(self, bot: BotHost) -> None:
         self.bot = bot
         self.core = bot.core
         self.live: dict[str, LiveTurn] = {}

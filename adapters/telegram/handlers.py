@@ -44,7 +44,7 @@ from core.app import ChatCore
 from core.commands.replies import CommandReply
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.tickets import TurnTicket
-from core.i18n.catalog import normalize_language
+from core.i18n import normalize_language
 from core.inbound import Inbound, Refusal
 
 log = logging.getLogger(__name__)

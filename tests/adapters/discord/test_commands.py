@@ -9,6 +9,7 @@ from tests.adapters.discord.conftest import (
     ADMIN,
     USER,
     DiscordWorld,
+    make_bot_settings,
     make_settings,
     start_bot,
 )
@@ -102,8 +103,8 @@ async def test_models_and_settings_replies(world: DiscordWorld) -> None:
 async def test_global_sync_and_slash_chat_in_a_dm(fake_gateway: FakeGateway,
                                                   fake_discord: FakeDiscord,
                                                   tmp_path: Path) -> None:
-    settings = make_settings(fake_gateway, fake_discord, tmp_path, discord_dev_guild_id=None)
-    core = await ChatCore.create(settings)
+    core = await ChatCore.create(make_settings(fake_gateway, fake_discord, tmp_path))
+    settings = make_bot_settings(fake_discord, dev_guild_id=None)
     bot = await start_bot(core, settings)
     try:
         (put,) = fake_discord.calls_of("PUT", "/commands")

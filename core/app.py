@@ -33,6 +33,9 @@ from core.gateway import GatewayClient
 from core.i18n import normalize_language, t
 from core.media import MediaPreparer
 from core.metering import Metering, UsageLedger
+from core.midjourney.commands import MjCommands
+from core.midjourney.presses import Presses
+from core.midjourney.service import Midjourney
 from core.models import ModelCatalog, ModelInfo
 from core.outbox import Outbox
 from core.storage import Store
@@ -106,6 +109,12 @@ class ChatCore:
         self.outbox = Outbox()
         """Deliveries the core starts on its own (see ``core.outbox``)."""
         self._migrations = asyncio.Lock()
+        self.midjourney = Midjourney(self)
+        """Midjourney jobs (``core.midjourney``): commands mj/blend/describe/shorten/
+        seed/swap, button kinds ``mj.*``, tasks resumed after a restart."""
+        self._mj_presses = Presses(self.midjourney)
+        for name, handler in MjCommands(self.midjourney).handlers().items():
+            self._handlers.add(name, handler)
 
     @classmethod
     async def create(cls, settings: AppSettings, *, refresh_models: bool = True) -> ChatCore:
@@ -127,6 +136,7 @@ class ChatCore:
         core = cls(settings, store=store, gateway=gateway,
                    catalog=ModelCatalog.shipped(settings.extra_models_file), tools=tools)
         await core.actions.purge_expired()
+        await core.midjourney.start()
         if refresh_models:
             try:
                 await core.probe_gateway()
@@ -144,6 +154,7 @@ class ChatCore:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresher
         await self.scheduler.close()
+        await self.midjourney.close()
         await self.gateway.aclose()
         await self.store.close()
 
@@ -292,6 +303,20 @@ class ChatCore:
         """Run the button ``action_id`` pressed by ``actor`` in ``chat``; unknown, expired
         and not-yours buttons get a localized notice with ``alert=True``."""
         return await self.actions.run(action_id, chat, actor)
+
+    async def submit_prompt(self, action_id: str, text: str, chat: ChatRef, actor: Actor,
+                            mask: bytes | None = None) -> CommandReply:
+        """Answer a ``PromptRequest`` (``ActionOutcome.prompt``): ``text`` typed by
+        ``actor`` (Telegram: the ForceReply answer; Discord: the modal's field), ``mask``
+        optional image bytes (Vary Region, white = redraw). Returns a reply whose
+        ``ticket`` presents the job; user errors (unknown/expired/foreign action, empty
+        prompt, Custom Zoom without ``--zoom`` 1-2) and refused submits become an error
+        reply."""
+        lang = await self.language_for(chat, actor)
+        try:
+            return await self._mj_presses.submit_prompt(action_id, text, chat, actor, mask)
+        except ChatbridgeError as exc:
+            return CommandReply(self.error_text(exc, lang), ephemeral=True, is_error=True)
 
     # --- commands ----------------------------------------------------------------------
     @property

@@ -89,6 +89,10 @@ class AppSettings(BaseSettings):
     discord_dev_guild_id: int | None = None
     discord_application_id: int | None = None
 
+    mj_speed: str = ""
+    mj_task_timeout: float = Field(default=600.0, gt=0)
+    mj_refunds_failed: bool = True
+
     data_dir: Path = Path("./data")
     log_level: str = "INFO"
 
@@ -104,6 +108,14 @@ class AppSettings(BaseSettings):
         if isinstance(value, int):
             return [str(value)]
         return value
+
+    @field_validator("mj_speed")
+    @classmethod
+    def _check_mj_speed(cls, value: str) -> str:
+        speed = value.strip().lower()
+        if speed not in {"", "fast", "relax", "turbo"}:
+            raise ValueError("must be fast, relax, turbo or empty (the gateway's default)")
+        return speed
 
     @field_validator("log_level")
     @classmethod

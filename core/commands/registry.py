@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.commands.spec import CommandSpec, ParamKind, ParamSpec, Permission
+from core.midjourney.specs import MJ_COMMANDS
 
 _PROMPT = ParamSpec(
     "prompt",
@@ -83,6 +84,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         private=False,
     ),
     CommandSpec("cancel", {"en": "Stop the current answer", "zh": "停止当前回答"}),
+    *MJ_COMMANDS,
 )
 
 COMMANDS_BY_NAME: dict[str, CommandSpec] = {spec.name: spec for spec in COMMANDS}

@@ -28,7 +28,6 @@ from core.midjourney.errors import (
 )
 
 Speed = Literal["", "fast", "relax", "turbo"]
-SPEEDS: tuple[str, ...] = ("fast", "relax", "turbo")
 SubmitKind = Literal["submitted", "queued", "modal"]
 _QUEUE_TEXT = re.compile(r"(?:前面还有|ahead[^0-9]*|queue[^0-9]*)(\d+)", re.IGNORECASE)
 
@@ -61,7 +60,8 @@ def parse_submit(body: Any) -> SubmitResult:
         raise MjSystemFailure("not a JSON object", detail="malformed answer")
     code = body.get("code")
     description = str(body.get("description") or "").strip()
-    props = body.get("properties") if isinstance(body.get("properties"), dict) else {}
+    raw_props = body.get("properties")
+    props: dict[str, Any] = raw_props if isinstance(raw_props, dict) else {}
     result = str(body.get("result") or "")
     if code == 23:
         raise MjQueueFull(description, detail=description)

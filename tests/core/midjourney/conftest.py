@@ -26,11 +26,15 @@ class VirtualClock:
     def __init__(self) -> None:
         self.now = time.time()
         self.slept: list[float] = []
+        self.running = asyncio.Event()
+        """Cleared: the poller's sleeps wait (time stands still while a test sets up)."""
+        self.running.set()
 
     def clock(self) -> float:
         return self.now
 
     async def sleep(self, seconds: float) -> None:
+        await self.running.wait()
         self.slept.append(round(seconds, 3))
         self.now += seconds
         await asyncio.sleep(0)

@@ -209,16 +209,15 @@ class Midjourney:
         """Hand the final events to the waiting ticket, or post them through the outbox
         (held until the platform's adapter attaches)."""
         ticket = self._tickets.pop(row.id, None)
+        row.notified = ticket is not None or self.core.outbox.attached(row.platform)
+        await self.repo.update([row])  # first: a restart now never posts it twice
         if ticket is not None:
             for event in events:
                 ticket.emit(event)
-            row.notified = True
-        elif self.core.outbox.attached(row.platform):
+        elif row.notified:
             self._deliver(row, events)
-            row.notified = True
         else:
             self._held.append((row, events))
-        await self.repo.update([row])
 
     def _deliver(self, row: MjTaskRow, events: list[TurnEvent]) -> None:
         ticket = TurnTicket(row.lang, lambda _ticket: None)
@@ -231,10 +230,11 @@ class Midjourney:
     async def _flush_held(self, platform: str) -> None:
         ready = [(row, events) for row, events in self._held if row.platform == platform]
         self._held = [item for item in self._held if item[0].platform != platform]
-        for row, events in ready:
-            self._deliver(row, events)
+        for row, _ in ready:
             row.notified = True
         await self.repo.update([row for row, _ in ready])
+        for row, events in ready:
+            self._deliver(row, events)
 
     def _spawn(self, awaitable: Awaitable[Any]) -> None:
         async def run() -> None:

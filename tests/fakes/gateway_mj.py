@@ -115,7 +115,7 @@ class FakeMidjourney:
     def submits(self, name: str = "") -> list[tuple[str, dict[str, Any]]]:
         """``(path, json)`` of the recorded submits (``name``: e.g. "imagine")."""
         return [(r.path, r.json) for r in self.fake.requests
-                if "/submit/" in r.path and r.path.endswith(name) or
+                if ("/submit/" in r.path and r.path.endswith(name)) or
                 (name in ("", "swap") and r.path.endswith("/insight-face/swap"))]
 
     def poll_requests(self) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from core.app import ChatCore
 from core.events import PartShown, PartUpdated, TurnFinal
 from core.parts import ProgressPart
-from tests.core.conftest import ANN, PRIVATE, CoreFactory
+from tests.core.conftest import ANN, PRIVATE
 from tests.core.midjourney.conftest import (
     VirtualClock,
     button,
@@ -94,13 +94,13 @@ async def custom_zoom(core: ChatCore, mj: FakeMidjourney) -> None:
     assert request is not None and outcome.ticket is None
     assert request.label == "Custom Zoom: send the prompt with --zoom 1 to 2 (e.g. --zoom 1.5)."
     assert request.default_text == "a red fox --ar 16:9 --zoom 2"
-    modal_id = [i for i, t in mj.tasks.items() if t.action == "MODAL"][0]
+    modal_id = next(i for i, t in mj.tasks.items() if t.action == "MODAL")
     reply = await core.submit_prompt(request.action_id, "a red fox —ar 16:9 —zoom 1.5",
                                      PRIVATE, ANN)
     assert not reply.is_error, reply.text
     zoomed = result_media(await events_of(reply.ticket))
     assert labels(zoomed.actions) == GRID_ROWS
-    (path, body) = mj.submits("modal")[0]
+    (_, body) = mj.submits("modal")[0]
     assert body == {"taskId": modal_id, "prompt": "a red fox --ar 16:9 --zoom 1.5"}
     again = await core.submit_prompt(request.action_id, "x --zoom 1.5", PRIVATE, ANN)
     assert again.is_error and again.text == "This button is no longer available."

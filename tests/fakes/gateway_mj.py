@@ -100,6 +100,9 @@ class FakeMidjourney:
         self.big_results = False
         """Final images are ~12 MB (over Telegram's 10 MB photo limit)."""
         self.has_list_route = True
+        self.image_root = ""
+        """Serve ``imageUrl``s from another origin (a CDN), e.g. a second fake sharing
+        ``tasks``; "" = this gateway."""
         self.polls: Counter[str] = Counter()
         self.image_requests: list[tuple[str, dict[str, str]]] = []
         for prefix in PREFIXES:
@@ -283,7 +286,7 @@ class FakeMidjourney:
         if poll:
             task.polls += 1
             self.polls[task.id] += 1
-        root = self.fake.url
+        root = self.image_root or self.fake.url
         url = ""
         if status == "IN_PROGRESS":
             url = image_url(root, task.id, progress.rstrip("%"))

@@ -148,3 +148,18 @@ async def test_a_result_over_10_mb_is_marked_as_a_file(core: ChatCore,
     media = result_media(await events_of(reply.ticket)).media[0]
     assert media.kind == "file" and media.size > 10 * 1024 * 1024
     assert media.filename.endswith(".png") and media.mime == "image/png"
+
+
+async def test_the_gateway_key_is_never_sent_to_another_image_host(
+        core: ChatCore, mj: FakeMidjourney) -> None:
+    from tests.fakes.gateway import FakeGateway
+    from tests.fakes.gateway_mj import install_midjourney
+    async with FakeGateway() as cdn_gateway:
+        cdn = install_midjourney(cdn_gateway)
+        cdn.tasks = mj.tasks  # the CDN serves the gateway's images
+        mj.image_root = cdn_gateway.url
+        reply = await core.run_command_text("/mj a fox", PRIVATE, ANN)
+        assert reply is not None
+        result_media(await events_of(reply.ticket))
+    assert len(cdn.image_requests) == 3  # two previews and the result
+    assert all("Authorization" not in headers for _, headers in cdn.image_requests)

@@ -110,8 +110,7 @@ class ChatCore:
         """Deliveries the core starts on its own (see ``core.outbox``)."""
         self._migrations = asyncio.Lock()
         self.midjourney = Midjourney(self)
-        """Midjourney jobs (``core.midjourney``): commands mj/blend/describe/shorten/
-        seed/swap, button kinds ``mj.*``, tasks resumed after a restart."""
+        """Midjourney jobs, commands and ``mj.*`` buttons (``core.midjourney``)."""
         self._mj_presses = Presses(self.midjourney)
         for name, handler in MjCommands(self.midjourney).handlers().items():
             self._handlers.add(name, handler)
@@ -306,12 +305,9 @@ class ChatCore:
 
     async def submit_prompt(self, action_id: str, text: str, chat: ChatRef, actor: Actor,
                             mask: bytes | None = None) -> CommandReply:
-        """Answer a ``PromptRequest`` (``ActionOutcome.prompt``): ``text`` typed by
-        ``actor`` (Telegram: the ForceReply answer; Discord: the modal's field), ``mask``
-        optional image bytes (Vary Region, white = redraw). Returns a reply whose
-        ``ticket`` presents the job; user errors (unknown/expired/foreign action, empty
-        prompt, Custom Zoom without ``--zoom`` 1-2) and refused submits become an error
-        reply."""
+        """Answer a ``PromptRequest`` (``ActionOutcome.prompt``) with ``text`` (and
+        ``mask`` image bytes for Vary Region, white = redraw): a reply whose ``ticket``
+        presents the job; user errors and refused submits become an error reply."""
         lang = await self.language_for(chat, actor)
         try:
             return await self._mj_presses.submit_prompt(action_id, text, chat, actor, mask)

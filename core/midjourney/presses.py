@@ -10,7 +10,6 @@ Action kinds: ``mj.button`` {task_id, custom_id} → ``/mj/submit/action``;
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from core.actions import ActionContext, ActionOutcome, PromptRequest
 from core.commands.replies import CommandReply
@@ -215,7 +214,3 @@ def _action_of(custom_id: str) -> str:
 
 def _speed(value: str) -> Speed | None:
     return value if value in SPEEDS else None  # type: ignore[return-value]
-
-
-def payload_str(payload: dict[str, Any], key: str) -> str:
-    return str(payload.get(key) or "")

@@ -37,7 +37,7 @@ from core.midjourney.specs import SPEEDS
 from core.midjourney.tracker import Follow, Timing, Tracker
 from core.outbox import Delivery
 from core.parts import Media, PartUpdate, Progress, ProgressPart
-from core.storage.mj_tasks_repo import TERMINAL, MjTaskRow
+from core.storage.mj_tasks_repo import MjTaskRow
 
 if TYPE_CHECKING:
     from core.app import ChatCore
@@ -263,8 +263,3 @@ def _utc(seconds: float) -> datetime:
 
 def _speed(value: str) -> Speed:
     return value if value in SPEEDS else ""  # type: ignore[return-value]
-
-
-def is_terminal(status: str) -> bool:
-    """Whether ``status`` ends a task."""
-    return status in TERMINAL

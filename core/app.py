@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,9 +37,13 @@ from core.images.tool import image_tool
 from core.inbound import Inbound, InboundPipeline, InboundResult
 from core.media import MediaPreparer
 from core.metering import Metering, UsageLedger
+from core.midjourney.commands import MjCommands
+from core.midjourney.presses import Presses
+from core.midjourney.service import Midjourney
 from core.models import ModelCatalog, ModelInfo
 from core.outbox import Outbox
 from core.storage import Store
+from core.texts import LocalizedTexts
 from core.tools import ToolRegistry, load_entry_point_tools
 
 log = logging.getLogger(__name__)
@@ -64,10 +69,6 @@ async def open_store(url: str) -> Store:
                             f"({type(exc).__name__}: {text})") from None
 
 
-ExtraCommand = Callable[[CommandSpec, Mapping[str, Any], CommandContext],
-                       Awaitable[CommandReply]]
-"""A command handler living outside ``CommandHandlers`` (e.g. ``core.images``)."""
-
 
 @dataclass(frozen=True, slots=True)
 class Choice:
@@ -77,7 +78,7 @@ class Choice:
     label: str
 
 
-class ChatCore:
+class ChatCore(LocalizedTexts):
     """Everything a platform adapter needs: turns, commands, settings, catalog, media."""
 
     def __init__(self, settings: AppSettings, *, store: Store, gateway: GatewayClient,
@@ -117,11 +118,16 @@ class ChatCore:
         self._migrations = asyncio.Lock()
         self.inbound = InboundPipeline(self)
         """The inbound policy; ``inbound.ask`` submits a turn with attachments."""
-        self.extra_commands: dict[str, ExtraCommand] = {}
-        """Handlers of commands implemented outside ``CommandHandlers`` (by name)."""
         self.images = ImageService(self)
         """``/image``, ``/edit``, ``/vary`` and their buttons (see ``core.images``)."""
         self.images.install()
+        for name in ("image", "edit", "vary"):
+            self._handlers.add(name, functools.partial(self.images.command, name))
+        self.midjourney = Midjourney(self)
+        """Midjourney jobs, commands and ``mj.*`` buttons (``core.midjourney``)."""
+        self._mj_presses = Presses(self.midjourney)
+        for name, handler in MjCommands(self.midjourney).handlers().items():
+            self._handlers.add(name, handler)
 
     @classmethod
     async def create(cls, settings: AppSettings, *, refresh_models: bool = True) -> ChatCore:
@@ -144,6 +150,7 @@ class ChatCore:
                    catalog=ModelCatalog.shipped(settings.extra_models_file), tools=tools)
         tools.register(image_tool(core, core.images))
         await core.actions.purge_expired()
+        await core.midjourney.start()
         if refresh_models:
             try:
                 await core.probe_gateway()
@@ -162,6 +169,7 @@ class ChatCore:
                 await self._refresher
         await self.scheduler.close()
         await self.images.close()
+        await self.midjourney.close()
         await self.gateway.aclose()
         await self.store.close()
 
@@ -316,6 +324,17 @@ class ChatCore:
         and not-yours buttons get a localized notice with ``alert=True``."""
         return await self.actions.run(action_id, chat, actor)
 
+    async def submit_prompt(self, action_id: str, text: str, chat: ChatRef, actor: Actor,
+                            mask: bytes | None = None) -> CommandReply:
+        """Answer a ``PromptRequest`` (``ActionOutcome.prompt``) with ``text`` (and
+        ``mask`` image bytes for Vary Region, white = redraw): a reply whose ``ticket``
+        presents the job; user errors and refused submits become an error reply."""
+        lang = await self.language_for(chat, actor)
+        try:
+            return await self._mj_presses.submit_prompt(action_id, text, chat, actor, mask)
+        except ChatbridgeError as exc:
+            return CommandReply(self.error_text(exc, lang), ephemeral=True, is_error=True)
+
     # --- commands ----------------------------------------------------------------------
     @property
     def commands(self) -> tuple[CommandSpec, ...]:
@@ -337,9 +356,6 @@ class ChatCore:
                                 is_error=True)
         ctx = CommandContext(chat, actor, lang, is_bot_admin=self.is_bot_admin(actor))
         try:
-            extra = self.extra_commands.get(spec.name)
-            if extra is not None:
-                return await extra(spec, args, ctx)
             return await self._handlers.execute(spec, args, ctx)
         except UserInputError as exc:
             return CommandReply(self.error_text(exc, lang), ephemeral=True, is_error=True)
@@ -369,30 +385,3 @@ class ChatCore:
             return [Choice(m.name, f"{m.name} · {m.vendor}" + (" 👁" if m.vision else ""))
                     for m in self.catalog.search(prefix, limit)]
         return []
-
-    # --- texts -------------------------------------------------------------------------
-    @staticmethod
-    def t(key: str, lang: str = "en", **params: Any) -> str:
-        """Localized message text."""
-        return t(key, lang, **params)
-
-    def failure_text(self, event: TurnFailed, lang: str) -> str:
-        """The user-facing text of a failed turn."""
-        return self._localize(event.key, event.params, lang)
-
-    def error_text(self, error: ChatbridgeError, lang: str) -> str:
-        """The user-facing text of a core error."""
-        return self._localize(error.key, error.params, lang)
-
-    def _localize(self, key: str, params: Mapping[str, Any], lang: str) -> str:
-        values = dict(params)
-        retry = values.get("retry_after")
-        values["retry_after_text"] = (
-            t("turn.retry_after_seconds", lang, seconds=int(float(retry) + 0.999))
-            if retry else t("turn.retry_after_unknown", lang))
-        values.setdefault("detail", "")
-        values.setdefault("model", "")
-        text = t(key, lang, **values)
-        if key == "error.unknown_model" and values.get("suggestions"):
-            text += " " + t("cmd.model_suggest", lang, suggestions=values["suggestions"])
-        return text

@@ -82,6 +82,10 @@ class AppSettings(BaseSettings):
     max_document_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     max_output_tokens: int = Field(default=2048, gt=0)
 
+    mj_speed: str = ""
+    mj_task_timeout: float = Field(default=600.0, gt=0)
+    mj_refunds_failed: bool = True
+
     data_dir: Path = Path("./data")
     log_level: str = "INFO"
 
@@ -97,6 +101,14 @@ class AppSettings(BaseSettings):
         if isinstance(value, int):
             return [str(value)]
         return value
+
+    @field_validator("mj_speed")
+    @classmethod
+    def _check_mj_speed(cls, value: str) -> str:
+        speed = value.strip().lower()
+        if speed not in {"", "fast", "relax", "turbo"}:
+            raise ValueError("must be fast, relax, turbo or empty (the gateway's default)")
+        return speed
 
     @field_validator("log_level")
     @classmethod

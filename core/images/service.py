@@ -28,9 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.actions import ActionContext, ActionOutcome
 from core.commands.handlers import CommandContext
-from core.commands.parser import convert
 from core.commands.replies import CommandReply
-from core.commands.spec import CommandSpec, ParamKind
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.tickets import TurnTicket
 from core.errors import ChatbridgeError, UserInputError
@@ -63,9 +61,8 @@ class ImageService:
         self._jobs: set[asyncio.Task[None]] = set()
 
     def install(self) -> None:
-        """Register the commands' handlers and the button kinds on the core."""
-        for name in ("image", "edit", "vary"):
-            self._core.extra_commands[name] = self.command
+        """Register the button kinds on the core (``ChatCore`` registers ``command`` for
+        ``image``, ``edit`` and ``vary``)."""
         self._core.actions.register("image.again", self._on_again)
         self._core.actions.register("image.edit", self._on_edit)
         self._core.actions.register("image.vary", self._on_vary)
@@ -77,27 +74,25 @@ class ImageService:
         await asyncio.gather(*self._jobs, return_exceptions=True)
 
     # --- commands ------------------------------------------------------------------------
-    async def command(self, spec: CommandSpec, args: Mapping[str, Any],
+    async def command(self, name: str, values: Mapping[str, Any],
                       ctx: CommandContext) -> CommandReply:
         """Run ``/image``, ``/edit`` or ``/vary``; raises ``UserInputError`` for bad
         input (shown as an error reply by ``ChatCore.run_command``)."""
-        values = {p.name: convert(spec, p, args[p.name]) for p in spec.params
-                  if args.get(p.name) is not None and p.kind is not ParamKind.IMAGE}
-        if spec.name == "image":
+        if name == "image":
             params = await self.image_params(values, ctx.chat, ctx.actor)
             ticket = self.start(ctx.lang, ctx.chat, ctx.actor, "generate", params)
         else:
-            edit = spec.name == "edit"
+            edit = name == "edit"
             params = validate(EDIT_MODEL, str(values.get("prompt", "")) if edit else "",
                               size=values.get("size"), n=values.get("n"),
                               need_prompt=edit, edit=True)
-            source = image_bytes(args.get("image"))
+            source = image_bytes(values.get("image"))
             if source is None:
                 picked = await self.files.edit_source(ctx.chat, ctx.actor)
                 if picked is None:
-                    raise UserInputError("image.need_photo", command=spec.name)
+                    raise UserInputError("image.need_photo", command=name)
                 source = await self.files.load(picked)
-            mask = image_bytes(args.get("mask")) if edit else None
+            mask = image_bytes(values.get("mask")) if edit else None
             params, image, mask_png = await self._prepare(params, source, mask)
             source_id = await self.files.save(image)
             mask_id = await self.files.save(mask_png) if mask_png is not None else None

@@ -25,7 +25,8 @@ async def test_commands_sync_once_and_not_again_when_unchanged(world: DiscordWor
     synced = world.dc.synced_commands[f"guild:{world.dc.guild_id}"]
     names = [c["name"] for c in synced]
     assert names == ["help", "chat", "new", "model", "models", "persona", "settings", "mode",
-                     "cancel", "image", "edit", "vary"]
+                     "cancel", "image", "edit", "vary", "mj", "blend", "describe", "shorten",
+                     "seed", "swap"]
     chat = next(c for c in synced if c["name"] == "chat")
     assert chat["description_localizations"]["zh-CN"] == "向模型提问"
     assert [(o["name"], o["type"], o.get("required")) for o in chat["options"]] == [

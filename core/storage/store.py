@@ -42,7 +42,7 @@ class Store:
         self._db = db
         self._conversations = ConversationRepository(db)
         self._settings = SettingsRepository(db)
-        self._usage = UsageRepository(db)
+        self._usage = UsageRepository(db, self._conversations.writer)
         self._current: OrderedDict[str, int] = OrderedDict()
         self.actions = ActionsRepository(db)
         """Button state rows (see ``core.actions``)."""
@@ -63,6 +63,7 @@ class Store:
 
     async def close(self) -> None:
         """Close the connections (calls still running fail; await them first)."""
+        await self._conversations.writer.close()
         await self._db.dispose()
 
     @property

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 

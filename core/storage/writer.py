@@ -89,6 +89,8 @@ class GroupWriter:
         while not item.done.done():  # in a running batch: report only its outcome
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.shield(item.done)
+        if not item.done.cancelled():
+            item.done.exception()  # retrieved: the cancel is what the caller gets
         raise asyncio.CancelledError
 
     async def close(self) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import statistics
 import sys
 import tempfile
@@ -29,6 +30,7 @@ from core.conversation.keys import Actor, ChatRef
 from core.events import TurnFinal
 from core.gateway import ChatChunk, ChatRequest, GatewayClient
 from core.storage import NewMessage
+from core.storage.writer import MAX_BATCH
 
 
 def _serve_gateway(port_queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
@@ -153,16 +155,24 @@ async def main(args: argparse.Namespace) -> None:
         settle_heap()  # as bots.runner does before serving
         try:
             await overhead(core, 50, 50)  # warm-up
+            print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
+                  "(other processes inflate every number below)")
             for per_chat in (20, args.overhead_turns):
                 samples, cpu = await overhead(core, args.overhead_turns, per_chat)
                 print(f"framework overhead per turn, contexts up to {2 * per_chat} messages: "
                       f"p50 {pct(samples, 0.5) * 1000:.2f} ms, "
                       f"p99 {pct(samples, 0.99) * 1000:.2f} ms  (target p99 <= 5 ms); "
                       f"CPU p50 {pct(cpu, 0.5) * 1000:.2f} ms, p99 {pct(cpu, 0.99) * 1000:.2f} ms")
-            rate, cpu_per_turn = await throughput(core, args.turns, args.concurrency)
-            print(f"throughput: {rate:.0f} turns/s over {args.concurrency} conversations "
-                  f"(target >= 300); CPU {cpu_per_turn * 1000:.2f} ms per turn "
-                  f"(~{1 / cpu_per_turn:.0f} turns/s per free core)")
+            writer = core.store.writer
+            for label, max_batch in (("", writer.max_batch), (" WITHOUT group commit", 1)):
+                writer.max_batch, batches = max_batch, writer.batches
+                rate, cpu_per_turn = await throughput(core, args.turns, args.concurrency)
+                per_batch = 2 * args.turns / max(1, writer.batches - batches)  # turn + ledger
+                print(f"throughput{label}: {rate:.0f} turns/s over {args.concurrency} "
+                      f"conversations (target >= 300); CPU {cpu_per_turn * 1000:.2f} ms per "
+                      f"turn (~{1 / cpu_per_turn:.0f} turns/s per free core); "
+                      f"{per_batch:.1f} writes per transaction; load {os.getloadavg()[0]:.1f}")
+            writer.max_batch = MAX_BATCH
             sizes = [10, 100, 1000, 10_000, 100_000, 1_000_000][: args.history_sizes]
             loads = await history_load(core, sizes)
             for size, cold, warm in loads:

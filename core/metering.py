@@ -208,7 +208,8 @@ class Metering:
 
 class UsageLedger:
     """Built-in hook: writes ONE usage-ledger row per call that was made (ok, failed
-    or cancelled), in its own transaction right after the call — so a turn with two
+    or cancelled), atomic on its own right after the call (``Store.record_usage``,
+    group-committed with other writes) — so a turn with two
     tool rounds has two rows, and a failed or cancelled turn (which stores no
     messages) still has the row of what it consumed. Refused calls write nothing."""
 

@@ -14,6 +14,7 @@ from core.storage.engine import Database
 from core.storage.schema import conversations, dialect_insert, messages, utc_now
 from core.storage.types import NewMessage, StoredMessage, UsageRecord
 from core.storage.usage import INSERT_LEDGER_ROW, ledger_row
+from core.storage.writer import GroupWriter
 
 _conv = conversations.c
 _msg = messages.c
@@ -78,9 +79,11 @@ class ConversationRepository:
         # SQLite assigns ascending rowids inside the (serialized) write transaction, so
         # sorting the returned ids restores parameter order and lets SQLAlchemy send one
         # multi-row INSERT; ``sort_by_parameter_order`` would insert row by row there.
-        self._insert_messages = _INSERT_MESSAGES.returning(
+        insert_messages = _INSERT_MESSAGES.returning(
             _msg.id, sort_by_parameter_order=not self._sqlite
         )
+        self.writer = GroupWriter(db, insert_messages, INSERT_LEDGER_ROW, sort_ids=self._sqlite)
+        """Group commit of the turns' messages and ledger rows (``core.storage.writer``)."""
 
     async def current(self, key: str) -> int:
         """Id of the open conversation of ``key``; opened (in its own transaction) if none.
@@ -128,21 +131,12 @@ class ConversationRepository:
         new_messages: Sequence[NewMessage],
         usage: UsageRecord | None,
     ) -> list[int]:
-        """Insert the messages (one multi-row ``INSERT … RETURNING id``) and the ledger
-        row in one transaction; the new message ids in ``new_messages`` order."""
+        """Insert the messages and the ledger row atomically, in the next group-commit
+        batch (``GroupWriter.write``); the new message ids in ``new_messages`` order."""
         now = utc_now()
         rows = [message_row(conversation_id, turn_id, message, now) for message in new_messages]
-        ids: list[int] = []
-        async with self._db.transaction() as connection:
-            if rows:
-                result = await connection.execute(self._insert_messages, rows)
-                ids = [int(message_id) for message_id in result.scalars()]
-            if usage is not None:
-                await connection.execute(INSERT_LEDGER_ROW, [ledger_row(turn_id, usage, now)])
-        if self._sqlite:
-            # Ascending rowids in VALUES order, but RETURNING order is not promised.
-            ids.sort()
-        return ids
+        ledger = [] if usage is None else [ledger_row(turn_id, usage, now)]
+        return await self.writer.write(rows, ledger)
 
     async def load_recent(
         self, conversation_id: int, *, limit: int, before_id: int | None = None

@@ -19,6 +19,7 @@ from core.storage.mj_tasks_repo import MjTaskRepository
 from core.storage.settings_repo import SettingsRepository
 from core.storage.types import NewMessage, ScopeKey, StoredMessage, UsageRecord
 from core.storage.usage import UsageRepository
+from core.storage.writer import GroupWriter
 
 __all__ = ["CURRENT_CONVERSATION_CACHE_SIZE", "Store"]
 
@@ -43,7 +44,7 @@ class Store:
         self._db = db
         self._conversations = ConversationRepository(db)
         self._settings = SettingsRepository(db)
-        self._usage = UsageRepository(db)
+        self._usage = UsageRepository(db, self._conversations.writer)
         self._current: OrderedDict[str, int] = OrderedDict()
         self.actions = ActionsRepository(db)
         """Button state rows (see ``core.actions``)."""
@@ -66,7 +67,13 @@ class Store:
 
     async def close(self) -> None:
         """Close the connections (calls still running fail; await them first)."""
+        await self._conversations.writer.close()
         await self._db.dispose()
+
+    @property
+    def writer(self) -> GroupWriter:
+        """The group commit of turns and ledger rows (``core.storage.writer``)."""
+        return self._conversations.writer
 
     @property
     def dialect(self) -> str:
@@ -130,13 +137,15 @@ class Store:
         messages: Sequence[NewMessage],
         usage: UsageRecord | None,
     ) -> list[int]:
-        """Store all messages and the ledger row in ONE transaction; the message ids
-        (ascending, in ``messages`` order) once committed.
+        """Store all messages and the ledger row atomically, in the next group-commit
+        batch (one transaction for the turns queued meanwhile, ``core.storage.writer``);
+        the message ids (ascending, in ``messages`` order) once committed.
 
         Atomic: if any row fails (``sqlalchemy.exc.IntegrityError`` for a bad role or
-        an unknown ``conversation_id``, …) nothing of the turn is stored. Cancelling
-        the caller rolls the turn back, unless COMMIT was already sent, which then
-        completes: the turn is stored whole or not at all. ``ConversationEngine``
+        an unknown ``conversation_id``, …) nothing of the turn is stored, and the
+        other turns of its batch are (retried alone). Cancelling the caller while the
+        turn is queued drops it; once its batch runs, the caller gets
+        ``CancelledError`` after it is stored whole (or failed). ``ConversationEngine``
         shields its save, so a user's cancel never interrupts one
         (docs/ARCHITECTURE.md, "Turn lifecycle and storage").
         """
@@ -175,7 +184,8 @@ class Store:
     # usage
 
     async def record_usage(self, turn_id: str, record: UsageRecord) -> None:
-        """Write one usage-ledger row (one gateway call) in its own transaction;
+        """Write one usage-ledger row (one gateway call), atomic on its own, in the
+        next group-commit batch;
         ``turn_id`` is the turn it belongs to (or the call id outside a turn)."""
         await self._usage.record(turn_id, record)
 

@@ -11,6 +11,7 @@ from core.events import Usage
 from core.storage.engine import Database
 from core.storage.schema import usage_ledger, utc_now
 from core.storage.types import UsageRecord
+from core.storage.writer import GroupWriter
 
 INSERT_LEDGER_ROW = sa.insert(usage_ledger)
 
@@ -40,13 +41,13 @@ def ledger_row(turn_id: str, record: UsageRecord, created_at: datetime) -> dict[
 class UsageRepository:
     """Aggregates over the usage ledger."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, writer: GroupWriter) -> None:
         self._db = db
+        self._writer = writer
 
     async def record(self, turn_id: str, record: UsageRecord) -> None:
-        """Insert one ledger row in its own transaction."""
-        async with self._db.transaction() as connection:
-            await connection.execute(INSERT_LEDGER_ROW, [ledger_row(turn_id, record, utc_now())])
+        """Insert one ledger row, atomically by itself, in the next group-commit batch."""
+        await self._writer.write([], [ledger_row(turn_id, record, utc_now())])
 
     async def totals(
         self, *, platform: str, user_id: str | None = None, since: datetime | None = None,

@@ -94,13 +94,14 @@ async def test_a_failing_commit_stores_nothing_and_raises(store: Store) -> None:
         "kept", "echo: kept"]
 
 
-async def test_cancel_during_the_save_rolls_the_turn_back(
+async def test_cancel_while_queued_drops_the_turn_and_cancel_in_its_batch_keeps_it(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The caller is cancelled after the messages are inserted and before the usage
-    row: nothing is stored, and the next turn is not blocked (lock and connection
-    released). ``ConversationEngine`` shields its saves, so a user's /cancel never
-    gets here (see tests/core/conversation/test_faults.py)."""
+    """Group commit (core/storage/writer.py): "t1" is in a running batch (paused before
+    its usage row) and "t2" waits in the queue; both callers are cancelled. "t2" is
+    dropped (nothing stored); "t1" is not interrupted: its caller gets CancelledError
+    once its batch is committed, and it is stored whole. ``ConversationEngine``
+    shields its saves, so a user's /cancel never gets here (test_faults.py)."""
     conversation_id = await store.current_conversation("telegram:1")
     reached, gate = asyncio.Event(), asyncio.Event()
     original = store._db.transaction
@@ -121,18 +122,26 @@ async def test_cancel_during_the_save_rolls_the_turn_back(
             yield Paused(connection)
 
     monkeypatch.setattr(store._db, "transaction", paused_transaction)
-    saving = asyncio.create_task(
-        store.save_turn(conversation_id, "t1", turn("cancelled"), usage_record()))
-    await reached.wait()  # its messages are inserted, not committed
-    saving.cancel()
+    first = asyncio.create_task(
+        store.save_turn(conversation_id, "t1", turn("in batch"), usage_record()))
+    await reached.wait()  # t1's messages are inserted, not committed
+    queued = asyncio.create_task(
+        store.save_turn(conversation_id, "t2", turn("queued"), usage_record()))
+    await asyncio.sleep(0)  # t2 is queued behind the running batch
+    queued.cancel()
+    first.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await saving
+        await queued
+    assert not first.done()  # waits for its batch
+    gate.set()
+    with pytest.raises(asyncio.CancelledError):
+        await first
     monkeypatch.setattr(store._db, "transaction", original)
 
-    await store.save_turn(conversation_id, "t2", turn("next"), usage_record())
-    assert await history(store, conversation_id) == [
-        ("t2", "user", "next"), ("t2", "assistant", "echo: next")]
-    assert await ledger_turns(store) == ["t2"]
+    await store.save_turn(conversation_id, "t3", turn("next"), usage_record())
+    assert [turn_id for turn_id, _, _ in await history(store, conversation_id)] == [
+        "t1", "t1", "t3", "t3"]
+    assert await ledger_turns(store) == ["t1", "t3"]
 
 
 async def test_concurrent_turns_in_different_conversations_are_all_stored(store: Store) -> None:

@@ -173,7 +173,7 @@ def _added_handlers() -> list[str]:
 
     async def build() -> list[str]:
         with tempfile.TemporaryDirectory() as tmp:
-            settings = AppSettings(_env_file=None, data_dir=tmp,  # type: ignore[call-arg]
+            settings = AppSettings(_env_file=None, data_dir=Path(tmp),  # type: ignore[call-arg]
                                    database_url=f"sqlite+aiosqlite:///{tmp}/a.db")
             store = await Store.open(settings.database_url)
             gateway = GatewayClient("http://127.0.0.1:9", "k")

@@ -222,7 +222,7 @@ async def test_a_second_stop_during_the_ledger_write_still_records_the_call(
         await release.wait()
         await record_usage(*args)
 
-    core.store.record_usage = slow_record  # type: ignore[method-assign]
+    core.store.record_usage = slow_record  # type: ignore[method-assign,assignment]
     fake_gateway.script(Text("a very long answer " * 50, chunk_size=5, delay=0.01))
     ticket = await core.submit(PRIVATE, ANN, UserMessage(text="tell me a story"))
     async for event in ticket:

@@ -157,7 +157,7 @@ class TelegramWorld:
         user = (self.users.get(by_user) or self.user(by_user)).to_dict()
         bot = self.bot_user.to_dict()
         old = {"status": "member", "user": bot}
-        new = {"status": status, "user": bot}
+        new: dict[str, Any] = {"status": status, "user": bot}
         if status == "kicked":
             new["until_date"] = 0
         self.push_update({"my_chat_member": {

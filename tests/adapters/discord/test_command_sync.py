@@ -4,6 +4,7 @@ commands uploads nothing; commands deleted or changed elsewhere are restored."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -104,7 +105,8 @@ def test_defaults_and_server_fields_do_not_count_as_a_change() -> None:
                 "application_id": "1", "guild_id": "2",
                 "options": [{"type": 3, "name": "q", "description": "Question"}]}
     assert normalize_commands([uploaded]) == normalize_commands([returned])
-    required = {**returned, "options": [{**returned["options"][0], "required": True}]}
+    first_option: dict[str, Any] = returned["options"][0]  # type: ignore[index]
+    required = {**returned, "options": [{**first_option, "required": True}]}
     assert normalize_commands([uploaded]) != normalize_commands([required])
 
 

@@ -15,6 +15,7 @@ async def test_chinese_user_pressing_stop_on_someone_elses_answer_is_refused_in_
     tg.command(group, 7, "/ask tell me a long story")
     [streaming] = await world.wait_for_messages(group.id, 1,
                                                 done=lambda m: bool(m[0].reply_markup))
+    assert streaming.reply_markup is not None
     [[stop]] = streaming.reply_markup["inline_keyboard"]
 
     tg.press_button(group, 8, streaming.message_id, stop["callback_data"])

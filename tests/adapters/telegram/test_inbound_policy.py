@@ -7,6 +7,7 @@ import pytest
 from core.conversation.keys import Actor, ChatRef
 from tests.adapters.inbound_cases import PARAMS, Case, record_decisions
 from tests.adapters.telegram.conftest import TelegramWorld
+from tests.fakes.telegram_models import SentMessage
 
 GROUP_ID = -100777
 ANN = 42
@@ -44,12 +45,12 @@ async def test_the_core_decides_like_on_discord(world: TelegramWorld, case: Case
         new = [m for m in tg.bot_messages(chat) if m.message_id not in earlier]
         assert len(new) == 1 and decisions[1] == "command"
     else:
-        done = await world.wait_for_messages(
+        done: list[SentMessage] = await world.wait_for_messages(
             chat.id, len(earlier) + 1,
             done=lambda ms: any(m.text.startswith(case.shown or "") and not m.reply_markup
                                 for m in ms if m.message_id not in earlier))
-        new = [m.text for m in done if m.message_id not in earlier]
-        assert len(new) == 1 and new[0].startswith(case.shown)
+        new_texts = [m.text for m in done if m.message_id not in earlier]
+        assert len(new_texts) == 1 and new_texts[0].startswith(case.shown)
         if case.shown.startswith("Unknown"):
-            assert new == [case.shown]
+            assert new_texts == [case.shown]
     assert len(world.gateway.chat_requests()) == (1 if case.decision == "turn" else 0)

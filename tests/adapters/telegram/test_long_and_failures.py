@@ -112,6 +112,7 @@ async def test_stop_button_cancels_the_stream(world: TelegramWorld) -> None:
     tg.command(group, 7, "/ask tell me a long story")
     [streaming] = await world.wait_for_messages(group.id, 1,
                                                 done=lambda m: bool(m[0].reply_markup))
+    assert streaming.reply_markup is not None
     [[stop]] = streaming.reply_markup["inline_keyboard"]
     tg.press_button(group, 7, streaming.message_id, stop["callback_data"])
 

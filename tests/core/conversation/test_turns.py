@@ -6,13 +6,15 @@ import asyncio
 from pathlib import Path
 
 from core.app import ChatCore
+from core.conversation.keys import Actor, ChatRef
 from core.events import TextDelta, TurnFailed, TurnFinal, TurnMerged, TurnStarted
 from tests.core.conftest import ANN, BOB, GROUP, PRIVATE, CoreFactory, say
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.gateway_replies import Text
 
 
-async def history(core: ChatCore, chat=PRIVATE, actor=ANN) -> list[tuple[str, str]]:
+async def history(core: ChatCore, chat: ChatRef = PRIVATE,
+                  actor: Actor = ANN) -> list[tuple[str, str]]:
     key = await core.conversation_key(chat, actor)
     conversation = await core.store.current_conversation(key)
     stored = await core.store.load_recent_messages(conversation, limit=1000)

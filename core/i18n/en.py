@@ -105,3 +105,7 @@ MESSAGES.update({
 MESSAGES["error.unsupported_message"] = (
     "I can't read that kind of message yet. Send me text, photos or text documents "
     "(.txt, .md, .py, .json, .csv…).")
+# presenter: how parts degrade on a platform
+MESSAGES["parts.actions_below_album"] = "⬆️ Options for the pictures above:"
+MESSAGES["parts.too_large"] = ("📎 {filename} is too large to send here ({size_mb} MB; "
+                               "the limit is {limit_mb} MB).")

@@ -99,3 +99,6 @@ MESSAGES.update({
 })
 MESSAGES["error.unsupported_message"] = (
     "暂时无法读取这类消息。请发送文字、图片或文本文件(.txt、.md、.py、.json、.csv 等)。")
+# presenter: how parts degrade on a platform
+MESSAGES["parts.actions_below_album"] = "⬆️ 上方图片的操作:"
+MESSAGES["parts.too_large"] = "📎 {filename} 太大,无法在这里发送({size_mb} MB;上限 {limit_mb} MB)。"

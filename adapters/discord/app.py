@@ -36,6 +36,7 @@ from adapters.discord.handlers import Handlers
 from adapters.discord.messages import register as register_messages
 from adapters.discord.ratelimit import DEFAULT_EDIT_INTERVAL, ChannelThrottle
 from adapters.discord.streaming import NO_MENTIONS, Sink, StreamPresenter, ViewFactory
+from adapters.discord.surface import ActionButton, actions_view
 from core.app import ChatCore
 from core.config import AppSettings
 
@@ -86,6 +87,7 @@ class BridgeClient(discord.Client):
 
     async def setup_hook(self) -> None:
         """Build slash commands from the core's specs and sync them if they changed."""
+        self.add_dynamic_items(ActionButton)  # action buttons work after a restart
         await self.bot.setup_commands()
 
     async def on_message(self, message: discord.Message) -> None:
@@ -126,7 +128,9 @@ class DiscordBot:
         """A stream presenter sharing this bot's per-channel throttle."""
         return StreamPresenter(sink, self.throttle, make_view=make_view,
                                cancelled_note=cancelled_note,
-                               on_message=self.handlers.remember_message)
+                               on_message=self.handlers.remember_message,
+                               parts=self.handlers.buttons.parts(sink, "en"),
+                               final_view=actions_view)
 
     async def setup_commands(self) -> None:
         """Add one command per offered spec (to the dev guild if set) and sync if changed."""

@@ -166,10 +166,12 @@ class DiscordBot:
                 failure = self._runner.exception()
             await self.stop()
             raise RuntimeError("the Discord gateway did not become ready") from failure
+        self.core.outbox.attach("discord", self.handlers.buttons.deliver)
         log.info("discord bot ready as %s", self.client.user)
 
     async def stop(self) -> None:
         """Close the client and restore the process-wide endpoints."""
+        self.core.outbox.detach("discord")
         if not self.client.is_closed():
             await self.client.close()
         if self._runner is not None:

@@ -22,6 +22,7 @@ from core.actions import ActionOutcome
 from core.commands.replies import CommandReply
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.tickets import TurnTicket
+from core.outbox import Delivery
 
 if TYPE_CHECKING:
     from adapters.discord.handlers import Handlers
@@ -98,6 +99,20 @@ class ActionButtons:
                 log.warning("could not show a reply part: %r", exc)
         if reply.ticket is not None:
             await self.present_ticket(sink, reply.ticket, user_id)
+
+    async def deliver(self, delivery: Delivery) -> None:
+        """Present work the core resumed on its own (``core.outbox``) in its channel."""
+        client = self.handlers.bot.client
+        channel_id = int(delivery.chat.thread_id or delivery.chat.chat_id)
+        channel = client.get_channel(channel_id) or await client.fetch_channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            log.warning("cannot deliver into channel %s", channel_id)
+            return
+        reply_to = (channel.get_partial_message(int(delivery.reply_to))
+                    if delivery.reply_to and hasattr(channel, "get_partial_message") else None)
+        sink = ChannelSink(channel, channel_id, reply_to=reply_to)
+        user_id = int(delivery.mention_user_id) if delivery.mention_user_id else 0
+        await self.present_ticket(sink, delivery.ticket, user_id)
 
     async def present_ticket(self, sink: Sink, ticket: TurnTicket, user_id: int) -> None:
         """Present ``ticket`` (a turn or a job) until its terminal event."""

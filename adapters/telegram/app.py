@@ -14,6 +14,7 @@ import contextlib
 import logging
 import secrets
 import signal
+from functools import partial
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -69,6 +70,7 @@ class TelegramBot:
         me = await self.bot.me()
         log.info("Telegram bot @%s (%s) starting", me.username, me.id)
         await export_commands(self.bot, self.core.commands)
+        self.core.outbox.attach("telegram", partial(self.handlers.buttons.deliver, self.bot))
         if self.webhook_mode:
             await self._start_webhook()
             return
@@ -112,6 +114,7 @@ class TelegramBot:
                 runner, self._web_runner = self._web_runner, None
                 await runner.cleanup()
         finally:
+            self.core.outbox.detach("telegram")
             await self.handlers.close()
             await self.bot.session.close()
 

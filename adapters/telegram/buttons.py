@@ -27,6 +27,7 @@ from core.actions import ActionOutcome
 from core.commands.replies import CommandReply
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.tickets import TurnTicket
+from core.outbox import Delivery
 
 if TYPE_CHECKING:
     from adapters.telegram.handlers import TelegramHandlers
@@ -113,6 +114,18 @@ class ActionButtons:
         turn = handlers.turns.add(ticket, requester_id, destination)
         handlers.spawn(handlers.present(StreamPresenter(bot, handlers.limiter, self.core, turn,
                                                         handlers.timings)))
+
+    async def deliver(self, bot: Bot, delivery: Delivery) -> None:
+        """Present work the core resumed on its own (``core.outbox``) in its chat."""
+        chat = delivery.chat
+        destination = Destination(
+            int(chat.chat_id), int(chat.thread_id) if chat.thread_id else None,
+            chat.is_private, reply_to=int(delivery.reply_to) if delivery.reply_to else None)
+        requester = int(delivery.mention_user_id) if delivery.mention_user_id else 0
+        handlers = self.handlers
+        turn = handlers.turns.add(delivery.ticket, requester, destination)
+        handlers.spawn(handlers.present(StreamPresenter(
+            bot, handlers.limiter, self.core, turn, handlers.timings)))
 
     async def ask_prompt(self, bot: Bot, message: Message, prompt: object) -> None:
         """Ask for free text (``ActionOutcome.prompt``, e.g. a Midjourney prompt): a

@@ -76,7 +76,7 @@ async def test_someone_else_cannot_press_continue(world: TelegramWorld) -> None:
     tg.user_sends(group, 7, text, entities=entities)
     _, note = await world.wait_for_messages(group.id, 2)
 
-    [(label, data)] = buttons(note)
+    [(_, data)] = buttons(note)
     tg.press_button(group, 8, note.message_id, data)
 
     refusal = await tg.wait_until(lambda: tg.answered_callbacks and tg.answered_callbacks[-1])

@@ -7,7 +7,8 @@ answer outgrows a message the previous one is frozen (its code fence closed) and
 answer continues in a new message.  The final text always lands: a failed final edit
 falls back to sending the rest as new messages — after an HTTP error or a connection
 blip alike (discord.py re-raises ``OSError``/``aiohttp`` errors/timeouts after retrying).
-While a tool call runs, a ``🔧 <tool>…`` status line is shown under the streamed text.
+While a tool call runs, its localized progress line (``tool.running``) is shown under
+the streamed text; parts (media, progress, buttons) go through the shared presenter.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 import aiohttp
 import discord
 
-from adapters.common.presenter import PartPresenter
+from adapters.common.presenter import PartPresenter, progress_text
 from adapters.discord.ratelimit import ChannelThrottle
 from adapters.discord.render import MESSAGE_LIMIT, IncrementalSplitter, fits
 from core.events import (
@@ -217,7 +218,8 @@ class StreamPresenter:
                     self.text += event.text
                     self._wake.set()
                 elif isinstance(event, ToolCallStarted):
-                    self.status = f"🔧 {event.name}…"
+                    self.status = (progress_text(event.progress, self.parts.t, self.parts.lang)
+                                   if self.parts is not None else f"🔧 {event.name}…")
                     self._wake.set()
                 elif isinstance(event, ToolCallFinished):
                     self.status = ""

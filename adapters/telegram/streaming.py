@@ -184,7 +184,8 @@ class StreamPresenter:
             if isinstance(event, TextDelta):
                 state.markdown += event.text
             elif isinstance(event, ToolCallStarted):
-                state.status = f"🔧 {event.name}…"
+                state.status = self.texts.t(event.progress.key, self.language,
+                                            **event.progress.params)
             elif isinstance(event, ToolCallFinished):
                 state.status = ""
             elif isinstance(event, ImageReady):  # deprecated: as PartShown(MediaPart)

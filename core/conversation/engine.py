@@ -236,7 +236,8 @@ class ConversationEngine:
                 ticket.emit(ToolCallStarted(call.id, call.name, call.arguments))
                 outcome, ok = await self._tools.call(call.name, call.arguments, offered)
                 if outcome.media:  # shown in the chat; the model gets the text only
-                    ticket.emit(PartShown(MediaPart(media=outcome.media)))
+                    ticket.emit(PartShown(MediaPart(media=outcome.media,
+                                                    actions=outcome.actions)))
                 ticket.emit(ToolCallFinished(call.id, call.name, outcome.text, ok))
                 tool_message = {"role": "tool", "tool_call_id": call.id,
                                 "content": outcome.text}

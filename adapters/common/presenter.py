@@ -19,6 +19,7 @@ is shown by the next write); a replacement by a result always goes.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
@@ -77,6 +78,7 @@ class PartPresenter:
         self.sent: list[Any] = []
         """Every handle sent, in order (adapters remember them, e.g. for replies)."""
         self._pending: dict[str, ProgressPart] = {}
+        self._retries: dict[str, asyncio.Task[None]] = {}
 
     def _take_reply(self) -> bool:
         reply, self._reply = self._reply, False
@@ -170,38 +172,58 @@ class PartPresenter:
     async def update(self, ref: str, part: ReplyPart) -> None:
         """Replace the part named ``ref`` by ``part`` (in place where possible).
 
-        A progress → progress update is a droppable preview: skipped when the pacer
-        says so (the newest skipped one is kept for the next write)."""
+        A progress → progress update is a droppable preview: when the pacer says no,
+        the newest one is shown once a slot is free (intermediate ones are dropped)."""
         old = self.shown.get(ref)
         part = replace(part, ref=ref) if not part.ref else part
         if old is None:
             await self.show(part)
             return
         if isinstance(part, ProgressPart) and isinstance(old.part, ProgressPart):
-            slot = self.pacer.preview_slot()
+            slot = self.pacer.preview_slot() if ref not in self._retries else None
             if slot is None:
-                self._pending[ref] = part
+                self._defer(ref, part)
                 return
-            self._pending.pop(ref, None)
             try:
                 with slot:
                     await self._replace(old, part)
             except Exception as error:
-                log.info("progress update skipped: %r", error)
-                self._pending[ref] = part
+                log.info("progress update deferred: %r", error)
+                self._defer(ref, part)
             return
-        self._pending.pop(ref, None)
+        self._cancel_retry(ref)
         await self.pacer.final_slot()
         await self._replace(old, part)
 
-    async def flush(self) -> None:
-        """Show the newest skipped progress updates (final writes)."""
-        for ref, part in list(self._pending.items()):
-            self._pending.pop(ref, None)
+    def _defer(self, ref: str, part: ProgressPart) -> None:
+        self._pending[ref] = part
+        if ref not in self._retries:
+            self._retries[ref] = asyncio.create_task(self._retry(ref))
+
+    def _cancel_retry(self, ref: str) -> None:
+        self._pending.pop(ref, None)
+        task = self._retries.pop(ref, None)
+        if task is not None:
+            task.cancel()
+
+    async def _retry(self, ref: str) -> None:
+        """Show the newest deferred update of ``ref`` when the pacer has a slot."""
+        try:
+            await self.pacer.final_slot()
+            part = self._pending.pop(ref, None)
             old = self.shown.get(ref)
-            if old is not None:
-                await self.pacer.final_slot()
+            if part is not None and old is not None:
                 await self._replace(old, part)
+        except Exception as error:  # a preview: logged, the next update carries on
+            log.info("progress update dropped: %r", error)
+        finally:
+            self._retries.pop(ref, None)
+
+    async def flush(self) -> None:
+        """Wait until deferred progress updates are shown."""
+        for task in list(self._retries.values()):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _replace(self, old: Shown, part: ReplyPart) -> None:
         single = self._single_media(part)

@@ -25,9 +25,7 @@ from aiogram import Bot
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
-    TelegramNetworkError,
     TelegramRetryAfter,
-    TelegramServerError,
 )
 from aiogram.types import InlineKeyboardMarkup
 
@@ -36,7 +34,6 @@ from adapters.telegram.ratelimit import BotLimiter
 from adapters.telegram.reachability import chat_unreachable
 from adapters.telegram.render import (
     Rendered,
-    entities_refused,
     render_markdown,
     split_rendered,
     split_with_ends,
@@ -265,7 +262,7 @@ class StreamPresenter:
             return
         try:
             with self.limiter.reserved():
-                await self._draft(pieces[-1][0])
+                await self.surface.draft(self.turn.draft_id, pieces[-1][0])
         except TelegramRetryAfter:
             self._changed.set()  # dropped: retried after the window, at a slower pace
             return
@@ -277,19 +274,6 @@ class StreamPresenter:
             return
         self.limiter.draft_sent(self.where.chat_id)
         self._mark_visible()
-
-    async def _draft(self, content: Rendered) -> None:
-        try:
-            await self.bot.send_message_draft(
-                self.where.chat_id, self.turn.draft_id, text=content.text,
-                entities=content.aiogram_entities(), message_thread_id=self.where.thread_id,
-                can_stop=True)
-        except TelegramBadRequest as error:
-            if not entities_refused(error.message):
-                raise
-            await self.bot.send_message_draft(
-                self.where.chat_id, self.turn.draft_id, text=content.text,
-                message_thread_id=self.where.thread_id, can_stop=True)
 
     async def _preview_edit(self, chunks: list[Rendered]) -> None:
         """Bring the visible messages up to date; every call here may be skipped."""
@@ -378,15 +362,7 @@ class StreamPresenter:
     async def _final(self, call: Callable[..., Awaitable[Any]], *args: Any,
                      **kwargs: Any) -> None:
         """A final delivery, retried with backoff after network errors and 5xx answers."""
-        for attempt in range(1, self.timings.final_attempts):
-            try:
-                await call(*args, **kwargs)
-                return
-            except (TelegramNetworkError, TelegramServerError) as error:
-                log.warning("final delivery failed in chat %s (%s), attempt %d",
-                            self.where.chat_id, type(error).__name__, attempt)
-            await asyncio.sleep(self.timings.final_retry_delay * 2 ** (attempt - 1))
-        await call(*args, **kwargs)
+        await self.surface.retrying(partial(call, *args, **kwargs))
 
     def _final_body(self, terminal: TurnEvent) -> Rendered:
         lang = self.language

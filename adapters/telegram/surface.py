@@ -123,7 +123,8 @@ class TelegramSurface:
         self.retry_delay = retry_delay
         self.media_ids: set[int] = set()
 
-    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+    async def retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Run a write that must be delivered: retried after network errors and 5xx."""
         for attempt in range(1, self.attempts):
             try:
                 return await call()
@@ -132,6 +133,19 @@ class TelegramSurface:
                             self.chat_id, type(error).__name__, attempt)
             await asyncio.sleep(self.retry_delay * 2 ** (attempt - 1))
         return await call()
+
+    async def draft(self, draft_id: int, content: Rendered) -> None:
+        """Stream ``content`` into the private chat's draft ``draft_id`` (Bot API
+        sendMessageDraft; plain text if the entities are refused)."""
+        try:
+            await self.bot.send_message_draft(
+                self.chat_id, draft_id, text=content.text, entities=content.aiogram_entities(),
+                message_thread_id=self.thread_id, can_stop=True)
+        except TelegramBadRequest as error:
+            if not entities_refused(error.message):
+                raise
+            await self.bot.send_message_draft(self.chat_id, draft_id, text=content.text,
+                                              message_thread_id=self.thread_id, can_stop=True)
 
     def _reply(self, reply: bool) -> ReplyParameters | None:
         if not reply or self.reply_to is None:
@@ -145,7 +159,7 @@ class TelegramSurface:
         message_id = 0
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1
-            message_id = await self._retrying(partial(
+            message_id = await self.retrying(partial(
                 self.send_rendered, chunk, markup if last else None,
                 reply=reply and index == 0))
         return message_id
@@ -169,7 +183,7 @@ class TelegramSurface:
 
     async def edit_text(self, handle: int, markdown: str, actions: ActionRows) -> int:
         content = (render_chunks(markdown) or [Rendered("…")])[0]
-        await self._retrying(partial(self.edit_rendered, handle, content, keyboard(actions)))
+        await self.retrying(partial(self.edit_rendered, handle, content, keyboard(actions)))
         return handle
 
     async def edit_rendered(self, handle: int, content: Rendered,
@@ -203,7 +217,7 @@ class TelegramSurface:
         if len(media) > 1:
             group = [self._input_media(item, n, text if n == 1 else Rendered(""))
                      for n, item in enumerate(media, 1)]
-            messages = await self._retrying(lambda: self.bot.send_media_group(
+            messages = await self.retrying(lambda: self.bot.send_media_group(
                 self.chat_id, media=group, **common))
             ids = [m.message_id for m in messages]
         else:
@@ -227,15 +241,15 @@ class TelegramSurface:
                   "reply_markup": markup}
         file = _file(item, 1)
         if item.kind == "image":
-            return await self._retrying(lambda: self.bot.send_photo(self.chat_id, file,
+            return await self.retrying(lambda: self.bot.send_photo(self.chat_id, file,
                                                                     **kwargs))
         if item.kind == "audio":
-            return await self._retrying(lambda: self.bot.send_audio(self.chat_id, file,
+            return await self.retrying(lambda: self.bot.send_audio(self.chat_id, file,
                                                                     **kwargs))
         if item.kind == "voice":
-            return await self._retrying(lambda: self.bot.send_voice(self.chat_id, file,
+            return await self.retrying(lambda: self.bot.send_voice(self.chat_id, file,
                                                                     **kwargs))
-        return await self._retrying(lambda: self.bot.send_document(self.chat_id, file,
+        return await self.retrying(lambda: self.bot.send_document(self.chat_id, file,
                                                                    **kwargs))
 
     async def edit_media(self, handle: int, media: Media | None, caption: str,
@@ -246,11 +260,11 @@ class TelegramSurface:
         markup = keyboard(actions)
         try:
             if media is None:
-                await self._retrying(lambda: self.bot.edit_message_caption(
+                await self.retrying(lambda: self.bot.edit_message_caption(
                     chat_id=self.chat_id, message_id=handle, caption=text.text,
                     caption_entities=text.aiogram_entities(), reply_markup=markup))
             else:
-                await self._retrying(lambda: self.bot.edit_message_media(
+                await self.retrying(lambda: self.bot.edit_message_media(
                     media=self._input_media(media, 1, text), chat_id=self.chat_id,
                     message_id=handle, reply_markup=markup))
         except TelegramBadRequest as error:

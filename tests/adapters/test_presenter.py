@@ -14,7 +14,6 @@ from core.parts import (
     ActionRows,
     Media,
     MediaPart,
-    PartUpdate,
     Progress,
     ProgressPart,
 )

@@ -222,3 +222,30 @@ async def test_the_model_picker_is_a_reply_with_buttons(world: TelegramWorld) ->
     await tg.wait_until(lambda: "✓ gpt-3.5-turbo" in keyboard(picker))
     assert picker.text.startswith("OpenAI models (page 1/")  # Markdown bold → an entity
     assert len(tg.bot_messages(ann)) == 1  # replaced in place, nothing new posted
+
+
+async def test_a_job_started_by_a_button_is_shown_after_the_reply(world: TelegramWorld
+                                                                  ) -> None:
+    tg = world.tg
+    ann = tg.private_chat(42)
+    job = TurnTicket("en", lambda _ticket: None)
+
+    async def paint(ctx: ActionContext) -> ActionOutcome:
+        job.emit(PartShown(ProgressPart(Progress("tool.running", {"name": "paint"}),
+                                        ref="job")))
+        job.emit(PartUpdated(PartUpdate("job", MediaPart(
+            (Media("image", data=png(), mime="image/png", caption="painted"),)))))
+        job.emit(TurnFinal("job-2", "", ""))
+        return ActionOutcome(reply=CommandReply("Painting…", ticket=job))
+
+    world.core.actions.register("test.paint", paint)
+    action_id = await world.core.actions.create("test.paint", {}, chat=private(ann.id),
+                                                owner_id="42")
+    tg.user_sends(ann, 42, "hi")
+    [answer] = await world.wait_final(ann.id, "echo: hi")
+
+    tg.press_button(ann, 42, answer.message_id, f"a:{action_id}", check=False)
+
+    await tg.wait_until(lambda: any(m.photo for m in tg.bot_messages(ann)))
+    texts = [(m.text, m.photo) for m in tg.bot_messages(ann)]
+    assert texts == [("echo: hi", False), ("Painting…", False), ("painted", True)]

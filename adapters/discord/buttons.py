@@ -16,7 +16,7 @@ import discord
 
 from adapters.common.presenter import PartPresenter
 from adapters.discord.render import split_message
-from adapters.discord.streaming import NO_MENTIONS, WRITE_ERRORS, ChannelSink, Sink
+from adapters.discord.sinks import NO_MENTIONS, WRITE_ERRORS, ChannelSink, Sink
 from adapters.discord.surface import DiscordPacer, DiscordSurface, actions_view
 from core.actions import ActionOutcome
 from core.commands.replies import CommandReply

@@ -24,7 +24,7 @@ import discord
 from adapters.common.surface import Limits
 from adapters.discord.ratelimit import ChannelThrottle
 from adapters.discord.render import split_message
-from adapters.discord.streaming import Handle, Sink
+from adapters.discord.sinks import Handle, Sink
 from core.parts import ActionRows, ButtonStyle, Media
 
 log = logging.getLogger(__name__)

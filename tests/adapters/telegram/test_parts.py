@@ -249,3 +249,21 @@ async def test_a_job_started_by_a_button_is_shown_after_the_reply(world: Telegra
     await tg.wait_until(lambda: any(m.photo for m in tg.bot_messages(ann)))
     texts = [(m.text, m.photo) for m in tg.bot_messages(ann)]
     assert texts == [("echo: hi", False), ("Painting…", False), ("painted", True)]
+
+
+async def test_audio_and_voice_use_their_own_methods(world: TelegramWorld) -> None:
+    tg = world.tg
+    ann = tg.private_chat(42)
+    register_again(world.core, [])
+    register_draw(world, private(ann.id), [
+        Media("audio", data=b"ID3 song", mime="audio/mpeg", filename="song.mp3"),
+        Media("voice", data=b"OggS note", mime="audio/ogg", filename="note.ogg")])
+    world.gateway.script(ToolCalls([("draw", "{}")]), Text("Listen."))
+
+    tg.user_sends(ann, 42, "sing")
+
+    await world.wait_final(ann.id, "Listen.")
+    song, note, _ = tg.bot_messages(ann)
+    assert (song.document, note.document) == ("song.mp3", "note.ogg")
+    assert len(tg.calls_of("sendAudio")) == 1 and len(tg.calls_of("sendVoice")) == 1
+    assert not song.reply_markup and list(keyboard(note)) == ["🔁 Again"]  # on the last

@@ -20,7 +20,7 @@ from core.commands.registry import COMMANDS, find_command
 from core.commands.replies import CommandReply
 from core.commands.spec import CommandSpec
 from core.config import AppSettings, SettingsError
-from core.continue_action import register_continue
+from core.continue_action import continue_actions, register_continue
 from core.conversation.continuation import continue_message, is_continue_request
 from core.conversation.engine import ConversationEngine, EngineLimits
 from core.conversation.inputs import UserMessage
@@ -29,7 +29,7 @@ from core.conversation.scheduler import Submission, TurnScheduler
 from core.conversation.settings import ChatOptions, SettingsService
 from core.conversation.tickets import TurnTicket
 from core.errors import AuthFailed, ChatbridgeError, NotAGateway, UserInputError
-from core.events import TurnFailed
+from core.events import TurnFailed, TurnFinal
 from core.gateway import GatewayClient
 from core.i18n import normalize_language, t
 from core.images.service import ImageService
@@ -42,6 +42,7 @@ from core.midjourney.presses import Presses
 from core.midjourney.service import Midjourney
 from core.models import ModelCatalog, ModelInfo
 from core.outbox import Outbox
+from core.parts import ActionRows
 from core.storage import Store
 from core.texts import LocalizedTexts
 from core.tools import ToolRegistry, load_entry_point_tools
@@ -112,6 +113,7 @@ class ChatCore(LocalizedTexts):
                                          cancel=self.cancel,
                                          picker=ModelPicker(catalog, self.actions))
         register_continue(self.actions)
+        self.engine.final_actions = self._final_actions
         self._refresher: asyncio.Task[None] | None = None
         self.outbox = Outbox()
         """Deliveries the core starts on its own (see ``core.outbox``)."""
@@ -256,6 +258,13 @@ class ChatCore(LocalizedTexts):
         self.scheduler.submit(key, Submission(chat, actor, message, ticket, loop.time(),
                                               expect_more))
         return ticket
+
+    async def _final_actions(self, chat: ChatRef, actor: Actor, lang: str,
+                             final: TurnFinal) -> ActionRows:
+        """The Continue button under an answer cut at the output limit."""
+        if not final.truncated:
+            return ()
+        return await continue_actions(self.actions, chat, actor.user_id, lang)
 
     async def continue_turn(self, chat: ChatRef, actor: Actor) -> TurnTicket:
         """Continue ``actor``'s last answer in ``chat`` (one that hit the output limit):

@@ -1,6 +1,8 @@
 """The "Continue" button (action kind ``turn.continue``) offered under a cut answer.
 
-Pressing it (once: the action is deleted on the first press) starts a continuation
+Adapters show it under the ``turn.length_note`` note (``TurnFinal.truncated``); pressing
+it replaces that note by the note alone. Pressing it (once: the action is deleted on the
+first press) starts a continuation
 turn: ``ChatCore.continue_turn(chat, actor)`` when the core has one, otherwise an
 ordinary turn whose user message asks the model to continue.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from core.actions import ActionContext, ActionOutcome, ActionService
+from core.commands.replies import CommandReply
 from core.conversation.inputs import UserMessage
 from core.conversation.keys import ChatRef
 from core.i18n import t
@@ -42,7 +45,9 @@ async def _on_continue(ctx: ActionContext) -> ActionOutcome:
     else:
         ticket = await ctx.core.submit(ctx.chat, ctx.actor,
                                        UserMessage(text=t("action.continue_prompt", ctx.lang)))
-    return ActionOutcome(ticket=ticket)
+    # the note that carried the button stays, without it: one press, one continuation
+    return ActionOutcome(reply=CommandReply(t("turn.length_note", ctx.lang)), replace=True,
+                         ticket=ticket)
 
 
 def register_continue(actions: ActionService) -> None:

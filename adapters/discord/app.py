@@ -38,6 +38,7 @@ from adapters.discord.messages import register as register_messages
 from adapters.discord.ratelimit import DEFAULT_EDIT_INTERVAL, ChannelThrottle
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.streaming import NO_MENTIONS, Sink, StreamPresenter, ViewFactory
+from adapters.discord.surface import ActionButton, actions_view
 from core.app import ChatCore
 from core.config import load_settings_of
 
@@ -88,6 +89,7 @@ class BridgeClient(discord.Client):
 
     async def setup_hook(self) -> None:
         """Build slash commands from the core's specs and sync them if they changed."""
+        self.add_dynamic_items(ActionButton)  # action buttons work after a restart
         await self.bot.setup_commands()
 
     async def on_message(self, message: discord.Message) -> None:
@@ -136,7 +138,9 @@ class DiscordBot:
         """A stream presenter sharing this bot's per-channel throttle."""
         return StreamPresenter(sink, self.throttle, make_view=make_view,
                                cancelled_note=cancelled_note,
-                               on_message=self.handlers.remember_message)
+                               on_message=self.handlers.remember_message,
+                               parts=self.handlers.buttons.parts(sink, "en"),
+                               final_view=actions_view)
 
     async def setup_commands(self) -> None:
         """Add one command per offered spec (to the dev guild if set) and sync if changed."""
@@ -172,10 +176,12 @@ class DiscordBot:
                 failure = self._runner.exception()
             await self.stop()
             raise RuntimeError("the Discord gateway did not become ready") from failure
+        self.core.outbox.attach("discord", self.handlers.buttons.deliver)
         log.info("discord bot ready as %s", self.client.user)
 
     async def stop(self) -> None:
         """Close the client and restore the process-wide endpoints."""
+        self.core.outbox.detach("discord")
         if not self.client.is_closed():
             await self.client.close()
         if self._runner is not None:

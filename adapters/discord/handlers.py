@@ -24,11 +24,13 @@ import discord
 from discord.app_commands import Choice
 
 from adapters.discord import attachments
+from adapters.discord.buttons import ActionButtons
 from adapters.discord.commands import language_of
 from adapters.discord.host import BotHost
 from adapters.discord.render import split_message
 from adapters.discord.streaming import NO_MENTIONS, ChannelSink, InteractionSink, Sink
-from adapters.discord.ui import CancelView, continue_requester, continue_view, turn_of
+from adapters.discord.surface import actions_view
+from adapters.discord.ui import CancelView, turn_of
 from core.commands.replies import CommandReply
 from core.commands.spec import CommandSpec
 from core.conversation.keys import Actor, ChatRef
@@ -77,6 +79,7 @@ class Handlers:
         self.opened_threads_max = OPENED_THREADS_MAX
         self._own_messages: OrderedDict[int, None] = OrderedDict()
         self._locales: OrderedDict[int, str] = OrderedDict()
+        self.buttons = ActionButtons(self)
 
     # ---- mapping ------------------------------------------------------------------------
     def place_of(self, channel: Any, channel_id: int, guild_id: int | None) -> Place:
@@ -192,31 +195,10 @@ class Handlers:
                 self.core.cancel_chat(PLATFORM, str(sink.channel_id))
         if isinstance(terminal, TurnFailed):
             await report(self.core.failure_text(terminal, lang))
-        elif isinstance(terminal, TurnFinal) and terminal.truncated:  # offer the rest
-            view = continue_view(user_id, self.core.t("turn.continue_button", lang))
-            sent = await sink.send(self.core.t("turn.length_note", lang), view)
+        elif isinstance(terminal, TurnFinal) and terminal.truncated:  # the note: Continue
+            sent = await sink.send(self.core.t("turn.length_note", lang),
+                                   actions_view(terminal.actions))
             self.remember_message(sent.id)
-
-    async def on_continue(self, interaction: discord.Interaction, requester: int) -> None:
-        """The Continue button: the asker's next turn continues the capped answer."""
-        if interaction.user.id != requester:
-            await interaction.response.send_message(self.core.t(
-                "turn.continue_not_yours", language_of(interaction.locale)), ephemeral=True)
-            return
-        await interaction.response.edit_message(view=None)  # one press, one continuation
-        place = self._interaction_place(interaction)
-        actor = self.actor_of(interaction.user, str(interaction.locale))
-        channel = interaction.channel
-        if not isinstance(channel, discord.abc.Messageable):
-            return
-        sink = ChannelSink(channel, place.channel_id)
-
-        async def report(text: str) -> None:
-            for chunk in split_message(text):
-                self.remember_message((await sink.send(chunk, None)).id)
-
-        await self.present(await self.core.continue_turn(place.chat, actor), sink,
-                           interaction.user.id, report)
 
     async def on_cancel(self, interaction: discord.Interaction, turn_id: str) -> None:
         """The Cancel button: the asker or a chat admin stops the turn."""
@@ -235,16 +217,12 @@ class Handlers:
         await interaction.response.defer()
 
     async def on_component(self, interaction: discord.Interaction) -> None:
-        """Continue buttons; stale Cancel buttons (e.g. after a restart): acknowledge
-        and remove them."""
+        """Stale Cancel buttons (e.g. after a restart): acknowledge and remove them.
+        (Action buttons are the persistent ``ActionButton`` dynamic items.)"""
         if interaction.type is not discord.InteractionType.component:
             return
         data = cast(dict[str, Any], interaction.data or {})
         custom_id = str(data.get("custom_id", ""))
-        requester = continue_requester(custom_id)
-        if requester is not None and not interaction.response.is_done():
-            await self.on_continue(interaction, requester)
-            return
         turn_id = turn_of(custom_id)
         if turn_id is None or turn_id in self.live or interaction.response.is_done():
             return
@@ -282,21 +260,33 @@ class Handlers:
         """Show a ``CommandReply`` (split at 2000 chars); errors are always ephemeral."""
         ephemeral = reply.ephemeral or reply.is_error
         await self.respond(interaction, reply.text, ephemeral=ephemeral,
-                           deferred_ephemeral=deferred_ephemeral)
+                           deferred_ephemeral=deferred_ephemeral,
+                           view=actions_view(reply.actions))
+        if (reply.parts or reply.ticket) and isinstance(interaction.channel,
+                                                        discord.abc.Messageable):
+            place = self._interaction_place(interaction)
+            actor = self.actor_of(interaction.user, str(interaction.locale))
+            sink = ChannelSink(interaction.channel, place.channel_id)
+            await self.buttons.present_reply(sink, reply, await self.core.language_for(
+                place.chat, actor), interaction.user.id, text=False)
 
     async def respond(self, interaction: discord.Interaction, text: str, *, ephemeral: bool,
-                      deferred_ephemeral: bool) -> None:
-        """Answer a deferred interaction, swapping the original if the visibility differs."""
+                      deferred_ephemeral: bool, view: discord.ui.View | None = None) -> None:
+        """Answer a deferred interaction, swapping the original if the visibility differs;
+        ``view`` (buttons) goes under the last chunk."""
         chunks = split_message(text) or ["…"]
+        last = len(chunks) - 1
         if ephemeral == deferred_ephemeral:
-            await interaction.edit_original_response(content=chunks[0],
-                                                     allowed_mentions=NO_MENTIONS)
+            await interaction.edit_original_response(
+                content=chunks[0], allowed_mentions=NO_MENTIONS,
+                view=view if last == 0 else None)
             chunks = chunks[1:]
         else:
             await interaction.delete_original_response()
-        for chunk in chunks:
+        for index, chunk in enumerate(chunks):
+            extra: dict[str, Any] = {"view": view} if view and index == len(chunks) - 1 else {}
             await interaction.followup.send(chunk, ephemeral=ephemeral,
-                                            allowed_mentions=NO_MENTIONS)
+                                            allowed_mentions=NO_MENTIONS, **extra)
 
     async def chat_command(self, interaction: discord.Interaction,
                            values: dict[str, Any]) -> None:

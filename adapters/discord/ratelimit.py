@@ -53,6 +53,10 @@ class ChannelThrottle:
             self._prune(now)
         return slot - now
 
+    def free(self, channel_id: int) -> bool:
+        """Whether a write to ``channel_id`` could be made now (books nothing)."""
+        return self._next.get(channel_id, 0.0) <= self._clock()
+
     async def wait(self, channel_id: int) -> None:
         """Wait until a write to ``channel_id`` may be made (the slot is then used)."""
         delay = self.reserve(channel_id)

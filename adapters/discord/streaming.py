@@ -7,27 +7,36 @@ answer outgrows a message the previous one is frozen (its code fence closed) and
 answer continues in a new message.  The final text always lands: a failed final edit
 falls back to sending the rest as new messages — after an HTTP error or a connection
 blip alike (discord.py re-raises ``OSError``/``aiohttp`` errors/timeouts after retrying).
-While a tool call runs, a ``🔧 <tool>…`` status line is shown under the streamed text.
+While a tool call runs, its localized progress line (``tool.running``) is shown under
+the streamed text; parts (media, progress, buttons) go through the shared presenter.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
 
-import aiohttp
 import discord
 
+from adapters.common.presenter import PartPresenter, progress_text
 from adapters.discord.ratelimit import ChannelThrottle
 from adapters.discord.render import MESSAGE_LIMIT, IncrementalSplitter, fits
+from adapters.discord.sinks import NO_MENTIONS as NO_MENTIONS
+from adapters.discord.sinks import UNREACHABLE_CODES as UNREACHABLE_CODES
+from adapters.discord.sinks import WRITE_ERRORS as WRITE_ERRORS
+from adapters.discord.sinks import ChannelSink as ChannelSink
+from adapters.discord.sinks import Handle as Handle
+from adapters.discord.sinks import InteractionSink as InteractionSink
+from adapters.discord.sinks import Sink as Sink
+from adapters.discord.sinks import channel_unreachable as channel_unreachable
 from core.events import (
     TERMINAL_EVENTS,
     ImageReady,
+    PartShown,
+    PartUpdated,
     TextDelta,
     ToolCallFinished,
     ToolCallStarted,
@@ -37,115 +46,24 @@ from core.events import (
     TurnFinal,
     TurnStarted,
 )
+from core.parts import ActionRows, Media, MediaPart, ProgressPart, ReplyPart
 
 log = logging.getLogger(__name__)
-
-UNREACHABLE_CODES = frozenset({50001, 50007, 50013, 10003})
-"""Discord JSON error codes meaning nothing more can be written to that channel: Missing
-Access, Cannot send messages to this user, Missing Permissions, Unknown Channel."""
-
-
-def channel_unreachable(error: BaseException) -> bool:
-    """Whether a write error means the bot cannot write to the channel any more."""
-    return isinstance(error, discord.HTTPException) and error.code in UNREACHABLE_CODES
-
-NO_MENTIONS = discord.AllowedMentions.none()
-"""Model output must never ping @everyone, roles or users."""
-
-Handle = discord.Message | discord.WebhookMessage | discord.InteractionMessage
-
-WRITE_ERRORS: tuple[type[BaseException], ...] = (
-    discord.HTTPException, aiohttp.ClientError, OSError, asyncio.TimeoutError)
-"""What a Discord write may raise: API errors, and transport errors discord.py re-raises."""
-
-
-class Sink:
-    """Where an answer is written; subclasses wrap a channel or an interaction."""
-
-    channel_id: int
-
-    async def send(self, text: str, view: discord.ui.View | None) -> Handle:
-        """Post a new message."""
-        raise NotImplementedError
-
-    async def edit(self, handle: Handle, text: str, view: discord.ui.View | None) -> Handle:
-        """Replace a message's text and components (``view=None`` removes buttons)."""
-        return await handle.edit(content=text, view=view, allowed_mentions=NO_MENTIONS)
-
-    async def delete(self, handle: Handle) -> None:
-        """Delete a message that is no longer needed."""
-        await handle.delete()
-
-    async def send_file(self, file: discord.File, text: str) -> None:
-        """Post an image produced by the turn."""
-        raise NotImplementedError
-
-    def typing(self) -> contextlib.AbstractAsyncContextManager[Any] | None:
-        """A typing indicator context, or ``None`` when the platform shows one already."""
-        return None
-
-
-class ChannelSink(Sink):
-    """Messages in a channel/thread/DM; the first one replies to ``reply_to``."""
-
-    def __init__(self, channel: discord.abc.Messageable, channel_id: int,
-                 reply_to: discord.Message | None = None) -> None:
-        self.channel = channel
-        self.channel_id = channel_id
-        self._reference = reply_to.to_reference(fail_if_not_exists=False) if reply_to else None
-
-    async def send(self, text: str, view: discord.ui.View | None) -> Handle:
-        kwargs: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
-        if view is not None:
-            kwargs["view"] = view
-        if self._reference is not None:
-            kwargs.update(reference=self._reference, mention_author=False)
-            self._reference = None
-        return await self.channel.send(text, **kwargs)
-
-    async def send_file(self, file: discord.File, text: str) -> None:
-        await self.channel.send(text or None, file=file, allowed_mentions=NO_MENTIONS)
-
-    def typing(self) -> contextlib.AbstractAsyncContextManager[Any] | None:
-        return self.channel.typing()
-
-
-class InteractionSink(Sink):
-    """Answers to a deferred slash command: the original response, then follow-ups."""
-
-    def __init__(self, interaction: discord.Interaction) -> None:
-        self.interaction = interaction
-        self.channel_id = interaction.channel_id or 0
-        self.used_original = False
-        """Whether the deferred original response was replaced (by text or deleted)."""
-
-    async def send(self, text: str, view: discord.ui.View | None) -> Handle:
-        if not self.used_original:
-            self.used_original = True
-            return await self.interaction.edit_original_response(
-                content=text, view=view, allowed_mentions=NO_MENTIONS
-            )
-        if view is not None:
-            return await self.interaction.followup.send(
-                text, view=view, wait=True, allowed_mentions=NO_MENTIONS
-            )
-        return await self.interaction.followup.send(text, wait=True, allowed_mentions=NO_MENTIONS)
-
-    async def send_file(self, file: discord.File, text: str) -> None:
-        await self.interaction.followup.send(text, file=file, allowed_mentions=NO_MENTIONS)
-
 
 @dataclass(slots=True)
 class _Shown:
     handle: Handle
     text: str
-    has_view: bool
+    has_view: int
+    """Which view the message carries: 0 none, 1 the Stop button, 2 the final buttons."""
 
 
 MAX_FINAL_FAILURES = 5
 
 ViewFactory = Callable[[str], discord.ui.View | None]
 """Builds the Cancel view for a turn id (``None``: no button)."""
+ActionsViewFactory = Callable[[ActionRows], discord.ui.View | None]
+"""Builds the view of ``TurnFinal.actions`` (``None``: no buttons)."""
 
 
 class StreamPresenter:
@@ -154,7 +72,9 @@ class StreamPresenter:
     def __init__(self, sink: Sink, throttle: ChannelThrottle, *,
                  make_view: ViewFactory | None = None, cancelled_note: str = "",
                  limit: int = MESSAGE_LIMIT, retry_delay: float = 1.0,
-                 on_message: Callable[[int], None] | None = None) -> None:
+                 on_message: Callable[[int], None] | None = None,
+                 parts: PartPresenter | None = None,
+                 final_view: ActionsViewFactory | None = None) -> None:
         self.sink = sink
         self.throttle = throttle
         self.make_view = make_view
@@ -173,7 +93,11 @@ class StreamPresenter:
         self._turn_id = ""
         self._wake = asyncio.Event()
         self._visible = asyncio.Event()
-        self._images: list[ImageReady] = []
+        self.parts = parts
+        """Shows the turn's parts (media, progress, buttons) through the shared presenter."""
+        self.final_view = final_view
+        self._final_view: discord.ui.View | None = None
+        self._later: list[ReplyPart] = []
         self._failures = 0
         self._abandoned = False
         self.unreachable = False
@@ -186,6 +110,8 @@ class StreamPresenter:
 
     async def present(self, events: AsyncIterator[TurnEvent]) -> TurnEvent | None:
         """Consume ``events`` to the end, keeping the messages in sync with the text."""
+        if self.parts is not None:
+            self.parts.lang = getattr(events, "language", self.parts.lang)
         typing = asyncio.create_task(self._typing())
         writer = asyncio.create_task(self._writer())
         terminal: TurnEvent | None = None
@@ -201,17 +127,30 @@ class StreamPresenter:
                     self.text += event.text
                     self._wake.set()
                 elif isinstance(event, ToolCallStarted):
-                    self.status = f"🔧 {event.name}…"
+                    self.status = (progress_text(event.progress, self.parts.t, self.parts.lang)
+                                   if self.parts is not None else f"🔧 {event.name}…")
                     self._wake.set()
                 elif isinstance(event, ToolCallFinished):
                     self.status = ""
                     self._wake.set()
-                elif isinstance(event, ImageReady):
-                    self._images.append(event)
+                elif isinstance(event, ImageReady):  # deprecated: as PartShown(MediaPart)
+                    self._later.append(MediaPart((Media(
+                        "image", data=event.data, url=event.url, mime=event.mime,
+                        caption=event.caption),)))
+                elif isinstance(event, PartShown):
+                    if self.text and not isinstance(event.part, ProgressPart):
+                        self._later.append(event.part)  # never continue above a picture
+                    else:
+                        await self._part(event.part)
+                elif isinstance(event, PartUpdated):
+                    await self._part(event.update.part, event.update.ref)
                 elif isinstance(event, TERMINAL_EVENTS):
                     terminal = event
         finally:
             self._final = self._final_text(terminal)
+            if (isinstance(terminal, TurnFinal) and not terminal.truncated
+                    and self.final_view is not None):
+                self._final_view = self.final_view(terminal.actions)
             self._wake.set()
             typing.cancel()
             try:
@@ -221,11 +160,13 @@ class StreamPresenter:
             finally:
                 if self._view is not None:
                     self._view.stop()  # never leak the persistent Cancel view
-        await self._send_images()
+        await self._show_later()
         return terminal
 
     def _final_text(self, terminal: TurnEvent | None) -> str:
         if isinstance(terminal, TurnFinal):
+            if not terminal.text and self.parts is not None and self.parts.sent:
+                return ""  # a job: its parts were the answer
             return terminal.text or self.text
         if isinstance(terminal, TurnCancelled):
             partial = terminal.partial_text or self.text
@@ -245,7 +186,7 @@ class StreamPresenter:
             log.debug("typing indicator failed: %r", exc)
 
     # ---- the single writer --------------------------------------------------------------
-    def _targets(self) -> list[tuple[str, bool]]:
+    def _targets(self) -> list[tuple[str, int]]:
         final = self._final is not None
         chunks = self._splitter.feed(self._final if self._final is not None else self.text)
         if self.status and not final:
@@ -256,10 +197,13 @@ class StreamPresenter:
         if self._view is None and chunks and not final and self.make_view is not None:
             self._view = self.make_view(self._turn_id)
         last = len(chunks) - 1
-        return [(chunk, self._view is not None and not final and i == last)
+        if final:
+            return [(chunk, 2 if self._final_view is not None and i == last else 0)
+                    for i, chunk in enumerate(chunks)]
+        return [(chunk, 1 if self._view is not None and i == last else 0)
                 for i, chunk in enumerate(chunks)]
 
-    def _next_op(self) -> tuple[str, int, str, bool] | None:
+    def _next_op(self) -> tuple[str, int, str, int] | None:
         if self._abandoned:
             return None
         targets = self._targets()
@@ -270,7 +214,7 @@ class StreamPresenter:
             if shown.text != chunk or shown.has_view != with_view:
                 return ("edit", i, chunk, with_view)
         if self._final is not None and len(self.messages) > len(targets):
-            return ("delete", len(targets), "", False)
+            return ("delete", len(targets), "", 0)
         return None
 
     async def _writer(self) -> None:
@@ -289,8 +233,8 @@ class StreamPresenter:
             if self._final is not None and self._next_op() is None:
                 return
 
-    async def _apply(self, kind: str, index: int, chunk: str, with_view: bool) -> bool:
-        view = self._view if with_view else None
+    async def _apply(self, kind: str, index: int, chunk: str, with_view: int) -> bool:
+        view = (None, self._view, self._final_view)[with_view]
         try:
             if kind == "send":
                 handle = await self.sink.send(chunk, view)
@@ -338,17 +282,25 @@ class StreamPresenter:
         if kind == "edit" and (status in (403, 404) or self._failures > 1):
             del self.messages[index:]  # can't edit it: the rest goes out as new messages
 
-    async def _send_images(self) -> None:
-        for number, image in enumerate(self._images, 1):
-            try:
-                if image.data is not None:
-                    ext = image.mime.split("/")[-1] or "png"
-                    file = discord.File(io.BytesIO(image.data), filename=f"image{number}.{ext}")
-                    await self.throttle.wait(self.sink.channel_id)
-                    await self.sink.send_file(file, image.caption)
-                elif image.url:
-                    await self.throttle.wait(self.sink.channel_id)
-                    await self.sink.send(f"{image.caption}\n{image.url}".strip(), None)
-            except WRITE_ERRORS as exc:
-                log.warning("could not send an image: %r", exc)
+    async def _part(self, part: ReplyPart, ref: str = "") -> None:
+        """Show a part now (an update replaces the part named ``ref``); failures are
+        logged, the answer still comes."""
+        if self.parts is None:
+            return
+        try:
+            if ref:
+                await self.parts.update(ref, part)
+            else:
+                await self.parts.show(part)
+        except WRITE_ERRORS as exc:
+            log.warning("could not show a part: %r", exc)
+        self._visible.set()
 
+    async def _show_later(self) -> None:
+        """After the final text: the newest skipped progress, then the parts held back."""
+        if self.parts is None or self._abandoned:
+            return
+        with contextlib.suppress(*WRITE_ERRORS):
+            await self.parts.flush()
+        for part in self._later:
+            await self._part(part)

@@ -9,10 +9,6 @@ import discord
 CANCEL_PREFIX = "chatbridge:cancel:"
 """``custom_id`` prefix of Cancel buttons; the rest is the turn id."""
 
-CONTINUE_PREFIX = "chatbridge:continue:"
-"""``custom_id`` prefix of Continue buttons (under a length-capped answer); the rest is
-the asker's user id.  Presses are handled by ``Handlers.on_component`` (no stored view)."""
-
 CancelCallback = Callable[[discord.Interaction, str], Awaitable[None]]
 
 
@@ -49,23 +45,3 @@ class CancelView(discord.ui.View):
 
     async def _clicked(self, interaction: discord.Interaction) -> None:
         await self._on_cancel(interaction, self.turn_id)
-
-
-def continue_view(requester_id: int, label: str) -> discord.ui.View:
-    """A Continue button for ``requester_id``'s length-capped answer.
-
-    The view is stopped before it is sent, so discord.py does not store it (no view
-    leaks, and the button works across restarts): ``Handlers.on_component`` handles it."""
-    view = discord.ui.View(timeout=None)
-    view.add_item(discord.ui.Button(label=label, style=discord.ButtonStyle.primary,
-                                    custom_id=f"{CONTINUE_PREFIX}{requester_id}"))
-    view.stop()
-    return view
-
-
-def continue_requester(custom_id: str) -> int | None:
-    """The asker's user id encoded in a Continue button's ``custom_id``, else ``None``."""
-    if not custom_id.startswith(CONTINUE_PREFIX):
-        return None
-    rest = custom_id[len(CONTINUE_PREFIX):]
-    return int(rest) if rest.isdigit() else None

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from functools import partial
 from typing import Any, ClassVar
 
 from aiogram import Bot, Dispatcher
@@ -81,6 +82,7 @@ class TelegramBot:
         me = await self.bot.me()
         log.info("Telegram bot @%s (%s) starting", me.username, me.id)
         await export_commands(self.bot, self.core.commands)
+        self.core.outbox.attach("telegram", partial(self.handlers.buttons.deliver, self.bot))
         if self.webhook_mode:
             await self._start_webhook()
             return
@@ -126,6 +128,7 @@ class TelegramBot:
                 runner, self._web_runner = self._web_runner, None
                 await runner.cleanup()
         finally:
+            self.core.outbox.detach("telegram")
             await self.handlers.close()
             await self.bot.session.close()
 

@@ -20,11 +20,8 @@ from aiogram.types import (
 )
 
 from adapters.telegram.render import Rendered, render_chunks
-from adapters.telegram.ui import decode_picker, models_keyboard, vendors_keyboard
 from core.app import ChatCore
-from core.commands.replies import CommandReply
 from core.commands.spec import CommandSpec
-from core.conversation.keys import Actor, ChatRef
 
 PLATFORM = "telegram"
 MENU_LANGUAGES: tuple[tuple[str, str | None], ...] = (("en", None), ("zh", "zh"))
@@ -69,11 +66,6 @@ class CommandReplies:
     def __init__(self, core: ChatCore) -> None:
         self.core = core
 
-    async def send(self, bot: Bot, message: Message, reply: CommandReply) -> None:
-        """Answer ``message`` with a command reply; a model menu becomes a keyboard."""
-        keyboard = vendors_keyboard(reply.menu) if reply.menu is not None else None
-        await self.send_text(bot, message, reply.text, keyboard=keyboard)
-
     async def send_text(self, bot: Bot, message: Message, markdown: str, *,
                         keyboard: InlineKeyboardMarkup | None = None) -> None:
         """Send Markdown text in the message's chat/topic (replying to it in groups)."""
@@ -95,36 +87,3 @@ class CommandReplies:
                     if not attempt.entities or "entities" not in error.message:
                         raise
             reply = None
-
-    async def handle_picker(self, bot: Bot, message: Message, data: str, chat: ChatRef,
-                            actor: Actor) -> str | None:
-        """Apply a picker button; returns a short notice for the callback answer."""
-        current = await self.core.run_command("model", {}, chat, actor)
-        menu = current.menu
-        action = decode_picker(data, menu) if menu is not None else None
-        if menu is None or action is None:
-            lang = await self.core.language_for(chat, actor)
-            return self.core.t("telegram.picker_expired", lang)
-        if action.kind == "vendors":
-            await bot.edit_message_reply_markup(chat_id=message.chat.id,
-                                                message_id=message.message_id,
-                                                reply_markup=vendors_keyboard(menu, action.page))
-            return None
-        assert action.vendor is not None
-        if action.kind == "vendor":
-            await bot.edit_message_reply_markup(
-                chat_id=message.chat.id, message_id=message.message_id,
-                reply_markup=models_keyboard(menu, action.vendor, action.page))
-            return None
-        result = await self.core.run_command("model", {"name": action.model}, chat, actor)
-        chunks = render_chunks(result.text) or [Rendered("…")]
-        for attempt in (chunks[0], chunks[0].plain()):
-            try:
-                await bot.edit_message_text(text=attempt.text, chat_id=message.chat.id,
-                                            message_id=message.message_id,
-                                            entities=attempt.aiogram_entities())
-                break
-            except TelegramBadRequest as error:
-                if not attempt.entities or "entities" not in error.message:
-                    raise
-        return f"✓ {action.model}" if not result.is_error else None

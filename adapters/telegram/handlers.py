@@ -9,7 +9,6 @@ context (``ChatRef.thread_id``) and answers go to the same topic.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import time
@@ -18,7 +17,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Chat, Message, MessageGenerationStopped, User
 from telegramify_markdown import utf16_len
 
@@ -28,18 +27,13 @@ from adapters.telegram.attachments import (
     has_media,
     unreadable_kind,
 )
+from adapters.telegram.buttons import ActionButtons
 from adapters.telegram.commands import PLATFORM, CommandReplies, topic_of
 from adapters.telegram.lifecycle import ChatLifecycle
 from adapters.telegram.ratelimit import BotLimiter
 from adapters.telegram.streaming import StreamPresenter, StreamTimings
-from adapters.telegram.ui import (
-    CANCEL_PREFIX,
-    CONTINUE_PREFIX,
-    PICKER_PREFIX,
-    Destination,
-    TurnRegistry,
-    continue_requester,
-)
+from adapters.telegram.surface import ACTION_PREFIX
+from adapters.telegram.ui import CANCEL_PREFIX, TurnRegistry
 from core.app import ChatCore
 from core.commands.replies import CommandReply
 from core.conversation.keys import Actor, ChatRef
@@ -71,6 +65,7 @@ class TelegramHandlers:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.albums = AlbumCollector(album_delay, self._on_album, self.spawn)
         self.replies = CommandReplies(core)
+        self.buttons = ActionButtons(self)
         self.lifecycle = ChatLifecycle(core)
         self.guard = self.lifecycle.guard
         """Session middleware: unreachable and migrated chats (install on the Bot)."""
@@ -119,9 +114,8 @@ class TelegramHandlers:
         router = Router(name="telegram-callbacks")
         router.callback_query.register(self.on_cancel_button,
                                        F.data.startswith(f"{CANCEL_PREFIX}:"))
-        router.callback_query.register(self.on_picker, F.data.startswith(f"{PICKER_PREFIX}:"))
-        router.callback_query.register(self.on_continue_button,
-                                       F.data.startswith(f"{CONTINUE_PREFIX}:"))
+        router.callback_query.register(self.buttons.on_action, F.data.startswith(ACTION_PREFIX))
+        router.callback_query.register(self.buttons.on_action)  # stale/unknown: "gone" alert
         return router
 
     # ------------------------------------------------------------------ who / where
@@ -196,20 +190,12 @@ class TelegramHandlers:
         if isinstance(result, Refusal):
             await self.replies.send_text(bot, first, result.text)
         elif isinstance(result, CommandReply):
-            await self.replies.send(bot, first, result)
+            await self.buttons.present_parts(bot, first, result, chat, actor)
         elif isinstance(result, TurnTicket):
-            self.present(bot, first, chat, actor, result)
+            self.buttons.present_ticket(bot, first, result, int(actor.user_id))
 
-    def present(self, bot: Bot, first: Message, chat: ChatRef, actor: Actor,
-                ticket: TurnTicket) -> None:
-        """Stream a turn's answer as a reply to ``first`` (in the background)."""
-        destination = Destination(first.chat.id, topic_of(first), chat.is_private,
-                                  reply_to=first.message_id)
-        turn = self.turns.add(ticket, int(actor.user_id), destination)
-        presenter = StreamPresenter(bot, self.limiter, self.core, turn, self.timings)
-        self.spawn(self._present(presenter))
-
-    async def _present(self, presenter: StreamPresenter) -> None:
+    async def present(self, presenter: StreamPresenter) -> None:
+        """Run a stream presenter; its turn is forgotten afterwards."""
         try:
             await presenter.run()
         finally:
@@ -242,45 +228,11 @@ class TelegramHandlers:
         turn.ticket.cancel()
         await query.answer(self.core.t("turn.cancelling", lang))
 
-    async def on_continue_button(self, query: CallbackQuery, bot: Bot) -> None:
-        """The Continue button under a length-capped answer: the asker's next turn."""
-        message = query.message
-        if not isinstance(message, Message):
-            await query.answer()
-            return
-        lang = await self.query_language(query, bot)
-        if continue_requester(query.data or "") != query.from_user.id:
-            await query.answer(self.core.t("turn.continue_not_yours", lang), show_alert=True)
-            return
-        with contextlib.suppress(TelegramAPIError):  # one press, one continuation
-            await message.edit_reply_markup(reply_markup=None)
-        await query.answer()
-        chat, actor = await self.context(bot, message.chat, query.from_user,
-                                         topic_of(message), need_admin=False)
-        self.present(bot, message, chat, actor, await self.core.continue_turn(chat, actor))
-
     async def on_draft_stopped(self, event: MessageGenerationStopped) -> None:
         """The user pressed stop on a streaming draft."""
         turn = self.turns.by_draft(event.chat.id, event.draft_id)
         if turn is not None:
             turn.ticket.cancel()
-
-    async def on_picker(self, query: CallbackQuery, bot: Bot) -> None:
-        """Model picker buttons: page vendors, open a vendor, pick a model."""
-        message = query.message
-        if message is None or not isinstance(message, Message):
-            await query.answer()
-            return
-        chat, actor = await self.context(bot, message.chat, query.from_user,
-                                         topic_of(message), need_admin=True)
-        try:
-            notice = await self.replies.handle_picker(bot, message, query.data or "", chat,
-                                                      actor)
-        except TelegramBadRequest as error:
-            if "message is not modified" not in error.message:
-                raise
-            notice = None
-        await query.answer(notice)
 
 
 def replies_to_bot(message: Message, bot_id: int) -> bool:

@@ -25,27 +25,26 @@ from aiogram import Bot
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
-    TelegramNetworkError,
     TelegramRetryAfter,
-    TelegramServerError,
 )
-from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, ReplyParameters
+from aiogram.types import InlineKeyboardMarkup
 
+from adapters.common.presenter import PartPresenter
 from adapters.telegram.ratelimit import BotLimiter
 from adapters.telegram.reachability import chat_unreachable
 from adapters.telegram.render import (
-    CAPTION_LIMIT,
     Rendered,
-    clip_utf16,
-    entities_refused,
     render_markdown,
     split_rendered,
     split_with_ends,
 )
+from adapters.telegram.surface import TelegramPacer, TelegramSurface, keyboard
 from adapters.telegram.timings import StreamTimings as StreamTimings
-from adapters.telegram.ui import ActiveTurn, CoreTexts, cancel_keyboard, continue_offer
+from adapters.telegram.ui import ActiveTurn, CoreTexts, cancel_keyboard
 from core.events import (
     ImageReady,
+    PartShown,
+    PartUpdated,
     TextDelta,
     ToolCallFinished,
     ToolCallStarted,
@@ -55,6 +54,7 @@ from core.events import (
     TurnFinal,
     TurnMerged,
 )
+from core.parts import Media, MediaPart, ProgressPart, ReplyPart
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,9 @@ class _Shown:
 class _State:
     markdown: str = ""
     status: str = ""
-    images: list[ImageReady] = field(default_factory=list)
+    later: list[ReplyPart] = field(default_factory=list)
+    """Parts that arrived after the answer text started: shown after the final text,
+    so an answer never continues above a picture."""
     terminal: TurnEvent | None = None
 
 
@@ -90,6 +92,12 @@ class StreamPresenter:
         if self.use_drafts:
             turn.draft_id = random.randint(1, 2**31 - 1)
         self._state = _State()
+        self.surface = TelegramSurface(
+            bot, self.where.chat_id, self.where.thread_id,
+            reply_to=None if self.where.is_private else self.where.reply_to,
+            attempts=self.timings.final_attempts, retry_delay=self.timings.final_retry_delay)
+        self.parts = PartPresenter(self.surface, TelegramPacer(limiter, self.where.chat_id),
+                                   texts.t, self.language)
         self._changed = asyncio.Event()
         self._finished = asyncio.Event()
         self._shown: list[_Shown] = []
@@ -173,15 +181,35 @@ class StreamPresenter:
             if isinstance(event, TextDelta):
                 state.markdown += event.text
             elif isinstance(event, ToolCallStarted):
-                state.status = f"🔧 {event.name}…"
+                state.status = self.texts.t(event.progress.key, self.language,
+                                            **event.progress.params)
             elif isinstance(event, ToolCallFinished):
                 state.status = ""
-            elif isinstance(event, ImageReady):
-                state.images.append(event)
+            elif isinstance(event, ImageReady):  # deprecated: as PartShown(MediaPart)
+                state.later.append(MediaPart((Media(
+                    "image", data=event.data, url=event.url, mime=event.mime,
+                    caption=event.caption),)))
+            elif isinstance(event, PartShown):
+                if state.markdown and not isinstance(event.part, ProgressPart):
+                    state.later.append(event.part)
+                else:
+                    await self._on_part(self.parts.show(event.part))
+            elif isinstance(event, PartUpdated):
+                await self._on_part(self.parts.update(event.update.ref, event.update.part))
             elif isinstance(event, TurnFinal | TurnFailed | TurnCancelled | TurnMerged):
                 state.terminal = event
                 self._finished.set()
             self._changed.set()
+
+    async def _on_part(self, work: Awaitable[Any]) -> None:
+        """Show a part during the turn; a failure is logged (the answer still comes)."""
+        try:
+            await work
+        except TelegramAPIError as error:
+            if chat_unreachable(error):
+                raise
+            log.warning("could not show a part in chat %s: %s", self.where.chat_id, error)
+        self._mark_visible()
 
     async def _keep_typing(self) -> None:
         """"typing…" until the answer is done (drafts show progress themselves)."""
@@ -234,7 +262,7 @@ class StreamPresenter:
             return
         try:
             with self.limiter.reserved():
-                await self._draft(pieces[-1][0])
+                await self.surface.draft(self.turn.draft_id, pieces[-1][0])
         except TelegramRetryAfter:
             self._changed.set()  # dropped: retried after the window, at a slower pace
             return
@@ -246,19 +274,6 @@ class StreamPresenter:
             return
         self.limiter.draft_sent(self.where.chat_id)
         self._mark_visible()
-
-    async def _draft(self, content: Rendered) -> None:
-        try:
-            await self.bot.send_message_draft(
-                self.where.chat_id, self.turn.draft_id, text=content.text,
-                entities=content.aiogram_entities(), message_thread_id=self.where.thread_id,
-                can_stop=True)
-        except TelegramBadRequest as error:
-            if not entities_refused(error.message):
-                raise
-            await self.bot.send_message_draft(
-                self.where.chat_id, self.turn.draft_id, text=content.text,
-                message_thread_id=self.where.thread_id, can_stop=True)
 
     async def _preview_edit(self, chunks: list[Rendered]) -> None:
         """Bring the visible messages up to date; every call here may be skipped."""
@@ -299,42 +314,55 @@ class StreamPresenter:
     async def _finish(self, terminal: TurnEvent | None) -> None:
         if isinstance(terminal, TurnMerged) or terminal is None:
             return
-        body = self._final_body(terminal)
+        final = terminal if isinstance(terminal, TurnFinal) else None
+        actions = final.actions if final is not None else ()
+        markup = keyboard(actions) if not (final and final.truncated) else None
+        if not (final and not final.text.strip() and self.parts.sent):  # a job: parts only
+            await self._final_text(self._final_body(terminal), markup)
+        self._mark_visible()
+        if final is not None and final.truncated:  # the note carries Continue
+            await self._final(self.surface.send_rendered,
+                              Rendered(self.texts.t("turn.length_note", self.language)),
+                              keyboard(actions))
+        await self.parts.flush()
+        for part in self._state.later:
+            try:
+                await self._final(self.parts.show, part)
+            except TelegramAPIError as error:
+                log.warning("could not show a part in chat %s: %s", self.where.chat_id, error)
+
+    async def _final_text(self, body: Rendered, markup: InlineKeyboardMarkup | None) -> None:
+        """The final text over the shown messages; ``markup`` goes under the last one."""
         pieces = self._after_frozen(body) if self.use_drafts else None
         if pieces is not None:
-            for chunk in [c for c, _ in pieces] or ([] if self._shown else [Rendered("…")]):
-                await self._final(self._send, chunk, keyboard=None, reply=False)
-        else:
-            chunks = split_rendered(body) or [Rendered("…")]
+            chunks = [c for c, _ in pieces] or ([] if self._shown else [Rendered("…")])
             for index, chunk in enumerate(chunks):
-                if index >= len(self._shown):
-                    await self._final(self._send, chunk, keyboard=None, reply=index == 0)
-                elif self._shown[index].content != chunk or self._shown[index].keyboard:
-                    try:
-                        await self._final(self._edit, self._shown[index], chunk, keyboard=None)
-                    except TelegramBadRequest as error:  # e.g. the message was deleted
-                        log.info("final edit failed (%s); sending a new message", error)
-                        await self._final(self._send, chunk, keyboard=None, reply=False)
-            for extra in self._shown[len(chunks):]:
-                with contextlib.suppress(TelegramAPIError):
-                    await self.bot.delete_message(self.where.chat_id, extra.message_id)
-        self._mark_visible()
-        if isinstance(terminal, TurnFinal) and terminal.truncated:  # offer the rest
-            await self._final(self._send, **continue_offer(self.texts.t, self.language, self.turn))
-        for image in self._state.images:
-            await self._send_image(image)
+                last = index == len(chunks) - 1
+                await self._final(self._send, chunk, keyboard=markup if last else None,
+                                  reply=False)
+            if not chunks and markup is not None and self._shown:
+                await self._final(self.bot.edit_message_reply_markup, chat_id=self.where.chat_id,
+                                  message_id=self._shown[-1].message_id, reply_markup=markup)
+            return
+        chunks = split_rendered(body) or [Rendered("…")]
+        for index, chunk in enumerate(chunks):
+            kb = markup if index == len(chunks) - 1 else None
+            if index >= len(self._shown):
+                await self._final(self._send, chunk, keyboard=kb, reply=index == 0)
+            elif self._shown[index].content != chunk or self._shown[index].keyboard or kb:
+                try:
+                    await self._final(self._edit, self._shown[index], chunk, keyboard=kb)
+                except TelegramBadRequest as error:  # e.g. the message was deleted
+                    log.info("final edit failed (%s); sending a new message", error)
+                    await self._final(self._send, chunk, keyboard=kb, reply=False)
+        for extra in self._shown[len(chunks):]:
+            with contextlib.suppress(TelegramAPIError):
+                await self.bot.delete_message(self.where.chat_id, extra.message_id)
 
-    async def _final(self, call: Callable[..., Awaitable[None]], *args: Any,
+    async def _final(self, call: Callable[..., Awaitable[Any]], *args: Any,
                      **kwargs: Any) -> None:
         """A final delivery, retried with backoff after network errors and 5xx answers."""
-        for attempt in range(1, self.timings.final_attempts):
-            try:
-                return await call(*args, **kwargs)
-            except (TelegramNetworkError, TelegramServerError) as error:
-                log.warning("final delivery failed in chat %s (%s), attempt %d",
-                            self.where.chat_id, type(error).__name__, attempt)
-            await asyncio.sleep(self.timings.final_retry_delay * 2 ** (attempt - 1))
-        await call(*args, **kwargs)
+        await self.surface.retrying(partial(call, *args, **kwargs))
 
     def _final_body(self, terminal: TurnEvent) -> Rendered:
         lang = self.language
@@ -352,47 +380,10 @@ class StreamPresenter:
     # ------------------------------------------------------------------ Bot API calls
     async def _send(self, content: Rendered, *, keyboard: InlineKeyboardMarkup | None,
                     reply: bool) -> None:
-        reply_parameters = None
-        if reply and self.where.reply_to is not None and not self.where.is_private:
-            reply_parameters = ReplyParameters(message_id=self.where.reply_to,
-                                               allow_sending_without_reply=True)
-        for attempt in (content, content.plain()):
-            try:
-                message = await self.bot.send_message(
-                    self.where.chat_id, attempt.text, entities=attempt.aiogram_entities(),
-                    message_thread_id=self.where.thread_id, reply_markup=keyboard,
-                    reply_parameters=reply_parameters)
-            except TelegramBadRequest as error:
-                if attempt.entities and entities_refused(error.message):
-                    continue
-                raise
-            self._shown.append(_Shown(message.message_id, attempt, keyboard is not None))
-            return
+        message_id = await self.surface.send_rendered(content, keyboard, reply=reply)
+        self._shown.append(_Shown(message_id, content, keyboard is not None))
 
     async def _edit(self, shown: _Shown, content: Rendered, *,
                     keyboard: InlineKeyboardMarkup | None) -> None:
-        for attempt in (content, content.plain()):
-            try:
-                await self.bot.edit_message_text(
-                    text=attempt.text, chat_id=self.where.chat_id, message_id=shown.message_id,
-                    entities=attempt.aiogram_entities(), reply_markup=keyboard)
-            except TelegramBadRequest as error:
-                if "message is not modified" in error.message:
-                    break
-                if attempt.entities and entities_refused(error.message):
-                    continue
-                raise
-            break
+        await self.surface.edit_rendered(shown.message_id, content, keyboard)
         shown.content, shown.keyboard = content, keyboard is not None
-
-    async def _send_image(self, image: ImageReady) -> None:
-        photo = (BufferedInputFile(image.data, filename="image.png")
-                 if image.data is not None else image.url)
-        if not photo:
-            return
-        try:
-            await self.bot.send_photo(self.where.chat_id, photo,
-                                      caption=clip_utf16(image.caption, CAPTION_LIMIT) or None,
-                                      message_thread_id=self.where.thread_id)
-        except TelegramAPIError as error:
-            log.warning("could not send an image: %s", error)

@@ -9,7 +9,7 @@ from typing import Any
 from core.commands.parser import convert
 from core.commands.picker import ModelPicker
 from core.commands.registry import COMMANDS
-from core.commands.replies import CommandReply, ModelMenu, VendorGroup
+from core.commands.replies import CommandReply
 from core.commands.spec import CommandSpec, Permission
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.settings import CHAT, GLOBAL, USER, SettingsService
@@ -122,18 +122,12 @@ class CommandHandlers:
             scope = t(f"scope.{_scope_of(effective.source('model'))}", ctx.lang)
             text = t("cmd.model_current", ctx.lang, model=current.name, vendor=current.vendor,
                      scope=scope)
-            menu = ModelMenu(
-                groups=tuple(VendorGroup(vendor, tuple(m.name for m in models))
-                             for vendor, models in self._catalog.by_vendor().items()),
-                current=current.name, current_scope=_scope_of(effective.source("model")))
             if self._picker is None:
-                return CommandReply(f"{text}\n{t('cmd.model_pick', ctx.lang)}", menu=menu,
-                                    ephemeral=True)
+                return CommandReply(f"{text}\n{t('cmd.model_pick', ctx.lang)}", ephemeral=True)
             view = await self._picker.vendors(ctx.chat, ctx.actor.user_id, ctx.lang,
                                               current=current.name,
                                               scope=str(values.get("scope") or "me"))
-            return CommandReply(f"{text}\n{view.text}", ephemeral=True, menu=menu,
-                                actions=view.actions)
+            return CommandReply(f"{text}\n{view.text}", ephemeral=True, actions=view.actions)
         resolution = self._catalog.resolve(str(name))
         if resolution.model is None or resolution.model.kind != "chat":
             text = t("cmd.model_unknown", ctx.lang, name=name)

@@ -12,38 +12,15 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True)
-class VendorGroup:
-    """Models of one vendor, for menus."""
-
-    vendor: str
-    models: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ModelMenu:
-    """Deprecated: a model picker for adapters not yet on the presenter.
-
-    ``/model`` now answers with ``CommandReply.actions`` (kinds ``model.page`` /
-    ``model.pick``, see ``core.commands.picker``); this menu is filled as well until
-    the adapters render actions.
-    """
-
-    groups: tuple[VendorGroup, ...]
-    current: str
-    current_scope: str
-
-
-@dataclass(frozen=True, slots=True)
 class CommandReply:
     """What a command answers: Markdown text; errors/settings are ephemeral.
 
     ``actions`` are buttons under the text (pressing one runs
-    ``ChatCore.run_action``); ``parts`` are extra parts (media…) after the text.
-    ``menu`` is deprecated (see ``ModelMenu``)."""
+    ``ChatCore.run_action``; the ``/model`` picker is such a reply); ``parts`` are
+    extra parts (media…) after the text."""
 
     text: str
     ephemeral: bool = False
-    menu: ModelMenu | None = None
     is_error: bool = False
     extra: dict[str, str] = field(default_factory=dict)
     parts: tuple[ReplyPart, ...] = ()

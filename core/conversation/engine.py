@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.conversation.context import (
@@ -38,7 +39,7 @@ from core.events import (
 from core.gateway import ChatChunk, ChatRequest, GatewayClient
 from core.metering import CallInfo, Metering
 from core.models import ModelCatalog, ModelInfo
-from core.parts import MediaPart
+from core.parts import ActionRows, MediaPart
 from core.storage import NewMessage, Store
 from core.tokens import estimate_message_tokens, estimate_text_tokens
 from core.tools import ToolRegistry, allowed_tools
@@ -93,6 +94,10 @@ def merge_messages(messages: list[UserMessage]) -> UserMessage:
                        model_override=messages[0].model_override)
 
 
+FinalActions = Callable[[ChatRef, Actor, str, TurnFinal], Awaitable[ActionRows]]
+"""``(chat, actor, lang, final) -> rows`` of buttons to put under a final answer."""
+
+
 class ConversationEngine:
     """Answers merged submissions for one conversation at a time (see TurnScheduler)."""
 
@@ -107,6 +112,9 @@ class ConversationEngine:
         self._tools = tools
         self._limits = limits
         self.history = HistoryCache(store)
+        self.final_actions: FinalActions | None = None
+        """Buttons for a completed turn's ``TurnFinal.actions`` (set by ChatCore: the
+        Continue button when the answer was cut at the output limit)."""
 
     async def run(self, key: str, batch: list[Submission]) -> None:
         """Run the turn for ``batch`` (leader first) and emit its events."""
@@ -181,6 +189,11 @@ class ConversationEngine:
                                 truncated=state.finish_reason == "length")
         await self._save(leader, message, state, conversation_id, model.name, answer,
                          estimate_message_tokens(new_user), max(budget, 0))
+        if self.final_actions is not None:
+            rows = await self.final_actions(leader.chat, leader.actor, ticket.language,
+                                            state.final)
+            if rows:
+                state.final = replace(state.final, actions=rows)
         ticket.emit(state.final)
 
     def _model_for(self, message: UserMessage, configured: str) -> ModelInfo:
@@ -227,7 +240,8 @@ class ConversationEngine:
                 finally:
                     TOOL_CONTEXT.reset(context)
                 if outcome.media:  # shown in the chat; the model gets the text only
-                    ticket.emit(PartShown(MediaPart(media=outcome.media)))
+                    ticket.emit(PartShown(MediaPart(media=outcome.media,
+                                                    actions=outcome.actions)))
                 ticket.emit(ToolCallFinished(call.id, call.name, outcome.text, ok))
                 tool_message = {"role": "tool", "tool_call_id": call.id,
                                 "content": outcome.text}

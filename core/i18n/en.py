@@ -130,3 +130,7 @@ MESSAGES.update({
     "setting.image_model": "image model",
     "setting.image_size": "image size",
 })
+# presenter: how parts degrade on a platform
+MESSAGES["parts.actions_below_album"] = "⬆️ Options for the pictures above:"
+MESSAGES["parts.too_large"] = ("📎 {filename} is too large to send here ({size_mb} MB; "
+                               "the limit is {limit_mb} MB).")

@@ -122,3 +122,6 @@ MESSAGES.update({
     "setting.image_model": "图片模型",
     "setting.image_size": "图片尺寸",
 })
+# presenter: how parts degrade on a platform
+MESSAGES["parts.actions_below_album"] = "⬆️ 上方图片的操作:"
+MESSAGES["parts.too_large"] = "📎 {filename} 太大,无法在这里发送({size_mb} MB;上限 {limit_mb} MB)。"

@@ -7,17 +7,19 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
-from core.parts import Media
+from core.parts import ActionRows, Media
 
 
 @dataclass(frozen=True, slots=True)
 class ToolResult:
     """What a tool returns: ``text`` goes to the model as the tool message; ``media``
     (images, audio, files) are shown in the chat as ``PartShown(MediaPart(...))``
-    during the turn and are not sent to the model."""
+    during the turn and are not sent to the model; ``actions`` are buttons shown with
+    the media (a tool creates them with ``ChatCore.actions.create``)."""
 
     text: str
     media: tuple[Media, ...] = ()
+    actions: ActionRows = ()
 
 
 ToolHandler = Callable[[dict[str, Any]], Awaitable[str | ToolResult]]

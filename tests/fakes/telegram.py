@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from tests.fakes.telegram_methods import Files, Params
-from tests.fakes.telegram_methods_extra import TelegramExtraMethods
+from tests.fakes.telegram_methods_extra import TelegramMediaMethods
 from tests.fakes.telegram_models import (
     ApiCall,
     DraftCall,
@@ -105,7 +105,7 @@ def _parse_multipart(body: bytes, content_type: str) -> tuple[dict[str, str], Fi
     return fields, files
 
 
-class FakeTelegram(TelegramExtraMethods):
+class FakeTelegram(TelegramMediaMethods):
     """Fake Bot API on 127.0.0.1: records every call and enforces Telegram's rules."""
 
     def __init__(self, token: str = "123456:TEST-TOKEN", bot_id: int = 1000,

@@ -14,6 +14,7 @@ from typing import Any
 from tests.fakes.telegram_models import DraftCall, FakeChat, SentMessage
 from tests.fakes.telegram_rules import (
     CHAT_ACTIONS,
+    PHOTO_UPLOAD_LIMIT,
     ApiError,
     FloodControl,
     FloodLimits,
@@ -255,6 +256,8 @@ class TelegramMethods(TelegramWorld):
             if part is None:
                 raise bad_request("wrong file identifier/HTTP URL specified")
             name, data = part
+            if field == "photo" and len(data) > PHOTO_UPLOAD_LIMIT:
+                raise bad_request("PHOTO_INVALID_DIMENSIONS")  # what Telegram says (observed)
             kind = "photos" if field == "photo" else "documents"
             extension = name.rsplit(".", 1)[-1] if "." in name else "bin"
             file_id = self.register_file(data, kind=kind, extension=extension).file_id

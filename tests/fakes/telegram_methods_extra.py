@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fakes.telegram_methods import Files, Params, TelegramMethods, _int
+from tests.fakes.telegram_methods import (
+    NOT_MODIFIED,
+    Files,
+    Params,
+    TelegramMethods,
+    _int,
+)
 from tests.fakes.telegram_models import FakeChat
-from tests.fakes.telegram_rules import DOWNLOAD_LIMIT, bad_request
+from tests.fakes.telegram_rules import (
+    DOWNLOAD_LIMIT,
+    MEDIA_GROUP_SIZES,
+    bad_request,
+    check_reply_markup,
+)
 
 ADMIN_RIGHTS = dict.fromkeys(
     ("can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
@@ -116,3 +127,89 @@ class TelegramExtraMethods(TelegramMethods):
                 "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
                                         "unique_gifts": False, "premium_subscription": False,
                                         "gifts_from_channels": False}}
+
+
+class TelegramMediaMethods(TelegramExtraMethods):
+    """sendMediaGroup, sendAudio, sendVoice, editMessageMedia, editMessageCaption."""
+
+    async def api_sendAudio(self, params: Params, files: Files) -> Any:
+        """sendAudio (stored like a document named by its file)."""
+        return await self._send_media("sendAudio", "audio", params, files)
+
+    async def api_sendVoice(self, params: Params, files: Files) -> Any:
+        """sendVoice (stored like a document named by its file)."""
+        return await self._send_media("sendVoice", "voice", params, files)
+
+    async def api_sendMediaGroup(self, params: Params, files: Files) -> Any:
+        """sendMediaGroup: 2-10 items; the method takes no reply_markup (Bot API), so a
+        keyboard sent with it is refused here (Telegram would drop it silently)."""
+        media = params.get("media")
+        if not isinstance(media, list) or len(media) not in MEDIA_GROUP_SIZES:
+            raise bad_request("wrong number of media in the group: must be 2-10")
+        if params.get("reply_markup"):
+            raise bad_request("media groups can't have a reply markup")  # invented wording
+        kinds = {item.get("type") for item in media}
+        if len(kinds) > 1 and kinds != {"photo", "video"}:
+            raise bad_request("documents and audio can't be mixed with other media types")
+        sent = []
+        for index, item in enumerate(media):
+            field = "photo" if item.get("type") == "photo" else "document"
+            single = {k: v for k, v in params.items() if k != "media"}
+            single[field] = item.get("media")
+            if item.get("caption"):
+                single["caption"] = item["caption"]
+                single["caption_entities"] = item.get("caption_entities")
+            if index:
+                single.pop("reply_parameters", None)
+            sent.append(await self._send_media("sendMediaGroup", field, single, files))
+        group_id = str(sent[0]["message_id"])
+        for message in sent:
+            message["media_group_id"] = group_id
+        return sent
+
+    async def api_editMessageMedia(self, params: Params, files: Files) -> Any:
+        """editMessageMedia: only on a photo/document message (text messages cannot
+        become media: "there is no media in the message to edit")."""
+        chat, sent = self._editable(params)
+        if not (sent.photo or sent.document):
+            raise bad_request("there is no media in the message to edit")
+        media = params.get("media")
+        if not isinstance(media, dict) or not media.get("media"):
+            raise bad_request("can't parse InputMedia")
+        value = str(media["media"])
+        if value.startswith("attach://"):
+            part = files.get(value[len("attach://"):])
+            if part is None:
+                raise bad_request("wrong file identifier/HTTP URL specified")
+            name, data = part
+            sent.file_id = self.register_file(data, kind="photos").file_id
+        else:
+            name = value
+        sent.photo = media.get("type") == "photo"
+        sent.document = None if sent.photo else name
+        caption = str(media.get("caption") or "")
+        sent.text, sent.entities = caption, list(media.get("caption_entities") or [])
+        markup = params.get("reply_markup")
+        check_reply_markup(markup)
+        sent.reply_markup = markup
+        sent.edits += 1
+        sent.history.append(caption)
+        self.transcript.append(f"[chat {chat.id}] bot edit media #{sent.message_id}: "
+                               f"{caption[:100]}")
+        return sent.to_dict(chat, self.bot_user)
+
+    async def api_editMessageCaption(self, params: Params, files: Files) -> Any:
+        """editMessageCaption (media messages only)."""
+        chat, sent = self._editable(params)
+        if not (sent.photo or sent.document):
+            raise bad_request("there is no caption in the message to edit")
+        caption = str(params.get("caption") or "")
+        markup = params.get("reply_markup")
+        check_reply_markup(markup)
+        if caption == sent.text and markup == sent.reply_markup:
+            raise bad_request(NOT_MODIFIED)
+        sent.text, sent.reply_markup = caption, markup
+        sent.entities = list(params.get("caption_entities") or [])
+        sent.edits += 1
+        sent.history.append(caption)
+        return sent.to_dict(chat, self.bot_user)

@@ -19,6 +19,10 @@ CAPTION_LIMIT = 1024
 DOWNLOAD_LIMIT = 20 * 1024 * 1024
 """Bots may download files up to 20 MB through getFile."""
 CALLBACK_DATA_LIMIT = 64
+PHOTO_UPLOAD_LIMIT = 10 * 1024 * 1024
+"""Bot API sendPhoto: "The photo must be at most 10 MB in size"."""
+MEDIA_GROUP_SIZES = range(2, 11)
+"""Bot API sendMediaGroup: an array of 2-10 items."""
 """callback_data of an inline button: 1-64 bytes."""
 
 ENTITY_TYPES = frozenset(

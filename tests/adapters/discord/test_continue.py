@@ -13,8 +13,9 @@ NOTE_EN = "✂️ The answer hit the length limit. Send “continue” (or press
 
 
 def buttons(message: FakeMessage) -> list[tuple[str, str]]:
-    return [(b["label"], b["custom_id"]) for row in message.components
-            for b in row["components"]]
+    """(emoji + label, custom_id) of every button."""
+    return [(f"{(b.get('emoji') or {}).get('name', '')} {b['label']}".strip(), b["custom_id"])
+            for row in message.components for b in row["components"]]
 
 
 async def test_capped_answer_offers_continue_and_the_button_continues(
@@ -28,15 +29,17 @@ async def test_capped_answer_offers_continue_and_the_button_continues(
         lambda: (m := world.bot_messages(dm)) and len(m) == 2 and m[1].components and m)
     assert answer.content == "Chapter one, where" and not answer.components
     assert note.content == NOTE_EN
-    assert buttons(note) == [("▶️ Continue", f"chatbridge:continue:{USER}")]
+    [(label, custom_id)] = buttons(note)
+    assert label == "▶️ Continue" and custom_id.startswith("cb:a:")  # a persistent action
 
-    stranger = await world.dc.click(note.id, f"chatbridge:continue:{USER}", user_id=OTHER)
+    stranger = await world.dc.click(note.id, custom_id, user_id=OTHER)
     assert await world.wait_ephemeral(stranger) == (
-        "Only the person who asked can continue this answer.")
-    await world.dc.click(note.id, f"chatbridge:continue:{USER}", user_id=USER)
+        "Only the person who asked can use this button.")
+    await world.dc.click(note.id, custom_id, user_id=USER)
 
     messages = await world.wait_final(dm, "the story ends.")
     assert [m.content for m in messages] == ["Chapter one, where", NOTE_EN, " the story ends."]
+    assert buttons(messages[1]) == []  # pressed once: the button is gone
     _, second = world.chat_bodies()
     assert [(m["role"], m["content"]) for m in second["messages"][-3:]] == [
         ("user", "tell a story"), ("assistant", "Chapter one, where"),

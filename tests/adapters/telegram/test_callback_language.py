@@ -34,7 +34,8 @@ async def test_stale_picker_button_is_explained_in_chinese(world: TelegramWorld)
     tg.command(li, 43, "/model")
     [picker] = await world.wait_for_messages(li.id, 1, done=lambda m: bool(m[0].reply_markup))
 
-    tg.press_button(li, 43, picker.message_id, "mp:v:0000000000:0", check=False)
+    tg.press_button(li, 43, picker.message_id, "mp:v:0000000000:0", check=False)  # old
 
     answer = await tg.wait_until(lambda: tg.answered_callbacks and tg.answered_callbacks[-1])
-    assert answer["text"] == world.core.t("telegram.picker_expired", "zh")
+    assert answer["text"] == "这个按钮已失效。" == world.core.t("action.unknown", "zh")
+    assert answer.get("show_alert") is True

@@ -45,23 +45,23 @@ async def test_model_picker_pages_vendors_and_models_then_switches(world: Telegr
     [picker] = await world.wait_for_messages(ann.id, 1, done=lambda m: bool(m[0].reply_markup))
     assert "gpt-3.5-turbo" in picker.text
     vendors = buttons(picker)
-    assert "✓ OpenAI" in vendors and "›" in vendors
+    assert "✓ OpenAI" in vendors and "Next ›" in vendors
+    assert all(data.startswith("a:") and len(data.encode()) <= 64 for data in vendors.values())
 
-    tg.press_button(ann, 42, picker.message_id, vendors["›"])
-    await tg.wait_until(lambda: "‹" in buttons(picker))
+    tg.press_button(ann, 42, picker.message_id, vendors["Next ›"])
+    await tg.wait_until(lambda: "‹ Previous" in buttons(picker))
     assert "✓ OpenAI" not in buttons(picker)  # second page of vendors
-    tg.press_button(ann, 42, picker.message_id, buttons(picker)["‹"])
+    tg.press_button(ann, 42, picker.message_id, buttons(picker)["‹ Previous"])
     await tg.wait_until(lambda: "✓ OpenAI" in buttons(picker))
 
     tg.press_button(ann, 42, picker.message_id, buttons(picker)["✓ OpenAI"])
     await tg.wait_until(lambda: "✓ gpt-3.5-turbo" in buttons(picker))
-    tg.press_button(ann, 42, picker.message_id, buttons(picker)["›"])
+    tg.press_button(ann, 42, picker.message_id, buttons(picker)["Next ›"])
     await tg.wait_until(lambda: "gpt-4-turbo-preview" in buttons(picker))
     tg.press_button(ann, 42, picker.message_id, buttons(picker)["gpt-4-turbo-preview"])
     await tg.wait_until(lambda: not picker.reply_markup)
     assert "gpt-4-turbo-preview" in picker.text and "switched" in picker.text.lower()
     await tg.wait_until(lambda: len(tg.answered_callbacks) == 5)  # every tap answered
-    assert "gpt-4-turbo-preview" in tg.answered_callbacks[-1].get("text", "")
 
     tg.user_sends(ann, 42, "which model?")
     await world.wait_final(ann.id, "echo: which model?")

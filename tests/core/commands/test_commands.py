@@ -51,10 +51,10 @@ async def test_unknown_model_gets_did_you_mean(core: ChatCore) -> None:
 async def test_model_without_a_name_offers_a_menu_grouped_by_vendor(
         core: ChatCore, fake_gateway: FakeGateway) -> None:
     reply = await core.run_command("model", {}, PRIVATE, ANN)
-    assert reply.menu is not None and reply.menu.current == "gpt-3.5-turbo"
-    vendors = [group.vendor for group in reply.menu.groups]
-    assert "OpenAI" in vendors and "Anthropic" in vendors
-    offered = {m for group in reply.menu.groups for m in group.models}
+    vendors = [button.label for row in reply.actions for button in row]
+    assert "✓ OpenAI" in vendors and "Anthropic" in vendors  # ✓: the current model's
+    groups = core.catalog.by_vendor()  # what the picker pages through
+    offered = {m.name for models in groups.values() for m in models}
     assert offered == set(fake_gateway.models)  # only what the gateway lists live
 
 

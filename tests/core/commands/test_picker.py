@@ -89,9 +89,9 @@ async def test_picker_in_chinese(many: ChatCore) -> None:
     assert labels(models.reply.actions) == [["glm-a"], ["« 厂商列表"]]
 
 
-async def test_the_old_menu_is_still_filled_for_unported_adapters(core: ChatCore) -> None:
+async def test_the_picker_is_a_reply_with_buttons(core: ChatCore) -> None:
     reply = await core.run_command("model", {}, PRIVATE, ANN)
-    assert reply.menu is not None and reply.menu.current == "gpt-3.5-turbo"
+    assert "gpt-3.5-turbo" in reply.text
     assert reply.actions and labels(reply.actions)[0][0] == "✓ OpenAI"
 
 

@@ -1,0 +1,1 @@
+"""Platform-free presentation shared by the adapters (presenter, surface protocols)."""

@@ -1,0 +1,267 @@
+"""The shared presenter: turns the core's reply parts into calls on a ``Surface``.
+
+One engine for every adapter. It shows ``PartShown`` parts (media, buttons, progress,
+text), replaces them in place for ``PartUpdated`` (a progress message becomes the
+result), posts command replies and button outcomes, and degrades explicitly where the
+platform lacks something (see ``Limits``):
+
+* an image over ``photo_max_bytes`` is sent as a file; any item over
+  ``upload_max_bytes`` is replaced by a notice naming it and the limit;
+* an album (several items) carries no buttons when ``album_actions`` is False: the
+  buttons go on a small separate message after it;
+* images and files go in separate messages when ``mixed_albums`` is False;
+* a result replacing a text-only progress message is a delete + send when the platform
+  cannot turn a text message into a media one (``media_edit_from_text``).
+
+Progress updates are droppable previews (paced by the ``Pacer``; the newest skipped one
+is shown by the next write); a replacement by a result always goes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from adapters.common.surface import CannotEdit, Pacer, Surface
+from core.parts import (
+    ActionRows,
+    ActionsPart,
+    Media,
+    MediaPart,
+    Progress,
+    ProgressPart,
+    ReplyPart,
+    TextPart,
+)
+
+log = logging.getLogger(__name__)
+
+Translate = Callable[..., str]
+"""``t(key, lang, **params) -> str`` (``ChatCore.t``)."""
+
+MB = 1024 * 1024
+
+
+@dataclass(slots=True)
+class Shown:
+    """A part on screen: its message handles and whether they carry media."""
+
+    part: ReplyPart
+    handles: list[Any] = field(default_factory=list)
+    media: bool = False
+
+
+def progress_text(progress: Progress, t: Translate, lang: str) -> str:
+    """The localized progress line, with `` NN%`` when a percent is known."""
+    text = t(progress.key, lang, **progress.params) if progress.key else ""
+    if progress.percent is not None:
+        text = f"{text} {max(0, min(100, progress.percent))}%".strip()
+    return text or "…"
+
+
+class PartPresenter:
+    """Shows parts in one destination. ``reply_first``: the first message sent replies
+    to the user's request (where the surface supports replies)."""
+
+    def __init__(self, surface: Surface, pacer: Pacer, t: Translate, lang: str, *,
+                 reply_first: bool = True) -> None:
+        self.surface = surface
+        self.pacer = pacer
+        self.t = t
+        self.lang = lang
+        self._reply = reply_first
+        self.shown: dict[str, Shown] = {}
+        self.sent: list[Any] = []
+        """Every handle sent, in order (adapters remember them, e.g. for replies)."""
+        self._pending: dict[str, ProgressPart] = {}
+        self._retries: dict[str, asyncio.Task[None]] = {}
+
+    def _take_reply(self) -> bool:
+        reply, self._reply = self._reply, False
+        return reply
+
+    # ------------------------------------------------------------------ show
+    async def show(self, part: ReplyPart) -> Shown:
+        """Post ``part`` (a final write: waits for the pacer) and remember its ref."""
+        shown = Shown(part)
+        if isinstance(part, TextPart):
+            await self.pacer.final_slot()
+            shown.handles.append(await self.surface.send_text(part.text, (),
+                                                              reply=self._take_reply()))
+        elif isinstance(part, ActionsPart):
+            await self.pacer.final_slot()
+            shown.handles.append(await self.surface.send_text(
+                part.text, part.actions, reply=self._take_reply()))
+        elif isinstance(part, ProgressPart):
+            await self.pacer.final_slot()
+            text = progress_text(part.progress, self.t, self.lang)
+            if part.progress.preview is not None:
+                shown.handles += await self.surface.send_media(
+                    [part.progress.preview], text, part.actions, reply=self._take_reply())
+                shown.media = True
+            else:
+                shown.handles.append(await self.surface.send_text(
+                    text, part.actions, reply=self._take_reply()))
+        else:
+            shown.handles += await self._send_media_part(part)
+            shown.media = True
+        self.sent += shown.handles
+        if part.ref:
+            self.shown[part.ref] = shown
+        return shown
+
+    def _degrade(self, media: Sequence[Media]) -> tuple[list[Media], list[str]]:
+        limits = self.surface.limits
+        ok: list[Media] = []
+        notices: list[str] = []
+        for item in media:
+            if item.size > limits.upload_max_bytes:
+                notices.append(self.t("parts.too_large", self.lang,
+                                      filename=item.filename or item.kind,
+                                      size_mb=f"{item.size / MB:.1f}",
+                                      limit_mb=f"{limits.upload_max_bytes / MB:.0f}"))
+            elif item.kind == "image" and item.size > limits.photo_max_bytes:
+                ok.append(replace(item, kind="file", filename=item.filename or "image.png"))
+            else:
+                ok.append(item)
+        return ok, notices
+
+    def _batches(self, media: list[Media]) -> list[list[Media]]:
+        limits = self.surface.limits
+        groups: list[list[Media]] = []
+        if limits.mixed_albums:
+            groups = [media] if media else []
+        else:
+            images = [m for m in media if m.kind == "image"]
+            if images:
+                groups.append(images)
+            groups += [[m] for m in media if m.kind != "image"]
+        size = max(1, limits.media_per_message)
+        return [group[i:i + size] for group in groups for i in range(0, len(group), size)]
+
+    async def _send_media_part(self, part: MediaPart) -> list[Any]:
+        media, notices = self._degrade(part.media)
+        batches = self._batches(media)
+        handles: list[Any] = []
+        for index, batch in enumerate(batches):
+            last = index == len(batches) - 1
+            actions = part.actions if last and not notices else ()
+            caption = "\n".join(m.caption for m in batch if m.caption)
+            if actions and len(batch) > 1 and not self.surface.limits.album_actions:
+                await self.pacer.final_slot()
+                handles += await self.surface.send_media(batch, caption, (),
+                                                         reply=self._take_reply())
+                await self.pacer.final_slot()
+                handles.append(await self.surface.send_text(
+                    self.t("parts.actions_below_album", self.lang), actions))
+                continue
+            await self.pacer.final_slot()
+            handles += await self.surface.send_media(batch, caption, actions,
+                                                     reply=self._take_reply())
+        if notices:
+            await self.pacer.final_slot()
+            handles.append(await self.surface.send_text("\n".join(notices), part.actions,
+                                                        reply=self._take_reply()))
+        return handles
+
+    # ------------------------------------------------------------------ update
+    async def update(self, ref: str, part: ReplyPart) -> None:
+        """Replace the part named ``ref`` by ``part`` (in place where possible).
+
+        A progress → progress update is a droppable preview: when the pacer says no,
+        the newest one is shown once a slot is free (intermediate ones are dropped)."""
+        old = self.shown.get(ref)
+        part = replace(part, ref=ref) if not part.ref else part
+        if old is None:
+            await self.show(part)
+            return
+        if isinstance(part, ProgressPart) and isinstance(old.part, ProgressPart):
+            slot = self.pacer.preview_slot() if ref not in self._retries else None
+            if slot is None:
+                self._defer(ref, part)
+                return
+            try:
+                with slot:
+                    await self._replace(old, part)
+            except Exception as error:
+                log.info("progress update deferred: %r", error)
+                self._defer(ref, part)
+            return
+        self._cancel_retry(ref)
+        await self.pacer.final_slot()
+        await self._replace(old, part)
+
+    def _defer(self, ref: str, part: ProgressPart) -> None:
+        self._pending[ref] = part
+        if ref not in self._retries:
+            self._retries[ref] = asyncio.create_task(self._retry(ref))
+
+    def _cancel_retry(self, ref: str) -> None:
+        self._pending.pop(ref, None)
+        task = self._retries.pop(ref, None)
+        if task is not None:
+            task.cancel()
+
+    async def _retry(self, ref: str) -> None:
+        """Show the newest deferred update of ``ref`` when the pacer has a slot."""
+        try:
+            await self.pacer.final_slot()
+            part = self._pending.pop(ref, None)
+            old = self.shown.get(ref)
+            if part is not None and old is not None:
+                await self._replace(old, part)
+        except Exception as error:  # a preview: logged, the next update carries on
+            log.info("progress update dropped: %r", error)
+        finally:
+            self._retries.pop(ref, None)
+
+    async def flush(self) -> None:
+        """Wait until deferred progress updates are shown."""
+        for task in list(self._retries.values()):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _replace(self, old: Shown, part: ReplyPart) -> None:
+        single = self._single_media(part)
+        text, actions = self._text_of(part)
+        try:
+            if single is not None or (isinstance(part, ProgressPart) and old.media):
+                if len(old.handles) == 1 and (old.media or
+                                              self.surface.limits.media_edit_from_text):
+                    old.handles[0] = await self.surface.edit_media(old.handles[0], single,
+                                                                   text, actions)
+                    old.part, old.media = part, old.media or single is not None
+                    return
+            elif isinstance(part, TextPart | ActionsPart | ProgressPart) and not old.media \
+                    and len(old.handles) == 1:
+                old.handles[0] = await self.surface.edit_text(old.handles[0], text, actions)
+                old.part = part
+                return
+        except CannotEdit:
+            pass
+        for handle in old.handles:
+            with contextlib.suppress(Exception):
+                await self.surface.delete(handle)
+        self.shown.pop(old.part.ref, None)
+        await self.show(part)
+
+    def _single_media(self, part: ReplyPart) -> Media | None:
+        if isinstance(part, MediaPart):
+            media, notices = self._degrade(part.media)
+            return media[0] if len(media) == 1 and not notices else None
+        if isinstance(part, ProgressPart):
+            return part.progress.preview
+        return None
+
+    def _text_of(self, part: ReplyPart) -> tuple[str, ActionRows]:
+        if isinstance(part, ProgressPart):
+            return progress_text(part.progress, self.t, self.lang), part.actions
+        if isinstance(part, MediaPart):
+            return "\n".join(m.caption for m in part.media if m.caption), part.actions
+        if isinstance(part, ActionsPart):
+            return part.text, part.actions
+        return part.text, ()

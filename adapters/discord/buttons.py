@@ -1,0 +1,123 @@
+"""Action buttons on Discord: presses, their outcomes, and command replies with parts.
+
+A press (``cb:a:<id>``, the persistent ``ActionButton``) is deferred at once (Discord
+wants an answer within 3 s), then runs ``ChatCore.run_action``: ``notice`` → an
+ephemeral follow-up; ``reply`` with ``replace`` → the message that carried the button
+is edited (text and buttons), else posted; ``ticket`` → presented like a turn, replying
+to that message. ``ActionOutcome.prompt`` (a modal prompt request) has a hook below.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+
+from adapters.common.presenter import PartPresenter
+from adapters.discord.render import split_message
+from adapters.discord.sinks import NO_MENTIONS, WRITE_ERRORS, ChannelSink, Sink
+from adapters.discord.surface import DiscordPacer, DiscordSurface, actions_view
+from core.actions import ActionOutcome
+from core.commands.replies import CommandReply
+from core.conversation.keys import Actor, ChatRef
+from core.conversation.tickets import TurnTicket
+from core.outbox import Delivery
+
+if TYPE_CHECKING:
+    from adapters.discord.handlers import Handlers
+
+log = logging.getLogger(__name__)
+
+
+class ActionButtons:
+    """Runs action buttons and presents replies for ``Handlers``."""
+
+    def __init__(self, handlers: Handlers) -> None:
+        self.handlers = handlers
+        self.core = handlers.core
+
+    def surface(self, sink: Sink) -> DiscordSurface:
+        """A surface over ``sink``; the bot's messages are remembered (replies to them
+        continue the conversation)."""
+        return DiscordSurface(sink, on_message=self.handlers.remember_message)
+
+    def parts(self, sink: Sink, lang: str) -> PartPresenter:
+        """A part presenter over ``sink`` paced by the bot's channel throttle."""
+        return PartPresenter(self.surface(sink), DiscordPacer(self.handlers.bot.throttle,
+                                                              sink.channel_id),
+                             self.core.t, lang)
+
+    async def on_press(self, interaction: discord.Interaction, action_id: str) -> None:
+        """A press of an action button."""
+        await interaction.response.defer()  # within 3 s; the outcome follows
+        place = self.handlers.place_of(interaction.channel, interaction.channel_id or 0,
+                                       interaction.guild_id)
+        actor = self.handlers.actor_of(interaction.user, str(interaction.locale))
+        outcome = await self.core.run_action(action_id, place.chat, actor)
+        await self.apply(interaction, place.chat, actor, outcome)
+
+    async def apply(self, interaction: discord.Interaction, chat: ChatRef, actor: Actor,
+                    outcome: ActionOutcome) -> None:
+        """Show ``outcome`` of a press (the interaction was deferred)."""
+        if outcome.notice:
+            await interaction.followup.send(outcome.notice, ephemeral=True,
+                                            allowed_mentions=NO_MENTIONS)
+        channel = interaction.channel
+        message = interaction.message
+        sink = (ChannelSink(channel, interaction.channel_id or 0, reply_to=message)
+                if isinstance(channel, discord.abc.Messageable) else None)
+        lang = await self.core.language_for(chat, actor)
+        reply = outcome.reply
+        if reply is not None:
+            if outcome.replace:
+                text = (split_message(reply.text) or ["…"])[0]
+                await interaction.edit_original_response(
+                    content=text, view=actions_view(reply.actions),
+                    allowed_mentions=NO_MENTIONS)
+                reply = CommandReply("", parts=reply.parts, ticket=reply.ticket)
+            if sink is not None:
+                await self.present_reply(sink, reply, lang, int(actor.user_id),
+                                         text=bool(reply.text))
+        if outcome.ticket is not None and sink is not None:
+            await self.present_ticket(sink, outcome.ticket, int(actor.user_id))
+        prompt = getattr(outcome, "prompt", None)
+        if prompt is not None:  # hook: ActionOutcome.prompt → a Discord Modal
+            log.warning("a prompt request is not supported yet: %r", prompt)
+
+    async def present_reply(self, sink: Sink, reply: CommandReply, lang: str, user_id: int,
+                            *, text: bool = True) -> None:
+        """Post ``reply``: text + buttons, its parts, then its ticket like a turn."""
+        surface = self.surface(sink)
+        if text:
+            await surface.send_text(reply.text, reply.actions)
+        parts = self.parts(sink, lang)
+        for part in reply.parts:
+            try:
+                await parts.show(part)
+            except WRITE_ERRORS as exc:
+                log.warning("could not show a reply part: %r", exc)
+        if reply.ticket is not None:
+            await self.present_ticket(sink, reply.ticket, user_id)
+
+    async def deliver(self, delivery: Delivery) -> None:
+        """Present work the core resumed on its own (``core.outbox``) in its channel."""
+        client = self.handlers.bot.client
+        channel_id = int(delivery.chat.thread_id or delivery.chat.chat_id)
+        channel = client.get_channel(channel_id) or await client.fetch_channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            log.warning("cannot deliver into channel %s", channel_id)
+            return
+        reply_to = (channel.get_partial_message(int(delivery.reply_to))
+                    if delivery.reply_to and hasattr(channel, "get_partial_message") else None)
+        sink = ChannelSink(channel, channel_id, reply_to=reply_to)
+        user_id = int(delivery.mention_user_id) if delivery.mention_user_id else 0
+        await self.present_ticket(sink, delivery.ticket, user_id)
+
+    async def present_ticket(self, sink: Sink, ticket: TurnTicket, user_id: int) -> None:
+        """Present ``ticket`` (a turn or a job) until its terminal event."""
+        async def report(text: str) -> None:
+            for chunk in split_message(text):
+                self.handlers.remember_message((await sink.send(chunk, None)).id)
+
+        await self.handlers.present(ticket, sink, user_id, report)

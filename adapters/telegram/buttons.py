@@ -1,0 +1,136 @@
+"""Action buttons on Telegram: presses, their outcomes, and command replies with parts.
+
+A press of ``a:<action_id>`` runs ``ChatCore.run_action``; the ``ActionOutcome`` is
+shown natively: ``notice``/``alert`` → ``answerCallbackQuery(text, show_alert)``;
+``reply`` → posted (``replace``: the message that carried the button is edited, text and
+keyboard); ``ticket`` → presented like a turn, replying to that message. Any other
+callback data (stale buttons of older versions) gets the "no longer available" alert.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.types import CallbackQuery, ForceReply, Message
+
+from adapters.common.presenter import PartPresenter
+from adapters.common.surface import CannotEdit
+from adapters.telegram.commands import topic_of
+from adapters.telegram.streaming import StreamPresenter
+from adapters.telegram.surface import ACTION_PREFIX, TelegramPacer, TelegramSurface
+from adapters.telegram.ui import Destination
+from core.actions import ActionOutcome
+from core.commands.replies import CommandReply
+from core.conversation.keys import Actor, ChatRef
+from core.conversation.tickets import TurnTicket
+from core.outbox import Delivery
+
+if TYPE_CHECKING:
+    from adapters.telegram.handlers import TelegramHandlers
+
+log = logging.getLogger(__name__)
+
+
+class ActionButtons:
+    """Runs action buttons and presents replies/outcomes for ``TelegramHandlers``."""
+
+    def __init__(self, handlers: TelegramHandlers) -> None:
+        self.handlers = handlers
+        self.core = handlers.core
+
+    def surface(self, bot: Bot, message: Message, *, reply: bool = True) -> TelegramSurface:
+        """A surface in ``message``'s chat/topic, replying to it in groups."""
+        private = message.chat.type == "private"
+        return TelegramSurface(bot, message.chat.id, topic_of(message),
+                               reply_to=None if private or not reply else message.message_id)
+
+    async def on_action(self, query: CallbackQuery, bot: Bot) -> None:
+        """A press of an action button (``a:<id>``)."""
+        message = query.message
+        data = query.data or ""
+        if not isinstance(message, Message):
+            await query.answer()
+            return
+        chat, actor = await self.handlers.context(bot, message.chat, query.from_user,
+                                                  topic_of(message), need_admin=True)
+        action_id = data[len(ACTION_PREFIX):] if data.startswith(ACTION_PREFIX) else ""
+        outcome = await self.core.run_action(action_id, chat, actor)
+        await self.apply(bot, query, message, chat, actor, outcome)
+
+    async def apply(self, bot: Bot, query: CallbackQuery, message: Message, chat: ChatRef,
+                    actor: Actor, outcome: ActionOutcome) -> None:
+        """Show ``outcome`` of a press on ``message`` (the query is always answered)."""
+        with contextlib.suppress(TelegramBadRequest):  # too old: answering is best effort
+            await query.answer(outcome.notice or None, show_alert=outcome.alert or None)
+        reply = outcome.reply
+        if reply is not None:
+            if outcome.replace:
+                await self._replace(bot, message, reply)
+                await self.present_parts(bot, message, reply, chat, actor, text=False)
+            else:
+                await self.present_parts(bot, message, reply, chat, actor)
+        if outcome.ticket is not None:
+            self.present_ticket(bot, message, outcome.ticket, int(actor.user_id))
+        prompt = getattr(outcome, "prompt", None)
+        if prompt is not None:  # hook: ActionOutcome.prompt (a modal prompt request)
+            await self.ask_prompt(bot, message, prompt)
+
+    async def _replace(self, bot: Bot, message: Message, reply: CommandReply) -> None:
+        surface = self.surface(bot, message, reply=False)
+        try:
+            await surface.edit_text(message.message_id, reply.text, reply.actions)
+        except (CannotEdit, TelegramBadRequest) as error:  # a photo, a deleted message
+            log.info("could not replace a button's message (%s): posting it", error)
+            await surface.send_text(reply.text, reply.actions)
+
+    async def present_parts(self, bot: Bot, message: Message, reply: CommandReply,
+                            chat: ChatRef, actor: Actor, *, text: bool = True) -> None:
+        """Post ``reply`` answering ``message``: text + buttons, its parts, then its
+        ticket (a job) presented like a turn."""
+        surface = self.surface(bot, message)
+        lang = await self.core.language_for(chat, actor)
+        parts = PartPresenter(surface, TelegramPacer(self.handlers.limiter, message.chat.id),
+                              self.core.t, lang, reply_first=not text)
+        if text:
+            await surface.send_text(reply.text, reply.actions, reply=True)
+        for part in reply.parts:
+            try:
+                await parts.show(part)
+            except TelegramAPIError as error:
+                log.warning("could not show a reply part: %s", error)
+        if reply.ticket is not None:
+            self.present_ticket(bot, message, reply.ticket, int(actor.user_id))
+
+    def present_ticket(self, bot: Bot, message: Message, ticket: TurnTicket,
+                       requester_id: int) -> None:
+        """Present ``ticket`` (a turn or a job) in ``message``'s chat, replying to it."""
+        handlers = self.handlers
+        destination = Destination(message.chat.id, topic_of(message),
+                                  message.chat.type == "private", reply_to=message.message_id)
+        turn = handlers.turns.add(ticket, requester_id, destination)
+        handlers.spawn(handlers.present(StreamPresenter(bot, handlers.limiter, self.core, turn,
+                                                        handlers.timings)))
+
+    async def deliver(self, bot: Bot, delivery: Delivery) -> None:
+        """Present work the core resumed on its own (``core.outbox``) in its chat."""
+        chat = delivery.chat
+        destination = Destination(
+            int(chat.chat_id), int(chat.thread_id) if chat.thread_id else None,
+            chat.is_private, reply_to=int(delivery.reply_to) if delivery.reply_to else None)
+        requester = int(delivery.mention_user_id) if delivery.mention_user_id else 0
+        handlers = self.handlers
+        turn = handlers.turns.add(delivery.ticket, requester, destination)
+        handlers.spawn(handlers.present(StreamPresenter(
+            bot, handlers.limiter, self.core, turn, handlers.timings)))
+
+    async def ask_prompt(self, bot: Bot, message: Message, prompt: object) -> None:
+        """Ask for free text (``ActionOutcome.prompt``, e.g. a Midjourney prompt): a
+        ForceReply message; the user's reply comes back as an ordinary message."""
+        text = str(getattr(prompt, "text", "") or getattr(prompt, "title", "") or "…")
+        await bot.send_message(message.chat.id, text, message_thread_id=topic_of(message),
+                               reply_markup=ForceReply(selective=True))
+

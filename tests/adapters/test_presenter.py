@@ -1,0 +1,156 @@
+"""The shared presenter's decisions, on a recording surface: how parts degrade."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+from adapters.common.presenter import PartPresenter
+from adapters.common.surface import CannotEdit, Limits
+from core.i18n import t
+from core.parts import (
+    Action,
+    ActionRows,
+    Media,
+    MediaPart,
+    Progress,
+    ProgressPart,
+)
+
+MB = 1024 * 1024
+TELEGRAM_LIKE = Limits(photo_max_bytes=10 * MB, upload_max_bytes=50 * MB,
+                       media_per_message=10, album_actions=False, mixed_albums=False,
+                       media_edit_from_text=False)
+AGAIN: ActionRows = ((Action("id1", "Again"),),)
+
+
+class Recorder:
+    """A surface that records calls; handles are increasing ints."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.calls: list[tuple[Any, ...]] = []
+        self.media_handles: set[int] = set()
+        self._next = 0
+
+    def _handle(self) -> int:
+        self._next += 1
+        return self._next
+
+    async def send_text(self, markdown: str, actions: ActionRows, *,
+                        reply: bool = False) -> int:
+        self.calls.append(("text", markdown, bool(actions)))
+        return self._handle()
+
+    async def edit_text(self, handle: int, markdown: str, actions: ActionRows) -> int:
+        self.calls.append(("edit_text", handle, markdown))
+        return handle
+
+    async def delete(self, handle: int) -> None:
+        self.calls.append(("delete", handle))
+
+    async def send_media(self, media: Sequence[Media], caption: str, actions: ActionRows, *,
+                         reply: bool = False) -> list[int]:
+        self.calls.append(("media", [m.kind for m in media], bool(actions)))
+        handles = [self._handle() for _ in media]
+        self.media_handles.update(handles)
+        return handles
+
+    async def edit_media(self, handle: int, media: Media | None, caption: str,
+                         actions: ActionRows) -> int:
+        if handle not in self.media_handles:
+            raise CannotEdit("text")
+        self.calls.append(("edit_media", handle, caption))
+        return handle
+
+    async def typing(self) -> None:
+        return None
+
+
+class Gate:
+    """A pacer whose previews are allowed only while ``open``."""
+
+    def __init__(self) -> None:
+        self.open = True
+        self.finals = 0
+
+    def preview_slot(self) -> AbstractContextManager[None] | None:
+        return nullcontext() if self.open else None
+
+    async def final_slot(self) -> None:
+        self.finals += 1
+
+
+def presenter(limits: Limits = TELEGRAM_LIKE) -> tuple[PartPresenter, Recorder, Gate]:
+    surface, gate = Recorder(limits), Gate()
+    return PartPresenter(surface, gate, t, "en"), surface, gate
+
+
+def image(size: int = 100, kind: str = "image") -> Media:
+    return Media(kind, data=b"x" * size, mime="image/png")  # type: ignore[arg-type]
+
+
+async def test_an_album_sends_its_buttons_on_a_separate_message() -> None:
+    parts, surface, _ = presenter()
+    await parts.show(MediaPart((image(), image()), actions=AGAIN))
+    assert surface.calls == [("media", ["image", "image"], False),
+                             ("text", "⬆️ Options for the pictures above:", True)]
+
+
+async def test_a_single_image_keeps_its_buttons() -> None:
+    parts, surface, _ = presenter()
+    await parts.show(MediaPart((image(),), actions=AGAIN))
+    assert surface.calls == [("media", ["image"], True)]
+
+
+async def test_big_images_become_files_and_files_leave_the_album() -> None:
+    parts, surface, _ = presenter()
+    await parts.show(MediaPart((image(), image(11 * MB), image())))
+    assert surface.calls == [("media", ["image", "image"], False), ("media", ["file"], False)]
+
+
+async def test_media_over_the_upload_limit_are_named_in_a_notice() -> None:
+    parts, surface, _ = presenter()
+    too_big = Media("file", data=b"x" * (51 * MB), filename="movie.mp4")
+    await parts.show(MediaPart((too_big,), actions=AGAIN))
+    assert surface.calls == [("text", "📎 movie.mp4 is too large to send here (51.0 MB; "
+                                      "the limit is 50 MB).", True)]
+
+
+async def test_more_than_ten_images_go_in_several_albums() -> None:
+    parts, surface, _ = presenter()
+    await parts.show(MediaPart(tuple(image() for _ in range(12)), actions=AGAIN))
+    assert [call[:2] for call in surface.calls] == [
+        ("media", ["image"] * 10), ("media", ["image"] * 2),
+        ("text", "⬆️ Options for the pictures above:")]
+
+
+async def test_a_skipped_progress_update_is_shown_once_a_slot_is_free() -> None:
+    parts, surface, gate = presenter()
+    await parts.show(ProgressPart(Progress("tool.running", {"name": "x"}, percent=1),
+                                  ref="job"))
+    gate.open = False
+    for percent in (20, 40, 60):  # droppable: only the newest is owed
+        await parts.update("job", ProgressPart(Progress("tool.running", {"name": "x"},
+                                                        percent=percent)))
+    await parts.flush()
+    assert surface.calls == [("text", "🔧 x… 1%", False), ("edit_text", 1, "🔧 x… 60%")]
+
+
+async def test_a_result_replaces_a_text_progress_by_delete_and_send_on_telegram() -> None:
+    parts, surface, _ = presenter()
+    await parts.show(ProgressPart(Progress("tool.running", {"name": "x"}), ref="job"))
+    await parts.update("job", MediaPart((image(),), actions=AGAIN))
+    assert surface.calls == [("text", "🔧 x…", False), ("delete", 1),
+                             ("media", ["image"], True)]
+
+
+async def test_a_result_edits_a_text_progress_in_place_where_the_platform_can() -> None:
+    limits = Limits(photo_max_bytes=25 * MB, upload_max_bytes=25 * MB, media_per_message=10,
+                    album_actions=True, mixed_albums=True, media_edit_from_text=True)
+    parts, surface, _ = presenter(limits)
+    surface.media_handles.add(1)  # Discord: any message takes attachments
+    await parts.show(ProgressPart(Progress("tool.running", {"name": "x"}), ref="job"))
+    await parts.update("job", MediaPart((image(),), actions=AGAIN))
+    assert surface.calls == [("text", "🔧 x…", False), ("edit_media", 1, "")]

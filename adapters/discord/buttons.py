@@ -10,11 +10,11 @@ to that message. ``ActionOutcome.prompt`` (a modal prompt request) has a hook be
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import discord
 
 from adapters.common.presenter import PartPresenter
+from adapters.discord.host import HandlersHost as Handlers
 from adapters.discord.render import split_message
 from adapters.discord.sinks import NO_MENTIONS, WRITE_ERRORS, ChannelSink, Sink
 from adapters.discord.surface import DiscordPacer, DiscordSurface, actions_view
@@ -23,9 +23,6 @@ from core.commands.replies import CommandReply
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.tickets import TurnTicket
 from core.outbox import Delivery
-
-if TYPE_CHECKING:
-    from adapters.discord.handlers import Handlers
 
 log = logging.getLogger(__name__)
 

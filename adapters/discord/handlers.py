@@ -26,7 +26,7 @@ from discord.app_commands import Choice
 from adapters.discord import attachments
 from adapters.discord.buttons import ActionButtons
 from adapters.discord.commands import language_of
-from adapters.discord.host import BotHost
+from adapters.discord.host import BotHost, Place
 from adapters.discord.render import split_message
 from adapters.discord.streaming import NO_MENTIONS, ChannelSink, InteractionSink, Sink
 from adapters.discord.surface import actions_view
@@ -48,16 +48,6 @@ OPENED_THREADS_MAX = 4096
 """Threads opened by /chat remembered for gating; older ones rely on the thread's owner."""
 
 Reporter = Callable[[str], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    """Where a message or interaction happened, mapped to the core's ``ChatRef``."""
-
-    chat: ChatRef
-    channel_id: int
-    bot_thread: bool = False
-    can_thread: bool = False
 
 
 @dataclass(slots=True)

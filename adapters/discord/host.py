@@ -5,13 +5,17 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import discord
 
 from adapters.discord.ratelimit import ChannelThrottle
 from adapters.discord.streaming import Sink, StreamPresenter, ViewFactory
 from core.app import ChatCore
+from core.conversation.keys import Actor, ChatRef
+from core.conversation.tickets import TurnTicket
 
 
 class BotHost(Protocol):
@@ -36,3 +40,30 @@ class BotHost(Protocol):
                   cancelled_note: str) -> StreamPresenter:
         """A stream presenter sharing the bot's per-channel throttle."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a message or interaction happened, mapped to the core's ``ChatRef``."""
+
+    chat: ChatRef
+    channel_id: int
+    bot_thread: bool = False
+    can_thread: bool = False
+
+
+class HandlersHost(Protocol):
+    """What the action buttons need from ``adapters.discord.handlers.Handlers`` (a
+    protocol, so the two modules do not import each other)."""
+
+    core: ChatCore
+    bot: BotHost
+
+    def remember_message(self, message_id: int) -> None: ...
+
+    def place_of(self, channel: Any, channel_id: int, guild_id: int | None) -> Place: ...
+
+    def actor_of(self, user: discord.User | discord.Member, locale: str | None) -> Actor: ...
+
+    async def present(self, ticket: TurnTicket, sink: Sink, user_id: int,
+                      report: Callable[[str], Awaitable[None]]) -> None: ...

@@ -9,28 +9,47 @@ callback data (stale buttons of older versions) gets the "no longer available" a
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable
+from typing import Any, Protocol
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import CallbackQuery, ForceReply, Message
+from aiogram.types import CallbackQuery, Chat, ForceReply, Message, User
 
 from adapters.common.presenter import PartPresenter
 from adapters.common.surface import CannotEdit
 from adapters.telegram.commands import topic_of
+from adapters.telegram.ratelimit import BotLimiter
 from adapters.telegram.streaming import StreamPresenter
 from adapters.telegram.surface import ACTION_PREFIX, TelegramPacer, TelegramSurface
-from adapters.telegram.ui import Destination
+from adapters.telegram.timings import StreamTimings
+from adapters.telegram.ui import Destination, TurnRegistry
 from core.actions import ActionOutcome
+from core.app import ChatCore
 from core.commands.replies import CommandReply
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.tickets import TurnTicket
 from core.outbox import Delivery
 
-if TYPE_CHECKING:
-    from adapters.telegram.handlers import TelegramHandlers
+
+class TelegramHandlers(Protocol):
+    """What the buttons need from ``adapters.telegram.handlers.TelegramHandlers`` (a
+    protocol, so the two modules do not import each other)."""
+
+    core: ChatCore
+    limiter: BotLimiter
+    timings: StreamTimings
+    turns: TurnRegistry
+
+    def spawn(self, work: Awaitable[Any]) -> asyncio.Task[Any]: ...
+
+    async def present(self, presenter: StreamPresenter) -> None: ...
+
+    async def context(self, bot: Bot, chat: Chat, user: User, thread_id: int | None,
+                      *, need_admin: bool) -> tuple[ChatRef, Actor]: ...
 
 log = logging.getLogger(__name__)
 

@@ -31,10 +31,12 @@ from core.errors import AuthFailed, ChatbridgeError, NotAGateway, UserInputError
 from core.events import TurnFailed
 from core.gateway import GatewayClient
 from core.i18n import normalize_language, t
+from core.image_jobs import ImageJobs
 from core.media import MediaPreparer
 from core.metering import Metering, UsageLedger
 from core.models import ModelCatalog, ModelInfo
 from core.outbox import Outbox
+from core.parts import Who
 from core.storage import Store
 from core.tools import ToolRegistry, load_entry_point_tools
 
@@ -85,6 +87,10 @@ class ChatCore:
             "model": settings.default_model, "persona": settings.default_persona,
             "temperature": None, "language": None,
             "reply_mode": "mention", "context_mode": "shared", "tools": None,
+            "image_daily_allowance": settings.image_daily_allowance,
+            "image_jobs_per_chat": settings.image_jobs_per_chat,
+            "image_jobs_per_user": settings.image_jobs_per_user,
+            "image_buttons": "requester",
         })
         self.metering = Metering(catalog, [UsageLedger(store)])
         """Hooks around every gateway call: ``core.metering.add(hook)`` (quotas, …)."""
@@ -106,6 +112,8 @@ class ChatCore:
         self.outbox = Outbox()
         """Deliveries the core starts on its own (see ``core.outbox``)."""
         self._migrations = asyncio.Lock()
+        self.image_jobs = ImageJobs(self.settings_service, store)
+        """Daily allowance + fair per-chat queue for image jobs (``core.image_jobs``)."""
 
     @classmethod
     async def create(cls, settings: AppSettings, *, refresh_models: bool = True) -> ChatCore:
@@ -286,6 +294,11 @@ class ChatCore:
         if override:
             return self.catalog.resolve(override).model
         return await self.current_model(chat, actor)
+
+    async def images_button_who(self, chat: ChatRef) -> Who:
+        """Who may press image/Midjourney result buttons in ``chat`` (chat setting
+        ``image_buttons``): pass it as ``ActionService.create(..., who=...)``."""
+        return await self.image_jobs.button_who(chat)
 
     # --- actions (buttons) ---------------------------------------------------------------
     async def run_action(self, action_id: str, chat: ChatRef, actor: Actor) -> ActionOutcome:

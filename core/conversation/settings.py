@@ -17,9 +17,15 @@ DEFAULT = "default"
 REPLY_MODES = ("mention", "all", "command")
 CONTEXT_MODES = ("shared", "per_user")
 USER_SETTINGS = ("model", "persona", "temperature", "language")
-CHAT_ONLY_SETTINGS = ("reply_mode", "context_mode", "tools")
+IMAGE_BUTTONS = ("requester", "anyone")
+IMAGE_LIMIT_SETTINGS = ("image_daily_allowance", "image_jobs_per_chat", "image_jobs_per_user")
+"""Image-job limits (ints >= 0, 0 = unlimited): images per user per day, concurrent
+jobs per chat and per user in a chat (see ``core.image_jobs``)."""
+CHAT_ONLY_SETTINGS = ("reply_mode", "context_mode", "tools", *IMAGE_LIMIT_SETTINGS,
+                      "image_buttons")
 """Settings only a chat (or the global scope) sets; ``tools`` is a list of the tool
-names the chat may use (None: every registered tool)."""
+names the chat may use (None: every registered tool); ``image_buttons`` is who may
+press an image result's buttons (``IMAGE_BUTTONS``)."""
 
 CACHE_SIZE = 50_000
 """Scopes cached at most; the cache starts over when full."""

@@ -99,3 +99,17 @@ MESSAGES.update({
 })
 MESSAGES["error.unsupported_message"] = (
     "暂时无法读取这类消息。请发送文字、图片或文本文件(.txt、.md、.py、.json、.csv 等)。")
+# 图片任务:排队、每日额度、图片设置(core.image_jobs)
+MESSAGES.update({
+    "image.queued": "⏳ 排队中:第 {position} 位",
+    "image.allowance_used_up": ("你今天的 {limit} 张图片额度已用完(已用 {used}/{limit},含进行中的任务)。"
+                                "额度将在 UTC 00:00 重置,还有 {hours} 小时 {minutes} 分钟。"),
+    "image.allowance_too_small": ("这次需要 {units} 张图片,但你今天的 {limit} 张额度只剩 {left} 张"
+                                  "(已用 {used},含进行中的任务)。额度将在 UTC 00:00 重置,"
+                                  "还有 {hours} 小时 {minutes} 分钟。"),
+    "error.bad_whole_number": "{param} 必须是 {min} 到 {max} 之间的整数。",
+    "setting.image_daily_allowance": "每人每日图片额度(0 = 不限)",
+    "setting.image_jobs_per_chat": "本群同时进行的图片任务数(0 = 不限)",
+    "setting.image_jobs_per_user": "每人同时进行的图片任务数(0 = 不限)",
+    "setting.image_buttons": "谁可以按图片按钮(requester 或 anyone)",
+})

@@ -169,6 +169,7 @@ class ImageJobQueue:
             state.running += 1
             state.round = max(state.round, job.key[0])
             job.started = True
+            job.wake.set()
         for _, waiter in state.waiting:
             waiter.wake.set()
 

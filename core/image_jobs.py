@@ -160,8 +160,8 @@ class ImageJobs:
     async def button_who(self, chat: ChatRef) -> Who:
         """Who may press an image result's buttons in ``chat`` (chat setting
         ``image_buttons``: ``requester``, the default, or ``anyone``)."""
-        options = await self._settings.resolve(chat, Actor(chat.platform, ""))
-        return "anyone" if options["image_buttons"] == "anyone" else "requester"
+        chosen = await self._settings.chat_setting(chat, "image_buttons")
+        return "anyone" if chosen == "anyone" else "requester"
 
 
 def queued_progress(position: int, ref: str = "job") -> ProgressPart:

@@ -87,8 +87,8 @@ class SettingsService:
         waits: dict[ScopeKey, asyncio.Task[_Layers]] = {}
         missing: list[ScopeKey] = []
         for scope in scopes:
-            if scope in layers or scope in waits:
-                continue
+            if scope in layers or scope in waits or scope in missing:
+                continue  # a scope listed twice is loaded once
             if scope in self._cache:
                 layers[scope] = self._cache[scope]
             elif scope in self._loading:
@@ -149,6 +149,15 @@ class SettingsService:
             reply_mode=str(merged.get("reply_mode", "mention")),
             per_user=merged.get("context_mode") == "per_user",
         )
+
+    async def chat_setting(self, chat: ChatRef, name: str) -> Any:
+        """The effective value of the chat setting ``name`` in ``chat``: chat scope,
+        else global, else the configured default (None when there is none)."""
+        layers = await self._load([chat_scope(chat), GLOBAL_SCOPE])
+        for scope in (chat_scope(chat), GLOBAL_SCOPE):
+            if name in layers[scope]:
+                return layers[scope][name]
+        return self._defaults.get(name)
 
     def scope_key(self, scope: str, chat: ChatRef, actor: Actor) -> ScopeKey:
         """The storage key of a named scope (``user``/``chat``/``global``)."""

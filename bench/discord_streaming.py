@@ -147,6 +147,7 @@ class DiscordSide:
 async def run_bench(inprocess: bool) -> None:
     """Run the benchmark and print the numbers."""
     from adapters.discord import DiscordBot
+    from adapters.discord.settings import DiscordSettings
     from bots.heap import settle_heap
     from core.app import ChatCore
     from core.config import AppSettings
@@ -163,12 +164,13 @@ async def run_bench(inprocess: bool) -> None:
         settings = AppSettings(  # type: ignore[call-arg]
             _env_file=None, gateway_base_url=gw["url"], gateway_api_key="gw-key",
             database_url=f"sqlite+aiosqlite:///{tmp}/bench.db", data_dir=tmp,
-            discord_bot_token=dc["token"], discord_api_base=dc["api_base"],
-            discord_gateway_url=dc["gateway_url"], discord_dev_guild_id=dc["guild_id"],
             models_refresh_interval=0, burst_window=0.05, max_output_tokens=4096)
         core = await ChatCore.create(settings)
         stack.push_async_callback(core.close)
-        bot = DiscordBot(core, settings, guild_ready_timeout=0.1)
+        bot_settings = DiscordSettings(  # type: ignore[call-arg]
+            _env_file=None, bot_token=dc["token"], api_base=dc["api_base"],
+            gateway_url=dc["gateway_url"], dev_guild_id=dc["guild_id"])
+        bot = DiscordBot(core, bot_settings, guild_ready_timeout=0.1)
         presenters: list[StreamPresenter] = []
         make_presenter = bot.presenter
 

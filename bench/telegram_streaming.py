@@ -170,6 +170,7 @@ async def run(chats: int, inprocess: bool, groups: bool = False, draft_rate: flo
               draft_burst: int = 2) -> int:
     """Run the benchmark; returns a process exit code (0 when every target is met)."""
     from adapters.telegram import TelegramBot
+    from adapters.telegram.settings import TelegramSettings
     from bots.heap import settle_heap
     from core.app import ChatCore
     from core.config import AppSettings
@@ -186,11 +187,11 @@ async def run(chats: int, inprocess: bool, groups: bool = False, draft_rate: flo
             _env_file=None,  # type: ignore[call-arg]
             gateway_base_url=gateway_url["url"], gateway_api_key="gw-key",
             database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",
-            telegram_bot_token=tg["token"], telegram_api_url=tg["url"],
             models_refresh_interval=0)  # the default burst_window: what users wait
         core = await ChatCore.create(settings)
         stack.push_async_callback(core.close)
-        bot = TelegramBot(core, settings)
+        bot = TelegramBot(core, TelegramSettings(
+            _env_file=None, bot_token=tg["token"], api_url=tg["url"]))  # type: ignore[call-arg]
         await bot.start()
         settle_heap()  # as bots.runner does before serving
         stack.push_async_callback(bot.stop)

@@ -10,9 +10,10 @@ import binascii
 import contextlib
 import sys
 
-from bots.runner import enabled_platforms, run_bots
-from core.app import ChatCore
-from core.config import AppSettings, SettingsError, load_settings
+from adapters.discord.settings import DiscordSettings
+from bots.registry import load_plugin, load_plugins
+from bots.runner import Configured, configure, enabled, run_bots
+from core.config import AppSettings, SettingsError, load_settings, load_settings_of
 from core.logs import configure_logging
 
 EXIT_CONFIG = 2
@@ -23,10 +24,11 @@ def _fail(message: str) -> int:
     return EXIT_CONFIG
 
 
-def _secrets(settings: AppSettings) -> list[str]:
-    return [settings.secret(s) for s in (settings.gateway_api_key, settings.telegram_bot_token,
-                                         settings.discord_bot_token,
-                                         settings.telegram_webhook_secret)]
+def _secrets(settings: AppSettings, platforms: Configured) -> list[str]:
+    values = [settings.secret(settings.gateway_api_key)]
+    for _, platform_settings in platforms.values():
+        values += platform_settings.secret_values()
+    return values
 
 
 def application_id_from_token(token: str) -> int | None:
@@ -39,25 +41,15 @@ def application_id_from_token(token: str) -> int | None:
     return int(decoded) if decoded.isdigit() else None
 
 
-def _discord_invite(settings: AppSettings) -> int:
+def _discord_invite() -> int:
     from adapters.discord.invite import invite_url
 
-    app_id = settings.discord_application_id or application_id_from_token(
-        settings.secret(settings.discord_bot_token))
+    settings = load_settings_of(DiscordSettings)
+    app_id = settings.application_id or application_id_from_token(settings.token)
     if app_id is None:
         return _fail("set DISCORD_APPLICATION_ID (or DISCORD_BOT_TOKEN) to build the invite URL")
     print(invite_url(app_id))
     return 0
-
-
-async def _console(settings: AppSettings) -> None:
-    from bots.console import run_console
-
-    core = await ChatCore.create(settings)
-    try:
-        await run_console(core)
-    finally:
-        await core.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,29 +60,27 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
+        if args.command == "discord-invite":
+            return _discord_invite()
+        plugins = ({"console": load_plugin("console")} if args.command == "console"
+                   else load_plugins())
+        configured = configure(plugins)
     except SettingsError as exc:
         return _fail(str(exc))
     configure_logging("WARNING" if args.command == "console" else settings.log_level,
-                      _secrets(settings))
-    if args.command == "discord-invite":
-        return _discord_invite(settings)
+                      _secrets(settings, configured))
     if not settings.secret(settings.gateway_api_key):
         return _fail("missing setting GATEWAY_API_KEY: the API key of your gateway "
                      "(see .env.example)")
+    platforms = configured if args.command == "console" else enabled(configured)
+    if not platforms:
+        return _fail("no platform token set: set TELEGRAM_BOT_TOKEN and/or "
+                     "DISCORD_BOT_TOKEN in .env (or try `python -m bots console`)")
     try:
-        if args.command == "console":
-            asyncio.run(_console(settings))
-            return 0
-        platforms = enabled_platforms(settings)
-        if not platforms:
-            return _fail("no platform token set: set TELEGRAM_BOT_TOKEN and/or "
-                         "DISCORD_BOT_TOKEN in .env (or try `python -m bots console`)")
         with contextlib.suppress(KeyboardInterrupt):
             return asyncio.run(run_bots(settings, platforms))
     except SettingsError as exc:  # found at start: database, gateway URL or key
         return _fail(str(exc))
     return 0
-
-
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,4 +1,4 @@
-"""Starting the platforms whose tokens are set, on one shared core."""
+"""Running adapters on one shared core; the only place that handles SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
@@ -6,49 +6,39 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Coroutine
 from typing import Any
 
+from adapters.contract import Adapter, AdapterPlugin, AdapterSettings
 from bots.heap import settle_heap
 from core.app import ChatCore
-from core.config import AppSettings
+from core.config import AppSettings, load_settings_of
 
 log = logging.getLogger("bots")
 
-PlatformRunner = Callable[[ChatCore, AppSettings], Coroutine[Any, Any, None]]
+STOP_GRACE = 30.0
+"""Seconds adapters get to finish running turns and close after a stop signal."""
+
+Configured = dict[str, tuple[AdapterPlugin, AdapterSettings]]
+"""Platform name -> (plugin, its loaded settings)."""
 
 
-async def _run_telegram(core: ChatCore, settings: AppSettings) -> None:
-    from adapters.telegram import TelegramBot
-
-    bot = TelegramBot(core, settings)
-    settle_heap()
-    await bot.run()
-
-
-async def _run_discord(core: ChatCore, settings: AppSettings) -> None:
-    from adapters.discord import DiscordBot
-
-    bot = DiscordBot(core, settings)
-    settle_heap()
-    await bot.run()
+def configure(plugins: dict[str, AdapterPlugin], **overrides: Any) -> Configured:
+    """Load each plugin's settings (``SettingsError``: one line naming the variable);
+    ``overrides`` go to every settings class (e.g. ``_env_file=None``)."""
+    return {name: (plugin, load_settings_of(plugin.settings, **overrides))
+            for name, plugin in plugins.items()}
 
 
-def enabled_platforms(settings: AppSettings) -> dict[str, PlatformRunner]:
-    """Platforms whose bot token is configured."""
-    platforms: dict[str, PlatformRunner] = {}
-    if settings.secret(settings.telegram_bot_token):
-        platforms["telegram"] = _run_telegram
-    if settings.secret(settings.discord_bot_token):
-        platforms["discord"] = _run_discord
-    return platforms
+def enabled(configured: Configured) -> Configured:
+    """The platforms whose settings say they should start (e.g. a token is set)."""
+    return {name: entry for name, entry in configured.items() if entry[1].enabled()}
 
 
-async def run_bots(settings: AppSettings, platforms: dict[str, PlatformRunner]) -> int:
-    """Run every given platform on one core until SIGINT/SIGTERM (or one stops cleanly).
+async def run_bots(settings: AppSettings, platforms: Configured) -> int:
+    """Run every given platform on one core until SIGINT/SIGTERM or one stops cleanly.
 
-    A platform that fails is reported in one log line and the others keep running;
-    the exit code is 1 when any platform failed, else 0.
+    A platform that fails (to build, start or serve) is reported in one log line and the
+    others keep running; the exit code is 1 when any platform failed, else 0.
     """
     core = await ChatCore.create(settings)
     log.info("chatbridge: %d models in the catalog; starting %s", len(core.catalog),
@@ -58,30 +48,38 @@ async def run_bots(settings: AppSettings, platforms: dict[str, PlatformRunner]) 
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    tasks: dict[asyncio.Task[Any], str] = {
-        asyncio.create_task(runner(core, settings), name=name): name
-        for name, runner in platforms.items()}
-    stopper: asyncio.Task[Any] = asyncio.create_task(stop.wait())
     failed = False
+    adapters: dict[str, Adapter] = {}
+    for name, (plugin, platform_settings) in platforms.items():
+        try:
+            adapters[name] = plugin.factory(core, platform_settings)
+        except Exception as exc:
+            failed = True
+            log.error("%s bot stopped: %s: %s", name, type(exc).__name__, exc)
+    settle_heap()
+    tasks: dict[asyncio.Task[Any], str] = {
+        asyncio.create_task(adapter.serve(stop), name=name): name
+        for name, adapter in adapters.items()}
     try:
         pending: set[asyncio.Task[Any]] = set(tasks)
-        while pending and not stop.is_set():
-            done, _ = await asyncio.wait(pending | {stopper},
-                                         return_when=asyncio.FIRST_COMPLETED)
-            for task in [t for t in pending if t in done]:
-                pending.discard(task)
+        while pending:
+            grace = STOP_GRACE if stop.is_set() else None  # then stragglers are cancelled
+            done, pending = await asyncio.wait(pending, timeout=grace,
+                                               return_when=asyncio.FIRST_COMPLETED)
+            if not done:
+                break
+            for task in done:
                 error = task.exception()
-                if error is None:  # a platform that stops cleanly was told to: stop all
-                    stop.set()
+                if error is None:  # a platform that returns was told to (or ran out of
+                    stop.set()     # input): stop all
                 else:
                     failed = True
                     log.error("%s bot stopped: %s: %s", tasks[task], type(error).__name__,
                               error)
     finally:
-        stopper.cancel()
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, stopper, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         await core.close()
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):

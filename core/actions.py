@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, get_args
 from core.commands.replies import CommandReply
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.tickets import TurnTicket
-from core.errors import ChatbridgeError
+from core.errors import ChatbridgeError, UserInputError
 from core.i18n import t
 from core.parts import ACTION_ID_MAX, Who
 from core.storage.actions_repo import ActionsRepository, StoredAction
@@ -63,6 +63,7 @@ class ActionOutcome:
     an alert when ``alert``; Discord: an ephemeral message). ``reply``: a reply to
     post; with ``replace`` it replaces the message that carried the button.
     ``ticket``: a turn the action started (present it like a submitted turn).
+    ``prompt``: ask the presser for a text (see ``PromptRequest``).
     """
 
     notice: str = ""
@@ -70,6 +71,31 @@ class ActionOutcome:
     reply: CommandReply | None = None
     replace: bool = False
     ticket: TurnTicket | None = None
+    prompt: PromptRequest | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PromptRequest:
+    """A button needs a text from the presser before it can run (a Midjourney modal:
+    Custom Zoom, Vary Region, remix).
+
+    Adapters render it natively — Telegram: a message with ``label`` and a ForceReply
+    (``input_field_placeholder`` = ``placeholder``, Bot API: 0-64 chars) showing
+    ``default_text`` to copy; Discord: a Modal with one paragraph TextInput (label
+    ``label`` clipped to 45 chars, value ``default_text``, max ``max_length``) — and
+    pass the answer to ``ChatCore.submit_prompt(action_id, text, chat, actor,
+    mask=None)``, which returns a ``CommandReply`` (with a ``ticket`` to present).
+    ``accepts_mask``: a photo sent with the answer (Telegram: a photo replying with a
+    caption) may be passed as ``mask`` bytes (Vary Region: white = the area to
+    redraw). ``action_id`` is an ordinary action id (who/expiry checked at submit).
+    """
+
+    action_id: str
+    label: str
+    default_text: str = ""
+    placeholder: str = ""
+    max_length: int = 4000
+    accepts_mask: bool = False
 
 
 ActionHandler = Callable[[ActionContext], Awaitable[ActionOutcome]]
@@ -164,6 +190,20 @@ class ActionService:
         except Exception:
             log.exception("action %s (%s) failed", row.id, row.kind)
             return _notice("error.internal", lang)
+
+    async def resolve(self, action_id: str, chat: ChatRef, actor: Actor) -> StoredAction:
+        """The stored action ``actor`` may use in ``chat`` (for entries that take more
+        than a press, e.g. ``ChatCore.submit_prompt``). Raises ``UserInputError`` with
+        the same notice keys as ``run`` (unknown / expired / not yours)."""
+        row = await self._repo.get(action_id) if _ID_PATTERN.fullmatch(action_id) else None
+        if row is None or (row.platform, row.chat_id) != (chat.platform, chat.chat_id):
+            raise UserInputError("action.unknown")
+        if row.expires_at is not None and row.expires_at <= self.clock():
+            raise UserInputError("action.expired")
+        refusal = self._refusal(row, chat, actor)
+        if refusal:
+            raise UserInputError(refusal)
+        return row
 
     def _refusal(self, row: StoredAction, chat: ChatRef, actor: Actor) -> str:
         """The notice key refusing ``actor``, or "" when they may press the button.

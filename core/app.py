@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,12 +33,19 @@ from core.events import TurnFailed
 from core.gateway import GatewayClient
 from core.i18n import normalize_language, t
 from core.image_jobs import ImageJobs
+from core.images.service import ImageService
+from core.images.tool import image_tool
+from core.inbound import Inbound, InboundPipeline, InboundResult
 from core.media import MediaPreparer
 from core.metering import Metering, UsageLedger
+from core.midjourney.commands import MjCommands
+from core.midjourney.presses import Presses
+from core.midjourney.service import Midjourney
 from core.models import ModelCatalog, ModelInfo
 from core.outbox import Outbox
 from core.parts import Who
 from core.storage import Store
+from core.texts import LocalizedTexts
 from core.tools import ToolRegistry, load_entry_point_tools
 
 log = logging.getLogger(__name__)
@@ -63,6 +71,7 @@ async def open_store(url: str) -> Store:
                             f"({type(exc).__name__}: {text})") from None
 
 
+
 @dataclass(frozen=True, slots=True)
 class Choice:
     """An autocomplete choice: the value to submit and a label to show."""
@@ -71,7 +80,7 @@ class Choice:
     label: str
 
 
-class ChatCore:
+class ChatCore(LocalizedTexts):
     """Everything a platform adapter needs: turns, commands, settings, catalog, media."""
 
     def __init__(self, settings: AppSettings, *, store: Store, gateway: GatewayClient,
@@ -87,6 +96,7 @@ class ChatCore:
             "model": settings.default_model, "persona": settings.default_persona,
             "temperature": None, "language": None,
             "reply_mode": "mention", "context_mode": "shared", "tools": None,
+            "image_model": None, "image_size": None,
             "image_daily_allowance": settings.image_daily_allowance,
             "image_jobs_per_chat": settings.image_jobs_per_chat,
             "image_jobs_per_user": settings.image_jobs_per_user,
@@ -114,6 +124,18 @@ class ChatCore:
         self._migrations = asyncio.Lock()
         self.image_jobs = ImageJobs(self.settings_service, store)
         """Daily allowance + fair per-chat queue for image jobs (``core.image_jobs``)."""
+        self.inbound = InboundPipeline(self)
+        """The inbound policy; ``inbound.ask`` submits a turn with attachments."""
+        self.images = ImageService(self)
+        """``/image``, ``/edit``, ``/vary`` and their buttons (see ``core.images``)."""
+        self.images.install()
+        for name in ("image", "edit", "vary"):
+            self._handlers.add(name, functools.partial(self.images.command, name))
+        self.midjourney = Midjourney(self)
+        """Midjourney jobs, commands and ``mj.*`` buttons (``core.midjourney``)."""
+        self._mj_presses = Presses(self.midjourney)
+        for name, handler in MjCommands(self.midjourney).handlers().items():
+            self._handlers.add(name, handler)
 
     @classmethod
     async def create(cls, settings: AppSettings, *, refresh_models: bool = True) -> ChatCore:
@@ -134,7 +156,9 @@ class ChatCore:
         load_entry_point_tools(tools)
         core = cls(settings, store=store, gateway=gateway,
                    catalog=ModelCatalog.shipped(settings.extra_models_file), tools=tools)
+        tools.register(image_tool(core, core.images))
         await core.actions.purge_expired()
+        await core.midjourney.start()
         if refresh_models:
             try:
                 await core.probe_gateway()
@@ -152,6 +176,8 @@ class ChatCore:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresher
         await self.scheduler.close()
+        await self.images.close()
+        await self.midjourney.close()
         await self.gateway.aclose()
         await self.store.close()
 
@@ -214,6 +240,11 @@ class ChatCore:
         if chosen:
             return str(chosen)
         return normalize_language(actor.language, self.settings.default_language)
+
+    async def receive(self, inbound: Inbound) -> InboundResult:
+        """Decide what an incoming message is and run it: a ``CommandReply``, a
+        ``TurnTicket``, ``Ignored`` or a localized ``Refusal`` (see ``core.inbound``)."""
+        return await self.inbound.receive(inbound)
 
     async def submit(self, chat: ChatRef, actor: Actor, message: UserMessage, *,
                      expect_more: bool = False) -> TurnTicket:
@@ -296,8 +327,7 @@ class ChatCore:
         return await self.current_model(chat, actor)
 
     async def images_button_who(self, chat: ChatRef) -> Who:
-        """Who may press image/Midjourney result buttons in ``chat`` (chat setting
-        ``image_buttons``): pass it as ``ActionService.create(..., who=...)``."""
+        """Who may press image/MJ result buttons in ``chat`` (setting ``image_buttons``)."""
         return await self.image_jobs.button_who(chat)
 
     # --- actions (buttons) ---------------------------------------------------------------
@@ -305,6 +335,17 @@ class ChatCore:
         """Run the button ``action_id`` pressed by ``actor`` in ``chat``; unknown, expired
         and not-yours buttons get a localized notice with ``alert=True``."""
         return await self.actions.run(action_id, chat, actor)
+
+    async def submit_prompt(self, action_id: str, text: str, chat: ChatRef, actor: Actor,
+                            mask: bytes | None = None) -> CommandReply:
+        """Answer a ``PromptRequest`` (``ActionOutcome.prompt``) with ``text`` (and
+        ``mask`` image bytes for Vary Region, white = redraw): a reply whose ``ticket``
+        presents the job; user errors and refused submits become an error reply."""
+        lang = await self.language_for(chat, actor)
+        try:
+            return await self._mj_presses.submit_prompt(action_id, text, chat, actor, mask)
+        except ChatbridgeError as exc:
+            return CommandReply(self.error_text(exc, lang), ephemeral=True, is_error=True)
 
     # --- commands ----------------------------------------------------------------------
     @property
@@ -356,30 +397,3 @@ class ChatCore:
             return [Choice(m.name, f"{m.name} · {m.vendor}" + (" 👁" if m.vision else ""))
                     for m in self.catalog.search(prefix, limit)]
         return []
-
-    # --- texts -------------------------------------------------------------------------
-    @staticmethod
-    def t(key: str, lang: str = "en", **params: Any) -> str:
-        """Localized message text."""
-        return t(key, lang, **params)
-
-    def failure_text(self, event: TurnFailed, lang: str) -> str:
-        """The user-facing text of a failed turn."""
-        return self._localize(event.key, event.params, lang)
-
-    def error_text(self, error: ChatbridgeError, lang: str) -> str:
-        """The user-facing text of a core error."""
-        return self._localize(error.key, error.params, lang)
-
-    def _localize(self, key: str, params: Mapping[str, Any], lang: str) -> str:
-        values = dict(params)
-        retry = values.get("retry_after")
-        values["retry_after_text"] = (
-            t("turn.retry_after_seconds", lang, seconds=int(float(retry) + 0.999))
-            if retry else t("turn.retry_after_unknown", lang))
-        values.setdefault("detail", "")
-        values.setdefault("model", "")
-        text = t(key, lang, **values)
-        if key == "error.unknown_model" and values.get("suggestions"):
-            text += " " + t("cmd.model_suggest", lang, suggestions=values["suggestions"])
-        return text

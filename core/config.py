@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -30,7 +30,9 @@ def site_root(url: str) -> str:
     return root
 
 
-def _check_http_url(value: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
+def check_http_url(value: str, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    """``value`` stripped of blanks and a trailing ``/``; ``ValueError`` unless it is a
+    ``<scheme>://host[:port]...`` URL with one of ``schemes`` (validators of settings)."""
     parts = urlsplit(value.strip())
     if parts.scheme.lower() not in schemes or not parts.hostname:
         raise ValueError(f"must be a {' or '.join(s + '://' for s in schemes)} URL with a host")
@@ -46,7 +48,10 @@ class SettingsError(Exception):
 
 
 class AppSettings(BaseSettings):
-    """All chatbridge settings; env var names are the upper-cased field names."""
+    """The core's settings; env var names are the upper-cased field names.
+
+    Platform settings (``TELEGRAM_*``, ``DISCORD_*``) are the adapters' own classes, see
+    ``adapters.contract.AdapterSettings``."""
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False,
@@ -82,19 +87,9 @@ class AppSettings(BaseSettings):
     image_jobs_per_chat: int = Field(default=2, ge=0)
     image_jobs_per_user: int = Field(default=1, ge=0)
 
-    telegram_bot_token: SecretStr | None = None
-    telegram_api_url: str = "https://api.telegram.org"
-    telegram_webhook_url: str = ""
-    telegram_webhook_secret: SecretStr | None = None
-    telegram_webhook_host: str = "0.0.0.0"
-    telegram_webhook_port: int = Field(default=8080, gt=0, lt=65536)
-    telegram_webhook_path: str = "/telegram/webhook"
-
-    discord_bot_token: SecretStr | None = None
-    discord_api_base: str = "https://discord.com/api/v10"
-    discord_gateway_url: str = "wss://gateway.discord.gg"
-    discord_dev_guild_id: int | None = None
-    discord_application_id: int | None = None
+    mj_speed: str = ""
+    mj_task_timeout: float = Field(default=600.0, gt=0)
+    mj_refunds_failed: bool = True
 
     data_dir: Path = Path("./data")
     log_level: str = "INFO"
@@ -112,6 +107,14 @@ class AppSettings(BaseSettings):
             return [str(value)]
         return value
 
+    @field_validator("mj_speed")
+    @classmethod
+    def _check_mj_speed(cls, value: str) -> str:
+        speed = value.strip().lower()
+        if speed not in {"", "fast", "relax", "turbo"}:
+            raise ValueError("must be fast, relax, turbo or empty (the gateway's default)")
+        return speed
+
     @field_validator("log_level")
     @classmethod
     def _check_level(cls, value: str) -> str:
@@ -123,29 +126,7 @@ class AppSettings(BaseSettings):
     @field_validator("gateway_base_url")
     @classmethod
     def _check_gateway_url(cls, value: str) -> str:
-        return site_root(_check_http_url(value))
-
-    @field_validator("telegram_api_url", "discord_api_base")
-    @classmethod
-    def _check_url(cls, value: str) -> str:
-        return _check_http_url(value)
-
-    @field_validator("telegram_webhook_url")
-    @classmethod
-    def _check_webhook_url(cls, value: str) -> str:
-        return _check_http_url(value, ("https",)) if value else value
-
-    @field_validator("discord_gateway_url")
-    @classmethod
-    def _check_ws_url(cls, value: str) -> str:
-        return _check_http_url(value, ("ws", "wss"))
-
-    @field_validator("telegram_webhook_path")
-    @classmethod
-    def _check_path(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise ValueError("must start with /")
-        return value
+        return site_root(check_http_url(value))
 
     @field_validator("default_language")
     @classmethod
@@ -194,14 +175,25 @@ class AppSettings(BaseSettings):
         return field.get_secret_value() if field is not None else ""
 
 
-def load_settings(**overrides: Any) -> AppSettings:
-    """Load settings, raising ``SettingsError`` with one line naming the bad variable."""
+Settings = TypeVar("Settings", bound=BaseSettings)
+
+
+def load_settings_of(cls: type[Settings], **overrides: Any) -> Settings:
+    """Load any settings class, raising ``SettingsError`` with one line naming the bad
+    variable (its ``env_prefix`` + field name, upper-cased, e.g. ``TELEGRAM_BOT_TOKEN``)."""
     try:
-        return AppSettings(**overrides)
+        return cls(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "?"
+        prefix = str(cls.model_config.get("env_prefix") or "")
+        name = (prefix + str(first["loc"][0])).upper() if first["loc"] else "?"
         message = " ".join(str(first["msg"]).removeprefix("Value error, ").split())
         raise SettingsError(f"invalid setting {name}: {message}") from None
     except (OSError, UnicodeDecodeError) as exc:  # .env unreadable (a folder, not UTF-8…)
         raise SettingsError(f"cannot read .env: {type(exc).__name__}: {exc}") from None
+
+
+def load_settings(**overrides: Any) -> AppSettings:
+    """Load the core's settings, raising ``SettingsError`` with one line naming the bad
+    variable.  Platform settings live with their adapters (``adapters.contract``)."""
+    return load_settings_of(AppSettings, **overrides)

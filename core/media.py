@@ -1,16 +1,30 @@
-"""Preparing user media for the model: images (Pillow) and text documents."""
+"""Preparing user media for the model: attachment references, images, text documents.
+
+Adapters describe each file as an ``AttachmentRef`` (metadata plus a lazy ``fetch``);
+``MediaPreparer.check`` judges it from the metadata alone (nothing downloaded), ``load``
+fetches it and decodes/resizes it in a worker thread (``asyncio.to_thread``): Pillow and
+decoding a 2 MB text file take long enough to stall every chat on the event loop.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import dataclasses
 import io
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import PurePath
+from typing import Literal
 
 from PIL import Image, UnidentifiedImageError
 
-from core.conversation.inputs import DocumentInput, ImageInput
+from core.conversation.inputs import DocumentInput, ImageInput, MediaSource
 from core.errors import UserInputError
 from core.tokens import estimate_text_tokens
+
+log = logging.getLogger(__name__)
 
 MAX_IMAGE_SIDE = 2048
 IMAGE_MIMES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
@@ -21,6 +35,39 @@ TEXT_EXTENSIONS = {
     ".sql", ".swift", ".lua", ".r", ".tex", ".rst", ".srt", ".env.example",
 }
 _BYTES_PER_MB = 1024 * 1024
+
+AttachmentKind = Literal["image", "document", "audio", "video", "other"]
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentRef:
+    """A user file not downloaded yet: what the platform said about it, and how to get it.
+
+    ``name`` (file name, "photo.jpg" for photos), ``mime`` ("" when unknown), ``size``
+    in bytes from the platform's metadata (None when the platform did not say: then only
+    the downloaded bytes are checked), ``kind`` (``attachment_kind(name, mime)``, or
+    "image" for a platform's photo), ``fetch`` (an async callable returning the bytes; it
+    raises ``UserInputError`` with a localized key for a problem to tell the user, e.g.
+    a platform download limit; any other exception is logged by type only and told as
+    ``error.download_failed``), ``source`` (the reference stored with the message).
+    """
+
+    name: str
+    mime: str
+    size: int | None
+    kind: AttachmentKind
+    fetch: Callable[[], Awaitable[bytes]] = field(compare=False, repr=False)
+    source: MediaSource | None = None
+
+
+def attachment_kind(name: str, mime: str | None) -> AttachmentKind:
+    """The kind of a file from its MIME type or, failing that, its name."""
+    if is_image_mime(mime, name):
+        return "image"
+    major = (mime or "").split("/", 1)[0].lower()
+    if major in ("audio", "video"):
+        return "audio" if major == "audio" else "video"
+    return "document"
 
 
 def is_image_mime(mime: str | None, filename: str = "") -> bool:
@@ -45,6 +92,41 @@ class MediaPreparer:
         self.max_image_bytes = max_image_bytes
         self.max_document_bytes = max_document_bytes
         self.max_document_tokens = max_document_tokens
+
+    def check(self, ref: AttachmentRef) -> None:
+        """Judge an attachment by its metadata only; raises ``UserInputError``
+        (``error.image_too_large`` / ``error.file_too_large`` with ``limit_mb``,
+        ``error.file_unsupported`` with ``filename``). Model capability (vision) is the
+        caller's check."""
+        if ref.kind == "image":
+            if ref.size is not None and ref.size > self.max_image_bytes:
+                raise UserInputError("error.image_too_large",
+                                     limit_mb=max(1, self.max_image_bytes // _BYTES_PER_MB))
+            return
+        if ref.kind != "document" or not is_text_document(ref.name, ref.mime or None):
+            raise UserInputError("error.file_unsupported", filename=ref.name)
+        if ref.size is not None and ref.size > self.max_document_bytes:
+            raise UserInputError("error.file_too_large",
+                                 limit_mb=max(1, self.max_document_bytes // _BYTES_PER_MB))
+
+    async def load(self, ref: AttachmentRef) -> ImageInput | DocumentInput:
+        """Fetch a checked attachment and prepare it in a worker thread; raises
+        ``UserInputError`` (the fetch's own, ``error.download_failed``, or the
+        preparation's)."""
+        try:
+            data = await ref.fetch()
+        except UserInputError:
+            raise
+        except Exception as exc:  # only the type: a message may quote a secret URL
+            log.warning("fetching an attachment failed: %s", type(exc).__name__)
+            raise UserInputError("error.download_failed", filename=ref.name) from None
+        if ref.kind == "image":
+            image = await asyncio.to_thread(self.prepare_image, data,
+                                            ref.mime or "image/jpeg")
+            return dataclasses.replace(image, source=ref.source)
+        document = await asyncio.to_thread(self.read_text_document, ref.name, data,
+                                           ref.mime or None)
+        return dataclasses.replace(document, source=ref.source)
 
     def prepare_image(self, data: bytes, mime: str = "image/jpeg") -> ImageInput:
         """Check and shrink an image to ≤ 2048 px per side (JPEG/PNG), or raise."""

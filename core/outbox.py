@@ -9,10 +9,11 @@ the result should reply to (``""`` if none).
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from core.conversation.keys import ChatRef
@@ -40,10 +41,22 @@ class Outbox:
 
     def __init__(self) -> None:
         self._sinks: dict[str, Deliver] = {}
+        self._listeners: list[Callable[[str], Coroutine[Any, Any, None]]] = []
+        self._notifying: set[asyncio.Task[None]] = set()
 
     def attach(self, platform: str, deliver: Deliver) -> None:
-        """Register the adapter of ``platform`` (replaces an earlier one)."""
+        """Register the adapter of ``platform`` (replaces an earlier one); listeners
+        (``on_attach``) then post what they held for it (in the running loop)."""
         self._sinks[platform] = deliver
+        for listener in self._listeners:  # attach runs inside the adapters' event loop
+            task = asyncio.get_running_loop().create_task(listener(platform))
+            self._notifying.add(task)
+            task.add_done_callback(self._notifying.discard)
+
+    def on_attach(self, listener: Callable[[str], Coroutine[Any, Any, None]]) -> None:
+        """Call ``listener(platform)`` whenever an adapter attaches (e.g. Midjourney
+        results that finished while no adapter of that platform ran)."""
+        self._listeners.append(listener)
 
     def detach(self, platform: str) -> None:
         """Forget the adapter of ``platform`` (it is stopping)."""

@@ -5,8 +5,8 @@ one, because ``Client.start``/``Client.run`` already mean something else (blocki
 token-taking); ``DiscordBot.start()`` returns once the bot is ready, ``stop()`` closes
 it and ``run()`` serves until closed.
 
-Endpoints: ``discord_api_base`` is written to ``discord.http.Route.BASE`` and
-``discord_gateway_url`` to ``DiscordWebSocket.DEFAULT_GATEWAY``.  Both are **class
+Endpoints: ``DISCORD_API_BASE`` is written to ``discord.http.Route.BASE`` and
+``DISCORD_GATEWAY_URL`` to ``DiscordWebSocket.DEFAULT_GATEWAY``.  Both are **class
 attributes, i.e. process-wide**: every discord.py client in the process (including
 interaction webhooks and CDN-less REST calls) uses them, so one process talks to one
 Discord (the real one, a nirn-proxy style REST proxy, or a Discord-compatible server).
@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 import discord
 import discord.gateway
@@ -26,6 +26,7 @@ import discord.http
 import yarl
 from discord import app_commands
 
+from adapters.contract import Capabilities
 from adapters.discord.commands import (
     SpecTranslator,
     build_commands,
@@ -35,9 +36,10 @@ from adapters.discord.commands import (
 from adapters.discord.handlers import Handlers
 from adapters.discord.messages import register as register_messages
 from adapters.discord.ratelimit import DEFAULT_EDIT_INTERVAL, ChannelThrottle
+from adapters.discord.settings import DiscordSettings
 from adapters.discord.streaming import NO_MENTIONS, Sink, StreamPresenter, ViewFactory
 from core.app import ChatCore
-from core.config import AppSettings
+from core.config import load_settings_of
 
 log = logging.getLogger(__name__)
 
@@ -98,15 +100,23 @@ class BridgeClient(discord.Client):
 
 
 class DiscordBot:
-    """The Discord adapter: one client, the core's commands, streaming answers."""
+    """The Discord adapter: one client, the core's commands, streaming answers.
 
-    def __init__(self, core: ChatCore, settings: AppSettings | None = None, *,
+    ``settings`` default to ``DISCORD_*`` from the environment / ``.env``."""
+
+    name: ClassVar[str] = "discord"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        drafts=False, edits=True, buttons=True, albums=True, modals=True, threads=True,
+        max_message_length=2000, length_unit="chars",  # Discord: content ≤ 2000 chars
+        max_upload_bytes=10 * 1024 * 1024)  # Discord: 10 MiB default upload limit
+
+    def __init__(self, core: ChatCore, settings: DiscordSettings | None = None, *,
                  edit_interval: float = DEFAULT_EDIT_INTERVAL,
                  guild_ready_timeout: float = 2.0,
                  ready_timeout: float = 60.0) -> None:
         register_messages()
         self.core = core
-        self.settings = settings or core.settings
+        self.settings = settings or load_settings_of(DiscordSettings)
         self.throttle = ChannelThrottle(edit_interval)
         self.ready_timeout = ready_timeout
         self.client = BridgeClient(self, guild_ready_timeout=guild_ready_timeout)
@@ -131,24 +141,24 @@ class DiscordBot:
     async def setup_commands(self) -> None:
         """Add one command per offered spec (to the dev guild if set) and sync if changed."""
         await self.tree.set_translator(SpecTranslator())
-        guild_id = self.settings.discord_dev_guild_id
+        guild_id = self.settings.dev_guild_id
         guild = discord.Object(id=guild_id) if guild_id is not None else None
         self.tree.clear_commands(guild=guild)
         for command in build_commands(self.core.commands, self.handlers.on_command,
                                       self.handlers.on_autocomplete):
             self.tree.add_command(command, guild=guild)
-        application_id = self.client.application_id or self.settings.discord_application_id
+        application_id = self.client.application_id or self.settings.application_id
         if application_id is None:
             raise RuntimeError("Discord application id unknown (set DISCORD_APPLICATION_ID)")
         self.synced = await sync_if_changed(self.tree, application_id, guild_id)
 
     async def start(self) -> None:
         """Log in, connect the gateway and return once READY was handled."""
-        token = self.settings.secret(self.settings.discord_bot_token)
+        token = self.settings.token
         if not token:
             raise RuntimeError("DISCORD_BOT_TOKEN is not set")
-        self._previous_endpoints = apply_endpoints(self.settings.discord_api_base,
-                                                   self.settings.discord_gateway_url)
+        self._previous_endpoints = apply_endpoints(self.settings.api_base,
+                                                   self.settings.gateway_url)
         await self.client.login(token)
         self._runner = asyncio.create_task(self.client.connect(reconnect=True),
                                            name="discord-gateway")
@@ -176,14 +186,27 @@ class DiscordBot:
             restore_endpoints(self._previous_endpoints)
             self._previous_endpoints = None
 
-    async def run(self) -> None:
-        """Serve until the client is closed (production entry point)."""
-        await self.start()
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Start, serve until ``stop`` is set, then close.
+
+        Raises ``RuntimeError`` when the gateway connection failed, and whatever
+        ``start()`` raises; cleans up in every case."""
+        stopper = asyncio.ensure_future(stop.wait())
         try:
+            await self.start()
             assert self._runner is not None
-            await self._runner
+            await asyncio.wait([stopper, self._runner], return_when=asyncio.FIRST_COMPLETED)
+            runner = self._runner
+            if not stop.is_set() and not runner.cancelled() and runner.exception():
+                raise RuntimeError("the Discord gateway connection failed") \
+                    from runner.exception()
         finally:
+            stopper.cancel()
             await self.stop()
+
+    async def run(self) -> None:
+        """Serve until the client is closed or fails (no signal handling)."""
+        await self.serve(asyncio.Event())
 
     def info(self) -> dict[str, Any]:
         """Small status summary (bot user, guild count, command sync result)."""

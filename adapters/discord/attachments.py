@@ -1,40 +1,25 @@
-"""Discord attachments → core ``ImageInput`` / ``DocumentInput``.
+"""Discord attachments → core ``AttachmentRef``s (nothing downloaded here).
 
-Images (png/jpeg/webp/gif) are size-checked from the attachment metadata *before*
-downloading, then shrunk by ``core.media.prepare_image`` (in a worker thread: Pillow is
-CPU bound).  Text-like files go through ``core.media.read_text_document`` (the core
-enforces the token budget).  Anything else produces a localized problem message.
+Each ref carries the attachment's metadata (file name, ``content_type``, ``size`` in
+bytes) and a ``fetch`` that reads the file from Discord's CDN only when the core takes
+it for a turn, after its size/type/vision checks. The stored reference is the
+attachment id and its CDN URL (no bot token in it).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
 import discord
 
-from core.conversation.inputs import DocumentInput, ImageInput
+from core.conversation.inputs import MediaSource
 from core.errors import UserInputError
-from core.media import is_image_mime, is_text_document
-
-if TYPE_CHECKING:
-    from core.app import ChatCore
+from core.media import AttachmentRef, attachment_kind
 
 log = logging.getLogger(__name__)
 
-_MB = 1024 * 1024
-
-
-@dataclass(slots=True)
-class Collected:
-    """Inputs read from a message's attachments plus localized problems to report."""
-
-    images: list[ImageInput] = field(default_factory=list)
-    documents: list[DocumentInput] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+PLATFORM = "discord"
 
 
 def mime_of(attachment: discord.Attachment) -> str:
@@ -42,48 +27,24 @@ def mime_of(attachment: discord.Attachment) -> str:
     return (attachment.content_type or "").split(";")[0].strip().lower()
 
 
-def is_image(attachment: discord.Attachment) -> bool:
-    """Whether the attachment is an image a vision model can take."""
-    return is_image_mime(mime_of(attachment), attachment.filename)
+def attachment_ref(attachment: discord.Attachment) -> AttachmentRef:
+    """A lazy reference to one attachment."""
+    mime = mime_of(attachment)
 
-
-async def collect(
-    core: ChatCore, attachments: Sequence[discord.Attachment], lang: str
-) -> Collected:
-    """Download and prepare every attachment; problems are returned, never raised."""
-    out = Collected()
-    for attachment in attachments:
-        mime = mime_of(attachment)
+    async def fetch() -> bytes:
         try:
-            if is_image(attachment):
-                out.images.append(await _image(core, attachment, mime))
-            elif is_text_document(attachment.filename, mime or None):
-                out.documents.append(await _document(core, attachment, mime))
-            else:
-                out.problems.append(
-                    core.t("error.file_unsupported", lang, filename=attachment.filename)
-                )
-        except UserInputError as exc:
-            out.problems.append(core.error_text(exc, lang))
+            return await attachment.read()
         except (discord.HTTPException, OSError) as exc:
-            log.warning("downloading %s failed: %s", attachment.filename, exc)
-            out.problems.append(
-                core.t("discord.download_failed", lang, filename=attachment.filename)
-            )
-    return out
+            log.warning("downloading %s failed: %s", attachment.filename, type(exc).__name__)
+            raise UserInputError("discord.download_failed",
+                                 filename=attachment.filename) from None
+
+    source = MediaSource(PLATFORM, str(attachment.id), attachment.url,
+                         name=attachment.filename, mime=mime, size=attachment.size)
+    return AttachmentRef(attachment.filename, mime, attachment.size,
+                         attachment_kind(attachment.filename, mime), fetch, source)
 
 
-async def _image(core: ChatCore, attachment: discord.Attachment, mime: str) -> ImageInput:
-    limit = core.settings.max_image_bytes
-    if attachment.size > limit:
-        raise UserInputError("error.image_too_large", limit_mb=max(1, limit // _MB))
-    data = await attachment.read()
-    return await asyncio.to_thread(core.media.prepare_image, data, mime or "image/jpeg")
-
-
-async def _document(core: ChatCore, attachment: discord.Attachment, mime: str) -> DocumentInput:
-    limit = core.settings.max_document_bytes
-    if attachment.size > limit:
-        raise UserInputError("error.file_too_large", limit_mb=max(1, limit // _MB))
-    data = await attachment.read()
-    return core.media.read_text_document(attachment.filename, data, mime or None)
+def attachment_refs(attachments: Iterable[discord.Attachment]) -> tuple[AttachmentRef, ...]:
+    """Lazy references to a message's attachments, in order."""
+    return tuple(attachment_ref(attachment) for attachment in attachments)

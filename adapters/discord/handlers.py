@@ -1,11 +1,14 @@
-"""Message gating, turns, slash-command and button handlers.
+"""Messages, turns, slash-command and button handlers.
+
+A message becomes one ``core.inbound.Inbound`` (mention removed, reply-to-bot, thread
+the bot opened, lazy attachment refs); the core decides whether it is a command, a turn
+or nothing (``ChatCore.receive``, policy in docs/ARCHITECTURE.md). Slash commands stay
+native; ``/chat`` submits through ``core.inbound.ask`` (the same attachment checks).
 
 Conversation keys: a guild channel is ``ChatRef(chat_id=<channel>)``; a thread is
 ``ChatRef(chat_id=<parent channel>, thread_id=<thread>)`` — its own history, but the
 parent's chat settings (model, mode); a DM is ``ChatRef(chat_id=<dm channel>,
-is_private=True)``.  In guild channels the bot answers when mentioned or replied to
-(reply mode ``mention``), everything (``all``) or slash commands only (``command``);
-threads the bot opened continue without a mention unless the mode is ``command``.
+is_private=True)``. Threads the bot opened count as addressed to it.
 """
 
 from __future__ import annotations
@@ -15,26 +18,23 @@ import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import discord
 from discord.app_commands import Choice
 
 from adapters.discord import attachments
 from adapters.discord.commands import language_of
+from adapters.discord.host import BotHost
 from adapters.discord.render import split_message
 from adapters.discord.streaming import NO_MENTIONS, ChannelSink, InteractionSink, Sink
 from adapters.discord.ui import CancelView, continue_requester, continue_view, turn_of
 from core.commands.replies import CommandReply
 from core.commands.spec import CommandSpec
-from core.conversation.inputs import UserMessage
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.tickets import TurnTicket
-from core.errors import UserInputError
 from core.events import TurnEvent, TurnFailed, TurnFinal
-
-if TYPE_CHECKING:
-    from adapters.discord.app import DiscordBot
+from core.inbound import Inbound, Refusal
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class LiveTurn:
 class Handlers:
     """Everything the client dispatches: messages, slash commands, autocomplete, buttons."""
 
-    def __init__(self, bot: DiscordBot) -> None:
+    def __init__(self, bot: BotHost) -> None:
         self.bot = bot
         self.core = bot.core
         self.live: dict[str, LiveTurn] = {}
@@ -119,7 +119,7 @@ class Handlers:
 
     # ---- messages -----------------------------------------------------------------------
     async def on_message(self, message: discord.Message) -> None:
-        """Decide whether ``message`` starts a turn, then run it."""
+        """Translate a message into an ``Inbound``; the core decides, we show the result."""
         client = self.bot.client
         if message.author.bot or client.user is None or message.author.id == client.user.id:
             return
@@ -127,39 +127,21 @@ class Handlers:
             return
         place = self.place_of(message.channel, message.channel.id,
                               message.guild.id if message.guild else None)
-        mentioned = any(user.id == client.user.id for user in message.mentions)
-        unreadable = bool(message.stickers or message.poll)  # files: see attachments.collect
-        if not place.chat.is_private:
-            mode = (await self.core.chat_options(place.chat)).reply_mode
-            addressed = mentioned or self._replies_to_bot(message) or place.bot_thread
-            if (unreadable and not addressed) or (not unreadable and (
-                    mode == "command" or (mode == "mention" and not addressed))):
-                return
-        text = re.sub(rf"<@!?{client.user.id}>", "", message.content).strip()
-        actor = self.actor_of(message.author, None)
-        sink = ChannelSink(message.channel, place.channel_id, reply_to=message)
+        inbound = Inbound(
+            place.chat, self.actor_of(message.author, None),
+            re.sub(rf"<@!?{client.user.id}>", "", message.content).strip(),
+            mentions_bot=any(user.id == client.user.id for user in message.mentions),
+            replies_to_bot=self._replies_to_bot(message), in_bot_thread=place.bot_thread,
+            bot_username=client.user.name,
+            attachments=attachments.attachment_refs(message.attachments),
+            unreadable="sticker" if message.stickers else "poll" if message.poll else "")
+        result = await self.core.receive(inbound)
         reply = self._channel_reporter(message)
-        if unreadable:  # stickers, polls: one notice, no turn
-            lang = await self.core.language_for(place.chat, actor)
-            await reply(self.core.t("error.unsupported_message", lang))
-            return
-        model: str | None = None
-        if text.startswith("/"):
-            try:
-                parsed = self.core.parse_command(text, PLATFORM, client.user.name)
-            except UserInputError as exc:
-                lang = await self.core.language_for(place.chat, actor)
-                await reply(self.core.error_text(exc, lang))
-                return
-            if parsed is not None and parsed.spec is not None and parsed.spec.name != "ask":
-                result = await self.core.run_command(parsed.spec.name, parsed.args,
-                                                     place.chat, actor)
-                await reply(result.text)
-                return
-            if parsed is not None and parsed.spec is not None:
-                text = str(parsed.args.get("prompt") or "")
-                model = parsed.args.get("model")
-        await self.turn(place.chat, actor, text, message.attachments, model, sink, reply)
+        if isinstance(result, (Refusal, CommandReply)):  # a text reply (no ephemeral here)
+            await reply(result.text)
+        elif isinstance(result, TurnTicket):
+            sink = ChannelSink(message.channel, place.channel_id, reply_to=message)
+            await self.present(result, sink, message.author.id, reply)
 
     def _replies_to_bot(self, message: discord.Message) -> bool:
         ref = message.reference
@@ -182,34 +164,6 @@ class Handlers:
         return report
 
     # ---- turns --------------------------------------------------------------------------
-    async def turn(self, chat: ChatRef, actor: Actor, text: str,
-                   files: list[discord.Attachment], model: str | None, sink: Sink,
-                   report: Reporter) -> None:
-        """Collect attachments, check vision, submit, stream; failures go to ``report``."""
-        lang = await self.core.language_for(chat, actor)
-        if any(attachments.is_image(a) for a in files):
-            problem = await self.vision_problem(chat, actor, model, lang)
-            if problem:
-                await report(problem)
-                return
-        collected = await attachments.collect(self.core, files, lang)
-        if collected.problems:
-            await report("\n".join(collected.problems))
-            return
-        message = UserMessage(text=text, images=tuple(collected.images),
-                              documents=tuple(collected.documents), model_override=model)
-        ticket = await self.core.submit(chat, actor, message)
-        await self.present(ticket, sink, int(actor.user_id), report)
-
-    async def vision_problem(self, chat: ChatRef, actor: Actor, model: str | None,
-                             lang: str) -> str | None:
-        """A localized "this model can't see images" text, or ``None`` if it can."""
-        info = await self.core.model_for(chat, actor, model)
-        if info is None or info.vision:
-            return None
-        names = ", ".join(m.name for m in self.core.catalog.vision_models()[:6])
-        return self.core.t("error.no_vision", lang, model=info.name, models=names)
-
     async def present(self, ticket: TurnTicket, sink: Sink, user_id: int,
                       report: Reporter) -> None:
         """Stream the ticket into ``sink``; a failure is reported through ``report``."""
@@ -378,7 +332,14 @@ class Handlers:
                                self.opened_threads_max)
                 chat = ChatRef(PLATFORM, place.chat.chat_id, str(thread.id))
                 target, in_thread = ChannelSink(thread, thread.id), True
-        await self.turn(chat, actor, prompt, files, values.get("model"), target, report)
+        model = values.get("model")
+        result = await self.core.inbound.ask(chat, actor, prompt,
+                                             attachments.attachment_refs(files),
+                                             model_override=str(model) if model else None)
+        if isinstance(result, Refusal):
+            await report(result.text)
+        else:
+            await self.present(result, target, interaction.user.id, report)
         if not sink.used_original:  # merged into another turn, or stopped before any text
             await interaction.delete_original_response()
 

@@ -1,42 +1,34 @@
-"""Photos, image documents, text documents and albums → core ``ImageInput``/``DocumentInput``.
+"""Photos and documents → core ``AttachmentRef``s; albums; unreadable contents.
 
-Files are downloaded as bytes with ``bot.download`` and handed to ``core.media`` (images
-are decoded in a worker thread); a Telegram file URL is never passed on or logged (it
-contains the bot token). An album arrives as
-several messages sharing a ``media_group_id``: ``AlbumCollector`` waits briefly for the
-last part and hands the whole album over as one turn.
+Nothing is downloaded here: each ref carries Telegram's metadata (file name, MIME type,
+``file_size``) and a ``fetch`` that calls ``bot.download(file_id)`` only when the core
+takes the file for a turn (after its size/type/vision checks). The stored reference is
+the ``file_id``, never the file URL (it contains the bot token), and download errors are
+logged by type only (aiohttp errors quote that URL). An album arrives as several
+messages sharing a ``media_group_id``: ``AlbumCollector`` waits briefly for the last
+part and hands the whole album over as one message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable
 
 import aiohttp
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import Message
 
-from core.app import ChatCore
-from core.conversation.inputs import DocumentInput, ImageInput
+from core.conversation.inputs import MediaSource
 from core.errors import UserInputError
-from core.media import is_image_mime, is_text_document
+from core.media import AttachmentRef, attachment_kind
 
 BOT_API_DOWNLOAD_LIMIT = 20 * 1024 * 1024
-"""Bots may download at most 20 MB through getFile."""
+"""Bot API: bots may download files of at most 20 MB through getFile."""
+PLATFORM = "telegram"
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class Media:
-    """What a set of messages carried: inputs for the core, and problems to tell the user."""
-
-    images: list[ImageInput] = field(default_factory=list)
-    documents: list[DocumentInput] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
 
 
 def has_media(message: Message) -> bool:
@@ -55,69 +47,49 @@ def unreadable_kind(message: Message) -> str | None:
     return next((kind for kind in UNREADABLE_KINDS if getattr(message, kind, None)), None)
 
 
-async def collect_media(bot: Bot, core: ChatCore, messages: Sequence[Message],
-                        language: str) -> Media:
-    """Download and prepare every photo/document of ``messages`` (in order)."""
-    media = Media()
+def attachment_refs(bot: Bot, messages: Iterable[Message]) -> list[AttachmentRef]:
+    """The photo (largest size) / document of each message, in order, not downloaded."""
+    refs: list[AttachmentRef] = []
     for message in messages:
-        try:
-            await _collect_one(bot, core, message, media, language)
-        except UserInputError as error:
-            media.problems.append(core.error_text(error, language))
-    return media
+        if message.photo:
+            largest = message.photo[-1]
+            refs.append(_ref(bot, largest.file_id, "photo.jpg", "image/jpeg",
+                             largest.file_size, photo=True))
+        elif message.document is not None:
+            document = message.document
+            refs.append(_ref(bot, document.file_id, document.file_name or "file",
+                             document.mime_type or "", document.file_size))
+    return refs
 
 
-async def _collect_one(bot: Bot, core: ChatCore, message: Message, media: Media,
-                       language: str) -> None:
-    if message.photo:
-        largest = message.photo[-1]
-        data = await _download(bot, core, largest.file_id, largest.file_size, media, language)
-        if data is not None:
-            media.images.append(await _prepare_image(core, data, "image/jpeg"))
-        return
-    document = message.document
-    if document is None:
-        return
-    filename = document.file_name or "file"
-    mime = document.mime_type
-    if is_image_mime(mime, filename):
-        data = await _download(bot, core, document.file_id, document.file_size, media, language)
-        if data is not None:
-            media.images.append(await _prepare_image(core, data, mime or "image/jpeg"))
-    elif is_text_document(filename, mime):
-        data = await _download(bot, core, document.file_id, document.file_size, media, language)
-        if data is not None:
-            media.documents.append(core.media.read_text_document(filename, data, mime))
-    else:
-        media.problems.append(core.t("error.file_unsupported", language, filename=filename))
+def _ref(bot: Bot, file_id: str, name: str, mime: str, size: int | None, *,
+         photo: bool = False) -> AttachmentRef:
+    async def fetch() -> bytes:
+        return await download(bot, file_id, size)
+
+    source = MediaSource(PLATFORM, file_id, name=name, mime=mime, size=size)
+    kind = "image" if photo else attachment_kind(name, mime)
+    return AttachmentRef(name, mime, size, kind, fetch, source)
 
 
-async def _download(bot: Bot, core: ChatCore, file_id: str, size: int | None, media: Media,
-                    language: str) -> bytes | None:
-    """The file's bytes, or None after recording a localized problem."""
+async def download(bot: Bot, file_id: str, size: int | None) -> bytes:
+    """The file's bytes (getFile + download); raises ``UserInputError``
+    (``telegram.file_too_big`` above the Bot API's 20 MB, ``telegram.download_failed``)."""
     if size is not None and size > BOT_API_DOWNLOAD_LIMIT:
-        media.problems.append(core.t("telegram.file_too_big", language))
-        return None
+        raise UserInputError("telegram.file_too_big")
     try:
         buffer = await bot.download(file_id)
     except TelegramBadRequest as error:
-        key = "telegram.file_too_big" if "too big" in error.message else "telegram.download_failed"
-        media.problems.append(core.t(key, language))
-        return None
+        too_big = "too big" in error.message
+        raise UserInputError("telegram.file_too_big" if too_big
+                             else "telegram.download_failed") from None
     except (TimeoutError, TelegramAPIError, aiohttp.ClientError, OSError) as error:
         # only the type: aiohttp errors quote the file URL, which contains the bot token
         log.warning("download of a Telegram file failed: %s", type(error).__name__)
-        media.problems.append(core.t("telegram.download_failed", language))
-        return None
+        raise UserInputError("telegram.download_failed") from None
     if buffer is None:
-        media.problems.append(core.t("telegram.download_failed", language))
-        return None
+        raise UserInputError("telegram.download_failed")
     return buffer.read()
-
-
-async def _prepare_image(core: ChatCore, data: bytes, mime: str) -> ImageInput:
-    """Decode/resize off the event loop (Pillow work on big photos takes a while)."""
-    return await asyncio.to_thread(core.media.prepare_image, data, mime)
 
 
 class AlbumCollector:

@@ -1,9 +1,9 @@
-"""Routers: commands, messages (with group gating), callbacks; and turn start-up.
+"""Routers: messages (commands included), callbacks; presenting turns.
 
-Private chats: every message is a turn. Groups: the bot answers when mentioned, when a
-message replies to it, or via ``/ask``, unless an admin switched the chat's reply mode
-(``/mode reply:all|mention|command``). Forum topics get their own context
-(``ChatRef.thread_id``) and answers go to the same topic.
+Every user message (or album) becomes one ``core.inbound.Inbound``; the core decides
+whether it is a command, a turn or nothing (``ChatCore.receive``, policy in
+docs/ARCHITECTURE.md) and this module shows the result. Forum topics get their own
+context (``ChatRef.thread_id``) and answers go to the same topic.
 """
 
 from __future__ import annotations
@@ -11,20 +11,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import CallbackQuery, Chat, Message, MessageGenerationStopped, User
 from telegramify_markdown import utf16_len
 
 from adapters.telegram.attachments import (
     AlbumCollector,
-    collect_media,
+    attachment_refs,
     has_media,
     unreadable_kind,
 )
@@ -41,10 +41,11 @@ from adapters.telegram.ui import (
     continue_requester,
 )
 from core.app import ChatCore
-from core.conversation.inputs import UserMessage
+from core.commands.replies import CommandReply
 from core.conversation.keys import Actor, ChatRef
-from core.errors import UserInputError
-from core.i18n.catalog import normalize_language
+from core.conversation.tickets import TurnTicket
+from core.i18n import normalize_language
+from core.inbound import Inbound, Refusal
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,7 @@ class TelegramHandlers:
         self.guard = self.lifecycle.guard
         """Session middleware: unreachable and migrated chats (install on the Bot)."""
         self.router = Router(name="telegram")
-        self.router.include_routers(self._commands_router(), self._messages_router(),
-                                    self._callbacks_router())
+        self.router.include_routers(self._messages_router(), self._callbacks_router())
 
     # ------------------------------------------------------------------ lifecycle
     def spawn(self, work: Awaitable[Any]) -> asyncio.Task[Any]:
@@ -105,13 +105,6 @@ class TelegramHandlers:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     # ------------------------------------------------------------------ routers
-    def _commands_router(self) -> Router:
-        router = Router(name="telegram-commands")
-        router.message.outer_middleware(self.lifecycle.note_chat)
-        router.message.register(self.on_command, F.text.startswith("/"))
-        router.message.register(self.on_command, F.caption.startswith("/"))
-        return router
-
     def _messages_router(self) -> Router:
         router = Router(name="telegram-messages")
         router.message.outer_middleware(self.lifecycle.note_chat)
@@ -164,38 +157,9 @@ class TelegramHandlers:
             self._admins.popitem(last=False)
         return admin
 
-    # ------------------------------------------------------------------ commands
-    async def on_command(self, message: Message, bot: Bot) -> None:
-        """Core commands; ``/ask`` starts a turn; anything else falls through."""
-        user = message.from_user
-        text = message.text or message.caption or ""
-        if user is None or user.is_bot:
-            return
-        me = await bot.me()
-        chat, actor = await self.context(bot, message.chat, user, topic_of(message),
-                                         need_admin=True)
-        try:
-            parsed = self.core.parse_command(text, PLATFORM, me.username or "")
-        except UserInputError as error:
-            lang = await self.core.language_for(chat, actor)
-            await self.replies.send_text(bot, message, self.core.error_text(error, lang))
-            return
-        if parsed is not None and parsed.spec is not None and parsed.spec.name == "ask":
-            prompt = str(parsed.args.get("prompt") or "").strip()
-            model = parsed.args.get("model")
-            await self.start_turn(bot, [message], chat, actor, prompt,
-                                  model_override=str(model) if model else None)
-            return
-        if parsed is None or has_media(message):
-            raise SkipHandler
-        reply = await self.core.run_command_text(text, chat, actor, bot_username=me.username or "")
-        if reply is None:
-            raise SkipHandler
-        await self.replies.send(bot, message, reply)
-
     # ------------------------------------------------------------------ messages
     async def on_message(self, message: Message, bot: Bot) -> None:
-        """A plain message: answer it if the chat's reply mode says so."""
+        """Any user message (commands too): the core decides what it is."""
         user = message.from_user
         if user is None or user.is_bot:
             return
@@ -208,62 +172,37 @@ class TelegramHandlers:
         await self._handle_messages(bot, parts)
 
     async def _handle_messages(self, bot: Bot, messages: list[Message]) -> None:
+        """Translate a message (or an album) into an ``Inbound`` and show the result."""
         first = messages[0]
         user = first.from_user
         assert user is not None
+        me = await bot.me()
+        stripped = strip_mention(messages, me.id, me.username or "")
+        text = stripped if stripped is not None else "\n".join(
+            part.text or part.caption or "" for part in messages).strip()
         chat, actor = await self.context(bot, first.chat, user, topic_of(first),
-                                         need_admin=False)
-        text = "\n".join(part.text or part.caption or "" for part in messages).strip()
-        unreadable = any(unreadable_kind(part) for part in messages)
-        if not chat.is_private:
-            me = await bot.me()
-            options = await self.core.chat_options(chat)
-            stripped = strip_mention(messages, me.id, me.username or "")
-            addressed = stripped is not None or replies_to_bot(first, me.id)
-            if unreadable and not addressed:
-                return  # a sticker in a group is not for the bot, whatever the mode
-            if not unreadable and (options.reply_mode == "command" or (
-                    options.reply_mode == "mention" and not addressed)):
-                return
-            text = stripped if stripped is not None else text
-        if unreadable:  # one short notice, no turn (voice etc. come later)
-            lang = await self.core.language_for(chat, actor)
-            await self.replies.send_text(bot, first, self.core.t("error.unsupported_message",
-                                                                 lang))
-            return
-        if not text and not any(has_media(part) for part in messages):
-            return
-        await self.start_turn(bot, messages, chat, actor, text)
-
-    async def start_turn(self, bot: Bot, messages: list[Message], chat: ChatRef, actor: Actor,
-                         prompt: str, *, model_override: str | None = None) -> None:
-        """Collect media, check vision, submit to the core and present the stream."""
-        first = messages[0]
-        lang = await self.core.language_for(chat, actor)
+                                         need_admin=text.startswith("/"))
         sources = list(messages)
         replied = first.reply_to_message
-        if replied is not None and has_media(replied):
+        if replied is not None and has_media(replied):  # a question about an earlier file
             sources.insert(0, replied)
-        if not prompt and not any(has_media(part) for part in sources):
-            await self.replies.send_text(bot, first, self.core.t("cmd.ask_usage", lang,
-                                                                 ask="ask"))
-            return
-        media = await collect_media(bot, self.core, [m for m in sources if has_media(m)], lang)
-        if media.problems:
-            await self.replies.send_text(bot, first, "\n".join(media.problems))
-            return
-        if media.images:
-            model = await self.core.model_for(chat, actor, model_override)
-            if model is not None and not model.vision:
-                names = ", ".join(m.name for m in self.core.catalog.vision_models()[:10])
-                await self.replies.send_text(bot, first, self.core.t(
-                    "error.no_vision", lang, model=model.name, models=names or "-"))
-                return
-        user_message = UserMessage(text=prompt, images=tuple(media.images),
-                                   documents=tuple(media.documents),
-                                   model_override=model_override)
-        expect_more = utf16_len(first.text or "") >= LONG_PART_UNITS
-        ticket = await self.core.submit(chat, actor, user_message, expect_more=expect_more)
+        inbound = Inbound(
+            chat, actor, text, mentions_bot=stripped is not None,
+            replies_to_bot=replies_to_bot(first, me.id), bot_username=me.username or "",
+            attachments=tuple(attachment_refs(bot, sources)),
+            unreadable=next(filter(None, map(unreadable_kind, messages)), ""),
+            may_continue=utf16_len(first.text or "") >= LONG_PART_UNITS)
+        result = await self.core.receive(inbound)
+        if isinstance(result, Refusal):
+            await self.replies.send_text(bot, first, result.text)
+        elif isinstance(result, CommandReply):
+            await self.replies.send(bot, first, result)
+        elif isinstance(result, TurnTicket):
+            self.present(bot, first, chat, actor, result)
+
+    def present(self, bot: Bot, first: Message, chat: ChatRef, actor: Actor,
+                ticket: TurnTicket) -> None:
+        """Stream a turn's answer as a reply to ``first`` (in the background)."""
         destination = Destination(first.chat.id, topic_of(first), chat.is_private,
                                   reply_to=first.message_id)
         turn = self.turns.add(ticket, int(actor.user_id), destination)
@@ -318,12 +257,7 @@ class TelegramHandlers:
         await query.answer()
         chat, actor = await self.context(bot, message.chat, query.from_user,
                                          topic_of(message), need_admin=False)
-        ticket = await self.core.continue_turn(chat, actor)
-        destination = Destination(message.chat.id, topic_of(message), chat.is_private,
-                                  reply_to=message.message_id)
-        turn = self.turns.add(ticket, query.from_user.id, destination)
-        self.spawn(self._present(StreamPresenter(bot, self.limiter, self.core, turn,
-                                                 self.timings)))
+        self.present(bot, message, chat, actor, await self.core.continue_turn(chat, actor))
 
     async def on_draft_stopped(self, event: MessageGenerationStopped) -> None:
         """The user pressed stop on a streaming draft."""
@@ -372,14 +306,19 @@ def strip_mention(messages: list[Message], bot_id: int, username: str) -> str | 
                     entity.type == "text_mention" and entity.user is not None
                     and entity.user.id == bot_id):
                 cuts.append((entity.offset, entity.offset + entity.length))
-        if not cuts and username and mention in text.lower():
-            start = text.lower().index(mention)
-            cuts.append((utf16_len(text[:start]), utf16_len(text[:start]) + len(mention)))
+        found = _bare_mention(username).search(text) if username and not cuts else None
+        if found is not None:  # "@bot" typed without an entity (not "/cmd@bot", "@bot_x")
+            start = utf16_len(text[:found.start()])
+            cuts.append((start, start + utf16_len(found.group())))
         mentioned = mentioned or bool(cuts)
         texts.append(_remove_utf16_ranges(text, cuts))
     if not mentioned:
         return None
     return "\n".join(text for text in texts if text)
+
+
+def _bare_mention(username: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w/@])@{re.escape(username)}(?!\w)", re.IGNORECASE)
 
 
 def _remove_utf16_ranges(text: str, cuts: list[tuple[int, int]]) -> str:

@@ -18,7 +18,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from adapters.telegram.render import Rendered
 from core.commands.replies import ModelMenu, VendorGroup
 from core.events import TurnEvent, TurnFailed
-from core.i18n.catalog import register_messages
+from core.i18n import register_messages
 
 VENDORS_PER_PAGE = 8
 MODELS_PER_PAGE = 8

@@ -43,6 +43,8 @@ class CommandContext:
 
 
 ConversationAction = Callable[[ChatRef, Actor], Awaitable[bool]]
+ExtraHandler = Callable[[dict[str, Any], "CommandContext"], Awaitable[CommandReply]]
+"""A command handler added from outside (``CommandHandlers.add``)."""
 
 
 class CommandHandlers:
@@ -56,6 +58,13 @@ class CommandHandlers:
         self._catalog = catalog
         self._new_conversation = new_conversation
         self._cancel = cancel
+        self._extra: dict[str, ExtraHandler] = {}
+
+    def add(self, name: str, handler: ExtraHandler) -> None:
+        """Run ``handler(values, ctx)`` for command ``name`` (e.g. Midjourney's). Its
+        values are the converted params plus, unconverted, image params and any other
+        argument the adapter passed (``images``, ``reply_to``)."""
+        self._extra[name] = handler
 
     async def execute(self, spec: CommandSpec, args: Mapping[str, Any],
                       ctx: CommandContext) -> CommandReply:
@@ -63,6 +72,10 @@ class CommandHandlers:
         self._check_permission(spec, ctx)
         values = {p.name: convert(spec, p, args[p.name]) for p in spec.params
                   if p.name in args and args[p.name] is not None and p.kind.value != "image"}
+        extra = self._extra.get(spec.name)
+        if extra is not None:
+            passed = {k: v for k, v in args.items() if k not in values and v is not None}
+            return await extra({**passed, **values}, ctx)
         handler: Callable[[dict[str, Any], CommandContext], Awaitable[CommandReply]] = getattr(
             self, f"_cmd_{spec.name}")
         return await handler(values, ctx)

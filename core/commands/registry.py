@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from core.commands.spec import CommandSpec, ParamKind, ParamSpec, Permission
+from core.images.specs import IMAGE_COMMANDS
+from core.midjourney.specs import MJ_COMMANDS
 
 _PROMPT = ParamSpec(
     "prompt",
@@ -85,6 +87,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
         private=False,
     ),
     CommandSpec("cancel", {"en": "Stop the current answer", "zh": "停止当前回答"}),
+    *IMAGE_COMMANDS,
+    *MJ_COMMANDS,
 )
 
 COMMANDS_BY_NAME: dict[str, CommandSpec] = {spec.name: spec for spec in COMMANDS}

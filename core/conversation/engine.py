@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from core.conversation.context import (
     user_text_with_documents,
 )
 from core.conversation.history import HistoryCache, HistoryEntry
-from core.conversation.inputs import DocumentInput, ImageInput, UserMessage
+from core.conversation.inputs import DocumentInput, ImageInput, UserMessage, media_records
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.scheduler import Submission
 from core.conversation.settings import SettingsService
@@ -43,6 +42,7 @@ from core.parts import MediaPart
 from core.storage import NewMessage, Store
 from core.tokens import estimate_message_tokens, estimate_text_tokens
 from core.tools import ToolRegistry, allowed_tools
+from core.tools.context import TOOL_CONTEXT, ToolContext
 
 log = logging.getLogger(__name__)
 MAX_TOOL_ROUNDS = 4
@@ -221,7 +221,11 @@ class ConversationEngine:
                 tokens=estimate_message_tokens(assistant), model=request.model))
             for call in final.tool_calls:
                 ticket.emit(ToolCallStarted(call.id, call.name, call.arguments))
-                outcome, ok = await self._tools.call(call.name, call.arguments, offered)
+                context = TOOL_CONTEXT.set(ToolContext(state.chat, state.actor, state.turn_id))
+                try:
+                    outcome, ok = await self._tools.call(call.name, call.arguments, offered)
+                finally:
+                    TOOL_CONTEXT.reset(context)
                 if outcome.media:  # shown in the chat; the model gets the text only
                     ticket.emit(PartShown(MediaPart(media=outcome.media)))
                 ticket.emit(ToolCallFinished(call.id, call.name, outcome.text, ok))
@@ -266,13 +270,8 @@ class ConversationEngine:
     async def _save(self, leader: Submission, message: UserMessage,
                     state: _TurnState, conversation_id: int, model: str, answer: str,
                     user_tokens: int, budget: int) -> None:
-        media = [
-            {"kind": "image", "mime": image.mime, "size": len(image.data),
-             "sha256": hashlib.sha256(image.data).hexdigest()}
-            for image in message.images
-        ] or None
         user = NewMessage(role="user", content=user_text_with_documents(message),
-                          tokens=user_tokens, media=media)
+                          tokens=user_tokens, media=media_records(message))
         answer = "".join(state.text[state.last_round_start:])  # earlier rounds are stored
         assistant = NewMessage(role="assistant", content=answer, model=model,  # with tools
                                tokens=estimate_text_tokens(answer) + 4)

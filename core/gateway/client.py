@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import httpx2
 from openai import AsyncOpenAI, DefaultAioHttpClient, RequestOptions
@@ -17,6 +18,15 @@ from core.config import site_root
 from core.errors import GatewayError, NotAGateway, RateLimited, StreamCut, Unavailable
 from core.events import Usage
 from core.gateway.errors import error_from_status, is_transient, translate
+from core.gateway.images import (
+    MAX_DOWNLOAD_BYTES,
+    GeneratedImage,
+    ImageRequest,
+    RawImage,
+    decode_b64,
+    raw_images,
+    sniff_mime,
+)
 from core.gateway.retry import Backoff
 from core.gateway.sse import MalformedEvent, iter_chunks
 from core.gateway.streaming import StreamAssembler, usage_from
@@ -136,6 +146,63 @@ class GatewayClient:
             return _result_from(completion, request.model)
 
         return await self._retrying(call)
+
+    async def generate_images(self, request: ImageRequest) -> list[GeneratedImage]:
+        """``POST /v1/images/generations``; the images as bytes (URL results downloaded).
+
+        Retried like chat on 429/5xx/timeouts; typed ``GatewayError``s otherwise (a 400
+        for a bad size/n is ``BadRequest``)."""
+        raw = await self._retrying(lambda: self._openai.images.generate(**request.params()))
+        return await self._images(raw_images(raw))
+
+    async def edit_image(self, request: ImageRequest, image: bytes,
+                         mask: bytes | None = None) -> list[GeneratedImage]:
+        """``POST /v1/images/edits`` (multipart): ``image`` (and ``mask``) are square
+        RGBA PNG bytes (see ``core.images.prepare``)."""
+        files: dict[str, Any] = {"image": ("image.png", image, "image/png")}
+        if mask is not None:
+            files["mask"] = ("mask.png", mask, "image/png")
+        raw = await self._retrying(
+            lambda: self._openai.images.edit(**files, **request.params()))
+        return await self._images(raw_images(raw))
+
+    async def variation_image(self, request: ImageRequest,
+                              image: bytes) -> list[GeneratedImage]:
+        """``POST /v1/images/variations`` (multipart; ``request.prompt`` is not sent)."""
+        def send() -> Awaitable[object]:
+            with warnings.catch_warnings():  # the SDK marks variations deprecated (dall-e-2)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                return self._openai.images.create_variation(
+                    image=("image.png", image, "image/png"), **request.params(prompt=False))
+
+        raw = await self._retrying(send)
+        return await self._images(raw_images(raw))
+
+    async def download_image(self, url: str, max_bytes: int = MAX_DOWNLOAD_BYTES) -> bytes:
+        """GET an image result URL (a signed gateway/CDN URL) on the shared client,
+        without our API key (the URL may be another host). Retried like chat; a non-2xx
+        answer or a body over ``max_bytes`` raises ``Unavailable`` (the URL is never
+        put in the message: its signature is a secret)."""
+
+        async def fetch() -> bytes:
+            response = await self._http.get(url, follow_redirects=True)
+            if response.status_code >= 500 or response.status_code == 429:
+                response.raise_for_status()  # transient: typed and retried
+            if not 200 <= response.status_code < 300:
+                raise Unavailable(f"image download failed (HTTP {response.status_code})")
+            if len(response.content) > max_bytes:
+                raise Unavailable(f"image result over {max_bytes} bytes")
+            return response.content
+
+        return await self._retrying(fetch)
+
+    async def _images(self, items: list[RawImage]) -> list[GeneratedImage]:
+        out = []
+        for item in items:
+            data = decode_b64(item.b64) if item.b64 else await self.download_image(
+                item.url or "")
+            out.append(GeneratedImage(data, item.revised_prompt, sniff_mime(data)))
+        return out
 
     async def stream_chat(self, request: ChatRequest) -> AsyncGenerator[ChatChunk, None]:
         """Stream an answer: a ``ChatChunk`` per text delta, then one final chunk.

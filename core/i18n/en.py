@@ -105,6 +105,31 @@ MESSAGES.update({
 MESSAGES["error.unsupported_message"] = (
     "I can't read that kind of message yet. Send me text, photos or text documents "
     "(.txt, .md, .py, .json, .csv…).")
+MESSAGES["error.download_failed"] = "I couldn't download {filename}. Please send it again."
+# images (core.images): /image, /edit, /vary and their buttons
+MESSAGES.update({
+    "image.bad_model": "{model} can't make images here. Image models: {models}.",
+    "image.no_prompt": "Tell me what to draw, e.g. /image a red fox in the snow.",
+    "image.prompt_too_long": "That prompt is too long for {model} ({length} characters, "
+                             "at most {limit}).",
+    "image.bad_size": "{model} can't make {size} images. Sizes: {sizes}.",
+    "image.bad_n": "{model} makes at most {max_n} image(s) per request (you asked for {n}).",
+    "image.bad_quality": "{model} doesn't take quality \"{quality}\". Qualities: {qualities}.",
+    "image.bad_style": "{model} doesn't take style \"{style}\". Styles: {styles}.",
+    "image.no_edits": "{model} can't edit images; /edit and /vary use {edit_model}.",
+    "image.need_photo": "Send a photo with /{command}, or press ✏️ under a generated image "
+                        "first.",
+    "image.gone": "That image is no longer stored. Generate a new one with /image.",
+    "image.progress_generate": "🎨 Drawing {n} image(s) with {model}…",
+    "image.progress_edit": "🎨 Editing the image with {model}…",
+    "image.progress_vary": "🎨 Making {n} variation(s) with {model}…",
+    "image.again": "Again",
+    "image.edit": "Edit",
+    "image.vary": "Variations",
+    "image.edit_hint": "Now send /edit followed by what to change in this image.",
+    "setting.image_model": "image model",
+    "setting.image_size": "image size",
+})
 # image jobs: queue, daily allowance, image settings (core.image_jobs)
 MESSAGES.update({
     "image.queued": "⏳ Queued: position {position}",

@@ -99,6 +99,29 @@ MESSAGES.update({
 })
 MESSAGES["error.unsupported_message"] = (
     "暂时无法读取这类消息。请发送文字、图片或文本文件(.txt、.md、.py、.json、.csv 等)。")
+MESSAGES["error.download_failed"] = "无法下载 {filename},请重新发送。"
+# images (core.images): /image, /edit, /vary and their buttons
+MESSAGES.update({
+    "image.bad_model": "{model} 不能在这里生成图片。可用的图片模型:{models}。",
+    "image.no_prompt": "请告诉我要画什么,例如:/image 雪地里的一只红狐狸。",
+    "image.prompt_too_long": "描述对 {model} 来说太长了({length} 个字符,最多 {limit} 个)。",
+    "image.bad_size": "{model} 不支持 {size} 尺寸。可用尺寸:{sizes}。",
+    "image.bad_n": "{model} 每次最多生成 {max_n} 张图片(你要求了 {n} 张)。",
+    "image.bad_quality": "{model} 不支持画质“{quality}”。可用画质:{qualities}。",
+    "image.bad_style": "{model} 不支持风格“{style}”。可用风格:{styles}。",
+    "image.no_edits": "{model} 不能编辑图片;/edit 和 /vary 使用 {edit_model}。",
+    "image.need_photo": "请在发送 /{command} 时附上一张图片,或先点击生成图片下方的 ✏️。",
+    "image.gone": "这张图片已不再保存。请用 /image 重新生成。",
+    "image.progress_generate": "🎨 正在用 {model} 生成 {n} 张图片…",
+    "image.progress_edit": "🎨 正在用 {model} 编辑图片…",
+    "image.progress_vary": "🎨 正在用 {model} 生成 {n} 张变体…",
+    "image.again": "再来一次",
+    "image.edit": "编辑",
+    "image.vary": "变体",
+    "image.edit_hint": "现在发送 /edit 加上要修改的内容,即可编辑这张图片。",
+    "setting.image_model": "图片模型",
+    "setting.image_size": "图片尺寸",
+})
 # 图片任务:排队、每日额度、图片设置(core.image_jobs)
 MESSAGES.update({
     "image.queued": "⏳ 排队中:第 {position} 位",

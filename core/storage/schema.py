@@ -145,6 +145,40 @@ actions = sa.Table(
 custom_id, the action ``kind`` and its JSON ``payload``, who may press it."""
 
 
+mj_tasks = sa.Table(
+    "mj_tasks",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("progress", sa.String(8), nullable=False),
+    sa.Column("platform", sa.String(32), nullable=False),
+    sa.Column("chat_id", sa.String(64), nullable=False),
+    sa.Column("thread_id", sa.String(64), nullable=False),
+    sa.Column("is_private", sa.Boolean(), nullable=False),
+    sa.Column("request_message_id", sa.String(64), nullable=False),
+    sa.Column("requester_id", sa.String(64), nullable=False),
+    sa.Column("lang", sa.String(8), nullable=False),
+    sa.Column("prompt", sa.Text(), nullable=False),
+    sa.Column("image_url", sa.Text(), nullable=False),
+    sa.Column("buttons", json_type(), nullable=False),
+    sa.Column("parent_id", sa.String(64), nullable=True),
+    sa.Column("fail_reason", sa.Text(), nullable=False),
+    sa.Column("speed", sa.String(8), nullable=False),
+    sa.Column("properties", json_type(), nullable=False),
+    sa.Column("notified", sa.Boolean(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Index("ix_mj_tasks_notified", "notified"),
+)
+"""Midjourney tasks this bot submitted (see core.midjourney): the gateway's task id,
+``action`` (IMAGINE, UPSCALE, MODAL, …), last seen ``status``/``progress``, where to post
+the result (chat, thread, the request's platform message id, requester, language), the
+``prompt``, last ``image_url``, ``buttons`` (customId list), ``properties`` (the task's
+properties plus ours: image width/height, mask cells), ``notified``: the result was
+handed to the chat (or the requester stopped following it)."""
+
+
 def dialect_insert(dialect: str, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
     """``INSERT`` with the dialect's ``ON CONFLICT`` support."""
     if dialect == "postgresql":

@@ -15,6 +15,7 @@ from core.storage.actions_repo import ActionsRepository
 from core.storage.chat_moves import ChatMove, move_chat
 from core.storage.conversations import ConversationRepository
 from core.storage.engine import DEFAULT_URL, Database, create_engine, migrate
+from core.storage.mj_tasks_repo import MjTaskRepository
 from core.storage.settings_repo import SettingsRepository
 from core.storage.types import NewMessage, ScopeKey, StoredMessage, UsageRecord
 from core.storage.usage import UsageRepository
@@ -46,6 +47,8 @@ class Store:
         self._current: OrderedDict[str, int] = OrderedDict()
         self.actions = ActionsRepository(db)
         """Button state rows (see ``core.actions``)."""
+        self.mj_tasks = MjTaskRepository(db)
+        """Midjourney tasks followed across restarts (see ``core.midjourney``)."""
 
     @classmethod
     async def open(cls, url: str = DEFAULT_URL, *, echo: bool = False) -> Store:

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from adapters.discord.settings import DiscordSettings
+from bots.registry import load_plugins
+from bots.runner import configure
 from core.config import AppSettings, SettingsError, load_settings, site_root
 
 
@@ -18,6 +21,12 @@ def test_an_empty_value_means_not_set_for_every_setting(
     defaults = AppSettings.model_construct()
     for name in AppSettings.model_fields:
         assert getattr(settings, name) == getattr(defaults, name), name
+    for plugin in load_plugins().values():  # the platforms' own settings too
+        prefix = str(plugin.settings.model_config.get("env_prefix", ""))
+        for name in plugin.settings.model_fields:
+            monkeypatch.setenv((prefix + name).upper(), "")
+        loaded = plugin.settings(_env_file=None)  # type: ignore[call-arg]
+        assert loaded == plugin.settings.model_construct(), plugin.name
 
 
 def test_an_empty_value_in_the_environment_does_not_hide_the_env_file(
@@ -25,7 +34,9 @@ def test_an_empty_value_in_the_environment_does_not_hide_the_env_file(
     (tmp_path / ".env").write_text("DISCORD_DEV_GUILD_ID=42\nEXTRA_MODELS_FILE=\n", "utf-8")
     monkeypatch.setenv("DISCORD_DEV_GUILD_ID", "")
     settings = load_settings(_env_file=tmp_path / ".env")
-    assert settings.discord_dev_guild_id == 42 and settings.extra_models_file is None
+    _, discord = configure(load_plugins(), _env_file=tmp_path / ".env")["discord"]
+    assert isinstance(discord, DiscordSettings)
+    assert discord.dev_guild_id == 42 and settings.extra_models_file is None
 
 
 @pytest.mark.parametrize(("given", "root"), [
@@ -81,6 +92,7 @@ def test_every_bad_value_is_one_line_naming_the_variable(monkeypatch: pytest.Mon
             env.setenv(name, value)
             with pytest.raises(SettingsError) as raised:
                 load_settings(_env_file=None)
+                configure(load_plugins(), _env_file=None)
         text = str(raised.value)
         assert text.startswith(f"invalid setting {name}:"), (name, value, text)
         assert "\n" not in text and len(text) < 400, text

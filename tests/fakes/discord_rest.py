@@ -360,6 +360,7 @@ class RestRoutes:
     # ---- CDN -------------------------------------------------------------------------
     async def cdn(self, request: web.Request) -> web.Response:
         """Serve attachment bytes (user uploads and bot uploads)."""
+        self.state.cdn_fetches.append(int(request.match_info["aid"]))
         f = self.state.find_file(int(request.match_info["aid"]))
         if f is None:
             return web.Response(status=404, text="Not Found")

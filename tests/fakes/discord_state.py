@@ -73,6 +73,7 @@ class DiscordState:
         self.rate_limited = 0
         self.typing: list[int] = []  # channel ids, one per POST /typing
         self.pending_files: dict[str, FakeFile] = {}  # slash-command attachments by id
+        self.cdn_fetches: list[int] = []  # attachment ids served by the CDN route, in order
         # Discord echoes the bot's own messages/edits over the gateway; benchmarks may
         # switch this off to save client-side parsing.
         self.echo_bot_messages = True

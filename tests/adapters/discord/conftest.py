@@ -11,6 +11,7 @@ import discord.http
 import pytest
 
 from adapters.discord import DiscordBot
+from adapters.discord.settings import DiscordSettings
 from core.app import ChatCore
 from core.config import AppSettings
 from tests.fakes.discord import FakeDiscord, FakeInteraction, FakeMessage
@@ -31,7 +32,7 @@ class DiscordWorld:
     gateway: FakeGateway
     core: ChatCore
     bot: DiscordBot
-    settings: AppSettings
+    settings: DiscordSettings
     tmp_path: Path
 
     @property
@@ -94,8 +95,6 @@ def make_settings(gateway: FakeGateway, dc: FakeDiscord, tmp_path: Path,
     values: dict[str, Any] = {
         "gateway_base_url": gateway.url, "gateway_api_key": "gw-key",
         "database_url": f"sqlite+aiosqlite:///{tmp_path}/d.db",
-        "discord_bot_token": dc.token, "discord_api_base": dc.api_base,
-        "discord_gateway_url": dc.gateway_url, "discord_dev_guild_id": dc.guild_id,
         "data_dir": tmp_path, "burst_window": 0.05, "burst_max_wait": 0.5,
         "models_refresh_interval": 0, "gateway_max_retries": 0,
         "default_model": "gpt-3.5-turbo",
@@ -104,7 +103,15 @@ def make_settings(gateway: FakeGateway, dc: FakeDiscord, tmp_path: Path,
     return AppSettings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-async def start_bot(core: ChatCore, settings: AppSettings,
+def make_bot_settings(dc: FakeDiscord, **overrides: Any) -> DiscordSettings:
+    """``DISCORD_*`` settings pointing the bot at the fake Discord."""
+    values: dict[str, Any] = {"bot_token": dc.token, "api_base": dc.api_base,
+                              "gateway_url": dc.gateway_url, "dev_guild_id": dc.guild_id,
+                              **overrides}
+    return DiscordSettings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+async def start_bot(core: ChatCore, settings: DiscordSettings,
                     edit_interval: float = EDIT_INTERVAL) -> DiscordBot:
     """A started DiscordBot with fast test timings."""
     bot = DiscordBot(core, settings, edit_interval=edit_interval, guild_ready_timeout=0.1,
@@ -127,8 +134,8 @@ async def world(fake_gateway: FakeGateway, fake_discord: FakeDiscord, tmp_path: 
     fake_discord.limits.window = 1.0  # 5 writes per channel per second
     fake_discord.add_member(USER, "ann")
     fake_discord.add_member(ADMIN, "owner")
-    settings = make_settings(fake_gateway, fake_discord, tmp_path)
-    core = await ChatCore.create(settings)
+    core = await ChatCore.create(make_settings(fake_gateway, fake_discord, tmp_path))
+    settings = make_bot_settings(fake_discord)
     bot = await start_bot(core, settings, edit_interval)
     try:
         yield DiscordWorld(fake_discord, fake_gateway, core, bot, settings, tmp_path)

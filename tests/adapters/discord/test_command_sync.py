@@ -9,7 +9,12 @@ import aiohttp
 
 from adapters.discord.commands import normalize_commands
 from core.app import ChatCore
-from tests.adapters.discord.conftest import DiscordWorld, make_settings, start_bot
+from tests.adapters.discord.conftest import (
+    DiscordWorld,
+    make_bot_settings,
+    make_settings,
+    start_bot,
+)
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.gateway import FakeGateway
 
@@ -73,8 +78,8 @@ async def test_an_option_removed_elsewhere_is_restored(world: DiscordWorld) -> N
 async def test_global_commands_are_compared_too(fake_gateway: FakeGateway,
                                                 fake_discord: FakeDiscord,
                                                 tmp_path: Path) -> None:
-    settings = make_settings(fake_gateway, fake_discord, tmp_path, discord_dev_guild_id=None)
-    core = await ChatCore.create(settings)
+    core = await ChatCore.create(make_settings(fake_gateway, fake_discord, tmp_path))
+    settings = make_bot_settings(fake_discord, dev_guild_id=None)
     try:
         for expected_sync, expected_puts in ((True, 1), (False, 1)):
             bot = await start_bot(core, settings)

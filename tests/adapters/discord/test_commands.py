@@ -9,6 +9,7 @@ from tests.adapters.discord.conftest import (
     ADMIN,
     USER,
     DiscordWorld,
+    make_bot_settings,
     make_settings,
     start_bot,
 )
@@ -24,7 +25,8 @@ async def test_commands_sync_once_and_not_again_when_unchanged(world: DiscordWor
     synced = world.dc.synced_commands[f"guild:{world.dc.guild_id}"]
     names = [c["name"] for c in synced]
     assert names == ["help", "chat", "new", "model", "models", "persona", "settings", "mode",
-                     "cancel"]
+                     "cancel", "image", "edit", "vary", "mj", "blend", "describe", "shorten",
+                     "seed", "swap"]
     chat = next(c for c in synced if c["name"] == "chat")
     assert chat["description_localizations"]["zh-CN"] == "向模型提问"
     assert [(o["name"], o["type"], o.get("required")) for o in chat["options"]] == [
@@ -102,8 +104,8 @@ async def test_models_and_settings_replies(world: DiscordWorld) -> None:
 async def test_global_sync_and_slash_chat_in_a_dm(fake_gateway: FakeGateway,
                                                   fake_discord: FakeDiscord,
                                                   tmp_path: Path) -> None:
-    settings = make_settings(fake_gateway, fake_discord, tmp_path, discord_dev_guild_id=None)
-    core = await ChatCore.create(settings)
+    core = await ChatCore.create(make_settings(fake_gateway, fake_discord, tmp_path))
+    settings = make_bot_settings(fake_discord, dev_guild_id=None)
     bot = await start_bot(core, settings)
     try:
         (put,) = fake_discord.calls_of("PUT", "/commands")

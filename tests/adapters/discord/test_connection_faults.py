@@ -24,7 +24,13 @@ import pytest
 from aiohttp import web
 
 from core.app import ChatCore
-from tests.adapters.discord.conftest import USER, DiscordWorld, make_settings, start_bot
+from tests.adapters.discord.conftest import (
+    USER,
+    DiscordWorld,
+    make_bot_settings,
+    make_settings,
+    start_bot,
+)
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord_rest import API
 from tests.fakes.gateway import FakeGateway
@@ -122,9 +128,8 @@ async def flaky(fake_gateway: FakeGateway, fake_discord: FakeDiscord, tmp_path: 
     await proxy.start()
     fake_discord.limits.window = 1.0
     fake_discord.add_member(USER, "ann")
-    settings = make_settings(fake_gateway, fake_discord, tmp_path,
-                             discord_api_base=proxy.url + API)
-    core = await ChatCore.create(settings)
+    core = await ChatCore.create(make_settings(fake_gateway, fake_discord, tmp_path))
+    settings = make_bot_settings(fake_discord, api_base=proxy.url + API)
     bot = await start_bot(core, settings)
     try:
         yield DiscordWorld(fake_discord, fake_gateway, core, bot, settings, tmp_path), proxy

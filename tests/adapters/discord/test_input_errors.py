@@ -34,10 +34,11 @@ async def test_text_model_command_typo_in_chinese(world: DiscordWorld) -> None:
     assert "gpt-4" in reply.content
 
 
-async def test_unknown_text_command_is_a_normal_prompt(world: DiscordWorld) -> None:
+async def test_unknown_text_command_addressed_to_the_bot_is_named(world: DiscordWorld) -> None:
     await world.dc.user_sends(world.channel, USER, "/frobnicate please", mention_bot=True)
-    shown = await world.wait_final(world.channel, "echo: /frobnicate please", timeout=3.0)
-    assert [m.content for m in shown] == ["echo: /frobnicate please"]
+    shown = await world.wait_final(world.channel, "Unknown command", timeout=3.0)
+    assert [m.content for m in shown] == ["Unknown command /frobnicate. See /help."]
+    assert world.chat_bodies() == []  # the same policy as Telegram: not a prompt
 
 
 async def test_unsupported_attachment_in_a_channel_is_refused(world: DiscordWorld) -> None:

@@ -62,7 +62,7 @@ async def test_tool_call_shows_a_status_line_until_the_answer_comes(
                for old in answer.history)  # no tool arguments or results leaked
     assert calls == [{"city": "Paris"}]
     first, second = world.chat_bodies()
-    assert [t["function"]["name"] for t in first["tools"]] == ["weather"]
+    assert [t["function"]["name"] for t in first["tools"]] == ["generate_image", "weather"]
     assert second["messages"][-1] == {"role": "tool", "tool_call_id": second["messages"][-2][
         "tool_calls"][0]["id"], "content": "Paris: sunny, 24°C"}
 

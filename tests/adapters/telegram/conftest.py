@@ -11,6 +11,7 @@ import pytest
 
 from adapters.telegram import TelegramBot
 from adapters.telegram.ratelimit import RateLimits
+from adapters.telegram.settings import TelegramSettings
 from adapters.telegram.streaming import StreamTimings
 from core.app import ChatCore
 from core.config import AppSettings
@@ -72,12 +73,17 @@ def make_settings(gateway: FakeGateway, tg: FakeTelegram, tmp_path: Path,
     values: dict[str, Any] = {
         "gateway_base_url": gateway.url, "gateway_api_key": "gw-key",
         "database_url": f"sqlite+aiosqlite:///{tmp_path}/t.db",
-        "telegram_bot_token": tg.token, "telegram_api_url": tg.url,
         "burst_window": 0.0, "burst_max_wait": 1.0, "models_refresh_interval": 0,
         "gateway_max_retries": 0,
     }
     values.update(overrides)
     return AppSettings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def make_bot_settings(tg: FakeTelegram, **overrides: Any) -> TelegramSettings:
+    """``TELEGRAM_*`` settings pointing the bot at the fake Bot API."""
+    values: dict[str, Any] = {"bot_token": tg.token, "api_url": tg.url, **overrides}
+    return TelegramSettings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 @pytest.fixture
@@ -102,8 +108,8 @@ async def world(fake_gateway: FakeGateway, fake_telegram: FakeTelegram, tmp_path
     fake_telegram.limits = FAKE_LIMITS
     settings = make_settings(fake_gateway, fake_telegram, tmp_path, **settings_overrides)
     core = await ChatCore.create(settings)
-    bot = TelegramBot(core, settings, timings=FAST_TIMINGS, limits=FAST_LIMITS,
-                      album_delay=0.2, polling_timeout=1)
+    bot = TelegramBot(core, make_bot_settings(fake_telegram), timings=FAST_TIMINGS,
+                      limits=FAST_LIMITS, album_delay=0.2, polling_timeout=1)
     await bot.start()
     try:
         yield TelegramWorld(fake_telegram, fake_gateway, core, bot, tmp_path)

@@ -101,20 +101,35 @@ async def test_text_document_is_read_and_bad_files_are_explained(world: Telegram
     tg.user_sends(ann, 42, document=("big.txt", b"tiny", "text/plain"),
                   file_size=25 * 1024 * 1024)
     [*_, too_big] = await world.wait_for_messages(ann.id, 3)
-    assert "20 MB" in too_big.text
+    assert too_big.text == "That file is too large (at most 2 MB)."  # MAX_DOCUMENT_BYTES
     assert len(world.gateway.chat_requests()) == 1
+    assert len(tg.file_downloads) == 1 and len(tg.calls_of("getFile")) == 1  # notes.md only
+
+
+@pytest.mark.parametrize("settings_overrides", [{"max_document_bytes": 30 * 1024 * 1024}])
+async def test_a_file_above_the_bot_api_limit_is_refused_without_getfile(
+        world: TelegramWorld) -> None:
+    tg = world.tg
+    ann = tg.private_chat(42)
+    tg.user_sends(ann, 42, document=("big.txt", b"tiny", "text/plain"),
+                  file_size=25 * 1024 * 1024)  # our limit allows it, Telegram's does not
+    [too_big] = await world.wait_for_messages(ann.id, 1)
+    assert "20 MB" in too_big.text
+    assert tg.calls_of("getFile") == [] and tg.file_downloads == []
 
 
 async def test_failed_download_is_explained_and_the_token_never_logged(
         world: TelegramWorld, caplog: pytest.LogCaptureFixture) -> None:
     tg = world.tg
     li = tg.private_chat(43, language_code="zh-hans")
+    tg.command(li, 43, "/model gpt-4-vision-preview")  # checks pass: the download runs
+    await world.wait_for_messages(li.id, 1)
     caplog.set_level(logging.DEBUG)
     sent = tg.user_sends(li, 43, photo=png(), caption="这是什么?")
     stored = tg.files[sent["photo"][-1]["file_id"]]
     del tg.files_by_path[stored.file_path]  # getFile works, the download answers 404
 
-    [reply] = await world.wait_for_messages(li.id, 1)
+    [_, reply] = await world.wait_for_messages(li.id, 2)
     assert reply.text == world.core.t("telegram.download_failed", "zh")
     assert world.gateway.chat_requests() == []
     assert tg.token.split(":", 1)[1] not in caplog.text

@@ -11,7 +11,12 @@ from aiogram.exceptions import TelegramAPIError
 
 from adapters.telegram import TelegramBot
 from core.app import ChatCore
-from tests.adapters.telegram.conftest import FAST_LIMITS, FAST_TIMINGS, make_settings
+from tests.adapters.telegram.conftest import (
+    FAST_LIMITS,
+    FAST_TIMINGS,
+    make_bot_settings,
+    make_settings,
+)
 from tests.adapters.telegram.test_webhook import PATH, PUBLIC_URL, SECRET, free_port
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.telegram import FakeTelegram
@@ -31,12 +36,12 @@ async def test_run_cleans_up_when_setting_the_webhook_fails(
 
     fake_telegram._handlers["setwebhook"] = refuse
     port = free_port()
-    settings = make_settings(
-        fake_gateway, fake_telegram, tmp_path, telegram_webhook_url=PUBLIC_URL,
-        telegram_webhook_secret=SECRET, telegram_webhook_host="127.0.0.1",
-        telegram_webhook_port=port, telegram_webhook_path=PATH)
+    settings = make_settings(fake_gateway, fake_telegram, tmp_path)
+    hook = make_bot_settings(
+        fake_telegram, webhook_url=PUBLIC_URL, webhook_secret=SECRET,
+        webhook_host="127.0.0.1", webhook_port=port, webhook_path=PATH)
     core = await ChatCore.create(settings)
-    bot = TelegramBot(core, settings, timings=FAST_TIMINGS, limits=FAST_LIMITS)
+    bot = TelegramBot(core, hook, timings=FAST_TIMINGS, limits=FAST_LIMITS)
     try:
         with pytest.raises(TelegramAPIError):
             await bot.run()
@@ -54,7 +59,8 @@ async def test_stop_after_polling_died_still_closes_everything(
         fake_gateway: FakeGateway, fake_telegram: FakeTelegram, tmp_path: Path) -> None:
     settings = make_settings(fake_gateway, fake_telegram, tmp_path)
     core = await ChatCore.create(settings)
-    bot = TelegramBot(core, settings, timings=FAST_TIMINGS, limits=FAST_LIMITS,
+    bot = TelegramBot(core, make_bot_settings(fake_telegram), timings=FAST_TIMINGS,
+                      limits=FAST_LIMITS,
                       polling_timeout=1)
 
     async def broken_startup() -> None:

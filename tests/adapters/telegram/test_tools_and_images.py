@@ -51,7 +51,7 @@ async def test_private_chat_shows_the_running_tool_then_the_answer(world: Telegr
     assert STATUS in [draft.text for draft in tg.drafts(ann)]  # shown while the tool ran
     assert calls == [{"city": "Paris"}]
     first, second = world.gateway.chat_requests()
-    assert [t["function"]["name"] for t in first["tools"]] == ["weather"]
+    assert [t["function"]["name"] for t in first["tools"]] == ["generate_image", "weather"]
     tool_message = second["messages"][-1]
     assert tool_message["role"] == "tool" and tool_message["content"] == "Paris: sunny, 24°C"
 

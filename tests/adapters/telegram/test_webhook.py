@@ -14,7 +14,13 @@ import pytest
 
 from adapters.telegram import TelegramBot
 from core.app import ChatCore
-from tests.adapters.telegram.conftest import FAKE_LIMITS, FAST_LIMITS, FAST_TIMINGS, make_settings
+from tests.adapters.telegram.conftest import (
+    FAKE_LIMITS,
+    FAST_LIMITS,
+    FAST_TIMINGS,
+    make_bot_settings,
+    make_settings,
+)
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.telegram import FakeTelegram
 
@@ -59,12 +65,12 @@ async def hooked(fake_gateway: FakeGateway, fake_telegram: FakeTelegram,
     """A bot started in webhook mode, listening on a free local port."""
     fake_telegram.limits = FAKE_LIMITS
     port = free_port()
-    settings = make_settings(
-        fake_gateway, fake_telegram, tmp_path, telegram_webhook_url=PUBLIC_URL,
-        telegram_webhook_secret=SECRET, telegram_webhook_host="127.0.0.1",
-        telegram_webhook_port=port, telegram_webhook_path=PATH)
+    settings = make_settings(fake_gateway, fake_telegram, tmp_path)
+    hook = make_bot_settings(
+        fake_telegram, webhook_url=PUBLIC_URL, webhook_secret=SECRET,
+        webhook_host="127.0.0.1", webhook_port=port, webhook_path=PATH)
     core = await ChatCore.create(settings)
-    bot = TelegramBot(core, settings, timings=FAST_TIMINGS, limits=FAST_LIMITS,
+    bot = TelegramBot(core, hook, timings=FAST_TIMINGS, limits=FAST_LIMITS,
                       polling_timeout=1)
     await bot.start()
     try:
@@ -118,12 +124,12 @@ async def test_stop_closes_the_webhook_listener(fake_gateway: FakeGateway,
                                                 fake_telegram: FakeTelegram,
                                                 tmp_path: Path) -> None:
     port = free_port()
-    settings = make_settings(
-        fake_gateway, fake_telegram, tmp_path, telegram_webhook_url=PUBLIC_URL,
-        telegram_webhook_secret=SECRET, telegram_webhook_host="127.0.0.1",
-        telegram_webhook_port=port, telegram_webhook_path=PATH)
+    settings = make_settings(fake_gateway, fake_telegram, tmp_path)
+    hook = make_bot_settings(
+        fake_telegram, webhook_url=PUBLIC_URL, webhook_secret=SECRET,
+        webhook_host="127.0.0.1", webhook_port=port, webhook_path=PATH)
     core = await ChatCore.create(settings)
-    bot = TelegramBot(core, settings, timings=FAST_TIMINGS, limits=FAST_LIMITS)
+    bot = TelegramBot(core, hook, timings=FAST_TIMINGS, limits=FAST_LIMITS)
     try:
         await bot.start()
         endpoint = f"http://127.0.0.1:{port}{PATH}"

@@ -92,7 +92,7 @@ async def test_tool_calls_run_and_the_answer_follows(core: ChatCore,
     assert started.name == "weather" and finished.ok and "sunny" in finished.result
     assert isinstance(events[-1], TurnFinal) and events[-1].text == "It is sunny in Paris."
     first, second = fake_gateway.chat_requests()
-    assert first["tools"][0]["function"]["name"] == "weather"
+    assert first["tools"][-1]["function"]["name"] == "weather"  # after generate_image
     assert second["messages"][-1]["role"] == "tool" and "sunny" in second["messages"][-1][
         "content"]
     roles = [role for role, _ in await history(core)]

@@ -21,7 +21,7 @@ DEFAULT_TEST_POSTGRES_URL = (
     "postgresql+asyncpg://chatbridge:chatbridge@127.0.0.1:5432/chatbridge_test"
 )
 _DROP_ALL = (
-    "DROP TABLE IF EXISTS actions, usage_ledger, settings, messages, conversations, "
+    "DROP TABLE IF EXISTS mj_tasks, actions, usage_ledger, settings, messages, conversations, "
     "alembic_version CASCADE"
 )
 _unreachable: dict[str, str] = {}

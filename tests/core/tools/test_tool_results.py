@@ -91,7 +91,7 @@ async def test_entry_point_tools_load_and_a_broken_one_is_one_warning(
     ))
     with caplog.at_level(logging.WARNING, logger="core.tools.plugins"):
         core = await make_core()
-    assert core.tools.names() == ["stamp", "echo"]
+    assert core.tools.names() == ["stamp", "echo", "generate_image"]  # + built-in
     warnings = [r.getMessage() for r in caplog.records if r.name == "core.tools.plugins"]
     assert len(warnings) == 2
     assert "missing" in warnings[0] and "ModuleNotFoundError" in warnings[0]
@@ -111,7 +111,8 @@ async def test_the_chat_tools_setting_limits_what_the_model_may_call(
     core.tools.register(Tool("draw", "Draw a picture", OBJECT, draw))
     await say(core, "hi", chat=GROUP)
     offered = fake_gateway.chat_requests()[-1]["tools"]
-    assert [t["function"]["name"] for t in offered] == ["clock", "draw"]  # default: all
+    assert [t["function"]["name"] for t in offered] == [
+        "generate_image", "clock", "draw"]  # default: all (generate_image is built in)
 
     await core.settings_service.set(chat_scope(GROUP), "tools", ["clock"])
     shown = await core.run_command("settings", {}, GROUP, ANN)

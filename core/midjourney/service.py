@@ -1,0 +1,265 @@
+"""``Midjourney``: jobs on the gateway's Midjourney routes, followed until they finish.
+
+A job is a ``TurnTicket`` (``CommandReply.ticket`` / ``ActionOutcome.ticket``) that
+shows ``PartShown(ProgressPart(ref="job"))``, progress updates (queue position,
+percent, a preview image fetched as bytes) as ``PartUpdated``, then the result
+(``MediaPart`` with the task's buttons, or an ``ActionsPart`` for describe/shorten)
+and ``TurnFinal(turn_id=<task id>, model="midjourney", text="")`` — or ``TurnFailed``.
+Tasks live in the ``mj_tasks`` table: after a restart they are polled again and their
+results are posted through ``core.outbox`` (held until the platform's adapter attaches).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from core.conversation.keys import Actor, ChatRef
+from core.conversation.tickets import TurnTicket
+from core.events import PartShown, PartUpdated, TurnCancelled, TurnEvent
+from core.metering import CallInfo, Meter
+from core.midjourney import texts  # noqa: F401  (registers the texts)
+from core.midjourney.client import MjClient, Speed, SubmitResult
+from core.midjourney.images import sniff_mime
+from core.midjourney.results import (
+    JOB,
+    failure_event,
+    percent_of,
+    result_events,
+    status_progress,
+    timeout_event,
+)
+from core.midjourney.specs import SPEEDS
+from core.midjourney.tracker import Follow, Timing, Tracker
+from core.outbox import Delivery
+from core.parts import Media, PartUpdate, Progress, ProgressPart
+from core.storage.mj_tasks_repo import MjTaskRow
+
+if TYPE_CHECKING:
+    from core.app import ChatCore
+
+log = logging.getLogger(__name__)
+
+
+def new_timing() -> Timing:
+    """The poller's timing (tests replace this factory to inject a virtual clock)."""
+    return Timing()
+
+
+@dataclass(slots=True)
+class Job:
+    """What to submit: the price name (``buttons.PRICES``), the call, and the row to
+    store for the task it creates."""
+
+    price: str
+    call: Callable[[], Awaitable[SubmitResult]]
+    row: MjTaskRow
+
+
+class Midjourney:
+    """Submits, follows and presents Midjourney tasks for one ``ChatCore``."""
+
+    def __init__(self, core: ChatCore) -> None:
+        settings = core.settings
+        self.core = core
+        self.client = MjClient(core.gateway, settings.secret(settings.gateway_api_key),
+                               speed=_speed(settings.mj_speed), timeout=settings.request_timeout)
+        self.timeout = settings.mj_task_timeout
+        self.refunds = settings.mj_refunds_failed
+        self.repo = core.store.mj_tasks
+        self.tracker = Tracker(self.client, self._on_task, self._on_timeout, self._on_gone,
+                               new_timing())
+        self._tickets: dict[str, TurnTicket] = {}
+        self._held: list[tuple[MjTaskRow, list[TurnEvent]]] = []
+        self._sending: set[asyncio.Task[Any]] = set()
+
+    @property
+    def timing(self) -> Timing:
+        return self.tracker.timing
+
+    # --- lifecycle ---------------------------------------------------------------------
+    async def start(self) -> int:
+        """Resume following the tasks a previous run left unfinished; returns how many."""
+        rows = await self.repo.unfinished()
+        for row in rows:
+            self._follow(row, None)
+        self.core.outbox.on_attach(self._flush_held)
+        return len(rows)
+
+    async def close(self) -> None:
+        """Stop polling (tasks resume at the next start) and pending deliveries."""
+        await self.tracker.close()
+        for task in list(self._sending):
+            task.cancel()
+
+    # --- submitting --------------------------------------------------------------------
+    async def submit(self, job: Job, chat: ChatRef, actor: Actor) -> SubmitResult:
+        """Run ``job.call`` inside ``core.metering`` (``CallInfo("mj", <price name>, unit
+        "calls")``): refused submits record outcome ``failed`` and raise typed errors."""
+        async def body(meter: Meter) -> SubmitResult:
+            result = await job.call()
+            meter.count(1, "calls")
+            return result
+
+        info = CallInfo("mj", job.price, chat, actor, estimate=1, unit="calls")
+        return await self.core.metering.run(info, body)
+
+    async def start_job(self, job: Job, chat: ChatRef, actor: Actor) -> TurnTicket:
+        """Submit ``job`` and follow the task it creates; the ticket presents it.
+
+        Raises the submit's typed errors (nothing is stored then)."""
+        result = await self.submit(job, chat, actor)
+        return await self.follow_result(result, job.row)
+
+    async def follow_result(self, result: SubmitResult, row: MjTaskRow) -> TurnTicket:
+        """Store and follow the task of an accepted submit (``row`` without id)."""
+        row.id = result.task_id
+        row.status = "SUBMITTED"
+        row.created_at = _utc(self.timing.clock())
+        row.properties.update({k: v for k, v in result.properties.items()
+                               if isinstance(v, str | int | float | bool)})
+        await self.repo.upsert(row)
+        ticket = TurnTicket(row.lang, self._cancel)
+        ticket.emit(PartShown(ProgressPart(status_progress(row, result.position), ref=JOB)))
+        self._follow(row, ticket)
+        return ticket
+
+    def _follow(self, row: MjTaskRow, ticket: TurnTicket | None) -> None:
+        submitted = row.created_at.timestamp()
+        state: dict[str, Any] = {"row": row, "percent": None, "last_update": None}
+        if ticket is not None:
+            self._tickets[row.id] = ticket
+        self.tracker.follow(row.id, submitted, self.timeout, state)
+
+    def _cancel(self, ticket: TurnTicket) -> None:
+        task_id = next((k for k, v in self._tickets.items() if v is ticket), None)
+        if task_id is None:
+            return
+        follow = self.tracker.unfollow(task_id)
+        self._tickets.pop(task_id, None)
+        ticket.emit(TurnCancelled())
+        if follow is not None:
+            row: MjTaskRow = follow.state["row"]
+            row.notified = True
+            self._spawn(self.repo.update([row]))
+
+    # --- polling results ---------------------------------------------------------------
+    async def _on_task(self, follow: Follow, task: dict[str, Any]) -> bool:
+        row: MjTaskRow = follow.state["row"]
+        status = str(task.get("status") or "")
+        changed = (status, str(task.get("progress") or "")) != (row.status, row.progress)
+        row.status, row.progress = status or row.status, str(task.get("progress") or "")
+        if task.get("imageUrl"):
+            row.image_url = str(task["imageUrl"])
+        if status == "SUCCESS":
+            ticket = self._tickets.get(row.id)
+            events = await result_events(self.client, self.core.actions, _chat(row), row,
+                                         task, shown=ticket is not None)
+            await self._finish(row, events)
+            return True
+        if status in ("FAILURE", "CANCEL"):
+            row.fail_reason = str(task.get("failReason") or status)
+            await self._finish(row, [failure_event(row, row.fail_reason, self.refunds)])
+            return True
+        if changed:
+            await self.repo.update([row])
+        ticket = self._tickets.get(row.id)
+        if ticket is not None and status == "IN_PROGRESS":
+            await self._show_progress(follow, row, ticket, task)
+        return False
+
+    async def _show_progress(self, follow: Follow, row: MjTaskRow, ticket: TurnTicket,
+                             task: dict[str, Any]) -> None:
+        """A percent/preview update: only when the percent changed, and at most every
+        ``Timing.preview_every`` seconds (the first one at once)."""
+        percent = percent_of(task) or 0
+        now = self.timing.clock()
+        last = follow.state["last_update"]
+        if percent == follow.state["percent"] or (
+                last is not None and now - last < self.timing.preview_every):
+            return
+        follow.state.update(percent=percent, last_update=now)
+        preview = None
+        if task.get("imageUrl"):
+            try:
+                data = await self.client.image(str(task["imageUrl"]))
+                preview = Media("image", data=data, mime=sniff_mime(data))
+            except Exception as exc:  # a preview is optional
+                log.info("midjourney preview of %s failed: %s", row.id, type(exc).__name__)
+        progress = Progress("mj.progress.running", {"percent": percent}, percent=percent,
+                            preview=preview)
+        ticket.emit(PartUpdated(PartUpdate(JOB, ProgressPart(progress, ref=JOB))))
+
+    async def _on_timeout(self, follow: Follow) -> None:
+        row: MjTaskRow = follow.state["row"]
+        row.status = "TIMEOUT"
+        await self._finish(row, [timeout_event(row, self.timeout, self.refunds)])
+
+    async def _on_gone(self, follow: Follow) -> None:
+        row: MjTaskRow = follow.state["row"]
+        row.status = "FAILURE"
+        row.fail_reason = "task not found"
+        await self._finish(row, [failure_event(row, row.fail_reason, self.refunds)])
+
+    async def _finish(self, row: MjTaskRow, events: list[TurnEvent]) -> None:
+        """Hand the final events to the waiting ticket, or post them through the outbox
+        (held until the platform's adapter attaches)."""
+        ticket = self._tickets.pop(row.id, None)
+        row.notified = ticket is not None or self.core.outbox.attached(row.platform)
+        await self.repo.update([row])  # first: a restart now never posts it twice
+        if ticket is not None:
+            for event in events:
+                ticket.emit(event)
+        elif row.notified:
+            self._deliver(row, events)
+        else:
+            self._held.append((row, events))
+
+    def _deliver(self, row: MjTaskRow, events: list[TurnEvent]) -> None:
+        ticket = TurnTicket(row.lang, lambda _ticket: None)
+        for event in events:
+            ticket.emit(event)
+        mention = "" if row.is_private else row.requester_id
+        self._spawn(self.core.outbox.send(Delivery(_chat(row), ticket, row.request_message_id,
+                                                   mention)))
+
+    async def _flush_held(self, platform: str) -> None:
+        ready = [(row, events) for row, events in self._held if row.platform == platform]
+        self._held = [item for item in self._held if item[0].platform != platform]
+        for row, _ in ready:
+            row.notified = True
+        await self.repo.update([row for row, _ in ready])
+        for row, events in ready:
+            self._deliver(row, events)
+
+    def _spawn(self, awaitable: Awaitable[Any]) -> None:
+        async def run() -> None:
+            try:
+                await awaitable
+            except Exception:
+                log.exception("midjourney delivery failed")
+
+        task = asyncio.create_task(run())
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def settle(self) -> None:
+        """Wait for deliveries handed to the outbox (tests, shutdown)."""
+        while self._sending:
+            await asyncio.gather(*list(self._sending), return_exceptions=True)
+
+
+def _chat(row: MjTaskRow) -> ChatRef:
+    return ChatRef(row.platform, row.chat_id, row.thread_id, row.is_private)
+
+
+def _utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _speed(value: str) -> Speed:
+    return value if value in SPEEDS else ""  # type: ignore[return-value]

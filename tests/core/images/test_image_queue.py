@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 from core.app import ChatCore
 from core.conversation.keys import Actor
-from core.events import PartShown, PartUpdated, TurnEvent, TurnFailed, TurnFinal
+from core.events import (
+    PartShown,
+    PartUpdated,
+    ToolCallFinished,
+    TurnEvent,
+    TurnFailed,
+    TurnFinal,
+)
 from core.image_jobs import queued_progress
 from core.parts import MediaPart, PartUpdate, Progress, ProgressPart
-from tests.core.conftest import ANN, GROUP, CoreFactory
+from tests.core.conftest import ANN, GROUP, CoreFactory, say
+from tests.fakes.gateway import FakeGateway
 from tests.fakes.gateway_images import FakeImages
+from tests.fakes.gateway_replies import Text, ToolCalls
 
 CAT = Actor("test", "3", "Cat", "en")
 
@@ -57,4 +67,17 @@ async def test_image_jobs_beyond_the_daily_allowance_fail_politely(
     failed = await second.ticket.wait()
     assert isinstance(failed, TurnFailed) and failed.key == "image.allowance_used_up"
     assert core.failure_text(failed, "en").startswith("You have used your 1 images for today")
+    assert len(images.image_requests()) == 1
+
+
+async def test_the_image_tool_respects_the_daily_allowance(
+        make_core: CoreFactory, images: FakeImages, data_dir: Path,
+        fake_gateway: FakeGateway) -> None:
+    core: ChatCore = await make_core(data_dir=data_dir, image_daily_allowance=1)
+    draw = ToolCalls([("generate_image", json.dumps({"prompt": "a cat"}))])
+    fake_gateway.script(draw, Text("Here is your cat."), draw, Text("No more today."))
+    await say(core, "please draw a cat", GROUP, ANN)
+    events = await say(core, "another one", GROUP, ANN)
+    finished = next(e for e in events if isinstance(e, ToolCallFinished))
+    assert finished.result.startswith("error: You have used your 1 images for today")
     assert len(images.image_requests()) == 1

@@ -28,10 +28,11 @@ from core.conversation.keys import Actor, ChatRef, conversation_key
 from core.conversation.scheduler import Submission, TurnScheduler
 from core.conversation.settings import ChatOptions, SettingsService
 from core.conversation.tickets import TurnTicket
-from core.errors import AuthFailed, ChatbridgeError, NotAGateway, UserInputError
+from core.errors import ChatbridgeError, UserInputError
 from core.events import TurnFailed, TurnFinal
 from core.gateway import GatewayClient
 from core.i18n import normalize_language, t
+from core.image_jobs import ImageJobs
 from core.images.service import ImageService
 from core.images.tool import image_tool
 from core.inbound import Inbound, InboundPipeline, InboundResult
@@ -42,17 +43,13 @@ from core.midjourney.presses import Presses
 from core.midjourney.service import Midjourney
 from core.models import ModelCatalog, ModelInfo
 from core.outbox import Outbox
-from core.parts import ActionRows
+from core.parts import ActionRows, Who
+from core.probe import probe_gateway
 from core.storage import Store
 from core.texts import LocalizedTexts
 from core.tools import ToolRegistry, load_entry_point_tools
 
 log = logging.getLogger(__name__)
-
-
-PROBE_DEADLINE = 20.0
-"""Seconds the start-up ``/v1/models`` call (with its retries) may take before the bots
-start anyway (chosen so a hanging gateway delays start-up a little, not minutes)."""
 
 
 async def open_store(url: str) -> Store:
@@ -96,6 +93,10 @@ class ChatCore(LocalizedTexts):
             "temperature": None, "language": None,
             "reply_mode": "mention", "context_mode": "shared", "tools": None,
             "image_model": None, "image_size": None,
+            "image_daily_allowance": settings.image_daily_allowance,
+            "image_jobs_per_chat": settings.image_jobs_per_chat,
+            "image_jobs_per_user": settings.image_jobs_per_user,
+            "image_buttons": "requester",
         })
         self.metering = Metering(catalog, [UsageLedger(store)])
         """Hooks around every gateway call: ``core.metering.add(hook)`` (quotas, …)."""
@@ -118,6 +119,8 @@ class ChatCore(LocalizedTexts):
         self.outbox = Outbox()
         """Deliveries the core starts on its own (see ``core.outbox``)."""
         self._migrations = asyncio.Lock()
+        self.image_jobs = ImageJobs(self.settings_service, store)
+        """Daily allowance + fair per-chat queue for image jobs (``core.image_jobs``)."""
         self.inbound = InboundPipeline(self)
         """The inbound policy; ``inbound.ask`` submits a turn with attachments."""
         self.images = ImageService(self)
@@ -176,31 +179,8 @@ class ChatCore(LocalizedTexts):
         await self.store.close()
 
     async def probe_gateway(self) -> None:
-        """The start-up ``/v1/models`` call: fills the catalog and checks the settings.
-
-        Raises ``SettingsError`` for a wrong URL (404, not a model list) or a refused key
-        (401/403); other failures (unreachable, timeout, 5xx, no answer with retries
-        within ``PROBE_DEADLINE`` seconds) log one warning.
-        """
-        try:
-            async with asyncio.timeout(PROBE_DEADLINE):
-                ids = await self.gateway.list_models()
-        except TimeoutError:
-            log.warning("gateway not reachable at start (no model list within %g s); "
-                        "serving anyway, answers will fail until it is back", PROBE_DEADLINE)
-            return
-        except NotAGateway as exc:
-            raise SettingsError(
-                f"invalid setting GATEWAY_BASE_URL: {self.gateway.api_base}/models is not "
-                f"an OpenAI-compatible model list ({exc})") from None
-        except AuthFailed as exc:
-            raise SettingsError(
-                f"invalid setting GATEWAY_API_KEY: the gateway refused the key ({exc})") from None
-        except ChatbridgeError as exc:
-            log.warning("gateway not reachable at start (%s); serving anyway, answers will "
-                        "fail until it is back", exc)
-            return
-        self.catalog.merge_live(ids)
+        """The start-up ``/v1/models`` call (see ``core.probe.probe_gateway``)."""
+        await probe_gateway(self.gateway, self.catalog)
 
     async def refresh_models(self) -> bool:
         """Merge the gateway's live ``/v1/models`` list into the catalog."""
@@ -326,6 +306,10 @@ class ChatCore(LocalizedTexts):
         if override:
             return self.catalog.resolve(override).model
         return await self.current_model(chat, actor)
+
+    async def images_button_who(self, chat: ChatRef) -> Who:
+        """Who may press image/MJ result buttons in ``chat`` (setting ``image_buttons``)."""
+        return await self.image_jobs.button_who(chat)
 
     # --- actions (buttons) ---------------------------------------------------------------
     async def run_action(self, action_id: str, chat: ChatRef, actor: Actor) -> ActionOutcome:

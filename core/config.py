@@ -81,6 +81,11 @@ class AppSettings(BaseSettings):
     max_image_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_document_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     max_output_tokens: int = Field(default=2048, gt=0)
+    image_daily_allowance: int = Field(default=20, ge=0)
+    """Images per user per day (UTC) by default; 0 = unlimited (chat admins override
+    it per chat: ``/settings image_daily_allowance <n> chat``)."""
+    image_jobs_per_chat: int = Field(default=2, ge=0)
+    image_jobs_per_user: int = Field(default=1, ge=0)
 
     mj_speed: str = ""
     mj_task_timeout: float = Field(default=600.0, gt=0)

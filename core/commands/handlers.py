@@ -12,12 +12,23 @@ from core.commands.registry import COMMANDS
 from core.commands.replies import CommandReply
 from core.commands.spec import CommandSpec, Permission
 from core.conversation.keys import Actor, ChatRef
-from core.conversation.settings import CHAT, GLOBAL, USER, SettingsService
+from core.conversation.settings import (
+    CHAT,
+    CHAT_ONLY_SETTINGS,
+    GLOBAL,
+    IMAGE_BUTTONS,
+    IMAGE_LIMIT_SETTINGS,
+    USER,
+    SettingsService,
+)
 from core.errors import PermissionDenied, UserInputError
 from core.i18n import SUPPORTED_LANGUAGES, t
 from core.models import ModelCatalog
 
 MAX_PERSONA_CHARS = 4000
+MAX_IMAGE_LIMIT = 100_000
+"""Largest value of an image limit setting (an upper bound against typos, assumed)."""
+_PRIVATE_HIDDEN = ("reply_mode", "context_mode", "image_buttons")
 _RESET = {"reset", "default", "clear", "重置"}
 
 
@@ -178,7 +189,7 @@ class CommandHandlers:
         effective = await self._settings.resolve(ctx.chat, ctx.actor)
         lines = [t("cmd.settings_title", ctx.lang)]
         for key, resolved in effective.values.items():
-            if ctx.chat.is_private and key in ("reply_mode", "context_mode"):
+            if ctx.chat.is_private and key in _PRIVATE_HIDDEN:
                 continue
             shown = resolved.value if resolved.value not in (None, "") else "—"
             if isinstance(shown, list):  # the ``tools`` chat setting
@@ -193,7 +204,8 @@ class CommandHandlers:
 
     async def _change_setting(self, name: str, value: str, values: dict[str, Any],
                               ctx: CommandContext) -> CommandReply:
-        scope = self._scope(values, ctx)
+        scope = (self._chat_setting_scope(name, ctx) if name in CHAT_ONLY_SETTINGS
+                 else self._scope(values, ctx))
         key = self._settings.scope_key(scope, ctx.chat, ctx.actor)
         label = t(f"setting.{name}", ctx.lang)
         where = t(f"scope.{scope}", ctx.lang)
@@ -209,6 +221,19 @@ class CommandHandlers:
                 parsed = -1.0
             if not 0.0 <= parsed <= 2.0:
                 raise UserInputError("error.bad_number", param=name, min=0, max=2)
+        elif name in IMAGE_LIMIT_SETTINGS:
+            try:
+                parsed = int(value.strip())
+            except ValueError:
+                parsed = -1
+            if not 0 <= parsed <= MAX_IMAGE_LIMIT:
+                raise UserInputError("error.bad_whole_number", param=name, min=0,
+                                     max=MAX_IMAGE_LIMIT)
+        elif name == "image_buttons":
+            parsed = value.lower()
+            if parsed not in IMAGE_BUTTONS:
+                raise UserInputError("error.bad_choice", param=name,
+                                     choices=", ".join(IMAGE_BUTTONS))
         elif name == "language":
             parsed = value.lower()[:2]
             if parsed not in SUPPORTED_LANGUAGES:
@@ -217,6 +242,21 @@ class CommandHandlers:
         await self._settings.set(key, name, parsed)
         return CommandReply(t("cmd.settings_set", ctx.lang, name=label, value=parsed,
                               scope=where), ephemeral=True)
+
+    @staticmethod
+    def _chat_setting_scope(name: str, ctx: CommandContext) -> str:
+        """Chat settings apply to the whole chat whatever scope was asked: chat admins
+        (and bot owners) change them; in a private chat only bot owners change the
+        image limits (else anyone could lift their own allowance)."""
+        if ctx.is_bot_admin:
+            return CHAT
+        if ctx.chat.is_private:
+            if name in IMAGE_LIMIT_SETTINGS:
+                raise PermissionDenied("error.bot_admin_only")
+            return CHAT
+        if not ctx.actor.is_chat_admin:
+            raise PermissionDenied()
+        return CHAT
 
     async def _cmd_mode(self, values: dict[str, Any], ctx: CommandContext) -> CommandReply:
         key = self._settings.scope_key(CHAT, ctx.chat, ctx.actor)

@@ -63,7 +63,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
         {"en": "Show or change settings", "zh": "查看或修改设置"},
         params=(
             ParamSpec("name", ParamKind.STRING, {"en": "Setting name", "zh": "设置项"},
-                      choices=("temperature", "language")),
+                      choices=("temperature", "language", "image_daily_allowance",
+                               "image_jobs_per_chat", "image_jobs_per_user",
+                               "image_buttons")),
             ParamSpec("value", ParamKind.STRING, {"en": "New value, or 'reset'",
                                                   "zh": "新值,或 reset"}),
             _SCOPE,

@@ -17,9 +17,15 @@ DEFAULT = "default"
 REPLY_MODES = ("mention", "all", "command")
 CONTEXT_MODES = ("shared", "per_user")
 USER_SETTINGS = ("model", "persona", "temperature", "language")
-CHAT_ONLY_SETTINGS = ("reply_mode", "context_mode", "tools")
+IMAGE_BUTTONS = ("requester", "anyone")
+IMAGE_LIMIT_SETTINGS = ("image_daily_allowance", "image_jobs_per_chat", "image_jobs_per_user")
+"""Image-job limits (ints >= 0, 0 = unlimited): images per user per day, concurrent
+jobs per chat and per user in a chat (see ``core.image_jobs``)."""
+CHAT_ONLY_SETTINGS = ("reply_mode", "context_mode", "tools", *IMAGE_LIMIT_SETTINGS,
+                      "image_buttons")
 """Settings only a chat (or the global scope) sets; ``tools`` is a list of the tool
-names the chat may use (None: every registered tool)."""
+names the chat may use (None: every registered tool); ``image_buttons`` is who may
+press an image result's buttons (``IMAGE_BUTTONS``)."""
 
 CACHE_SIZE = 50_000
 """Scopes cached at most; the cache starts over when full."""
@@ -81,8 +87,8 @@ class SettingsService:
         waits: dict[ScopeKey, asyncio.Task[_Layers]] = {}
         missing: list[ScopeKey] = []
         for scope in scopes:
-            if scope in layers or scope in waits:
-                continue
+            if scope in layers or scope in waits or scope in missing:
+                continue  # a scope listed twice is loaded once
             if scope in self._cache:
                 layers[scope] = self._cache[scope]
             elif scope in self._loading:
@@ -143,6 +149,15 @@ class SettingsService:
             reply_mode=str(merged.get("reply_mode", "mention")),
             per_user=merged.get("context_mode") == "per_user",
         )
+
+    async def chat_setting(self, chat: ChatRef, name: str) -> Any:
+        """The effective value of the chat setting ``name`` in ``chat``: chat scope,
+        else global, else the configured default (None when there is none)."""
+        layers = await self._load([chat_scope(chat), GLOBAL_SCOPE])
+        for scope in (chat_scope(chat), GLOBAL_SCOPE):
+            if name in layers[scope]:
+                return layers[scope][name]
+        return self._defaults.get(name)
 
     def scope_key(self, scope: str, chat: ChatRef, actor: Actor) -> ScopeKey:
         """The storage key of a named scope (``user``/``chat``/``global``)."""

@@ -134,3 +134,19 @@ MESSAGES.update({
 MESSAGES["parts.actions_below_album"] = "⬆️ Options for the pictures above:"
 MESSAGES["parts.too_large"] = ("📎 {filename} is too large to send here ({size_mb} MB; "
                                "the limit is {limit_mb} MB).")
+# image jobs: queue, daily allowance, image settings (core.image_jobs)
+MESSAGES.update({
+    "image.queued": "⏳ Queued: position {position}",
+    "image.allowance_used_up": ("You have used your {limit} images for today ({used} of {limit}, "
+                                "including jobs in progress). The allowance resets at 00:00 UTC, "
+                                "in {hours} h {minutes} min."),
+    "image.allowance_too_small": ("This needs {units} images but only {left} of your {limit} "
+                                  "images for today are left ({used} used, including jobs in "
+                                  "progress). The allowance resets at 00:00 UTC, in {hours} h "
+                                  "{minutes} min."),
+    "error.bad_whole_number": "{param} must be a whole number from {min} to {max}.",
+    "setting.image_daily_allowance": "images per user per day (0 = unlimited)",
+    "setting.image_jobs_per_chat": "image jobs at once in this chat (0 = unlimited)",
+    "setting.image_jobs_per_user": "image jobs at once per user (0 = unlimited)",
+    "setting.image_buttons": "who may press image buttons (requester or anyone)",
+})

@@ -125,3 +125,17 @@ MESSAGES.update({
 # presenter: how parts degrade on a platform
 MESSAGES["parts.actions_below_album"] = "⬆️ 上方图片的操作:"
 MESSAGES["parts.too_large"] = "📎 {filename} 太大,无法在这里发送({size_mb} MB;上限 {limit_mb} MB)。"
+# 图片任务:排队、每日额度、图片设置(core.image_jobs)
+MESSAGES.update({
+    "image.queued": "⏳ 排队中:第 {position} 位",
+    "image.allowance_used_up": ("你今天的 {limit} 张图片额度已用完(已用 {used}/{limit},含进行中的任务)。"
+                                "额度将在 UTC 00:00 重置,还有 {hours} 小时 {minutes} 分钟。"),
+    "image.allowance_too_small": ("这次需要 {units} 张图片,但你今天的 {limit} 张额度只剩 {left} 张"
+                                  "(已用 {used},含进行中的任务)。额度将在 UTC 00:00 重置,"
+                                  "还有 {hours} 小时 {minutes} 分钟。"),
+    "error.bad_whole_number": "{param} 必须是 {min} 到 {max} 之间的整数。",
+    "setting.image_daily_allowance": "每人每日图片额度(0 = 不限)",
+    "setting.image_jobs_per_chat": "本群同时进行的图片任务数(0 = 不限)",
+    "setting.image_jobs_per_user": "每人同时进行的图片任务数(0 = 不限)",
+    "setting.image_buttons": "谁可以按图片按钮(requester 或 anyone)",
+})

@@ -13,8 +13,12 @@ Results are bytes (URL results are downloaded by the gateway client; a signed ga
 URL never reaches the chat). Each image is kept under ``DATA_DIR/images`` (see
 ``files``) and the buttons' action payloads carry the parameters and image ids:
 🔁 ``image.again`` (same request again), ✏️ ``image.edit`` (pick this image for the
-next ``/edit``), 🔀 ``image.vary`` (variations of it). Buttons never expire and anyone
-in the chat may press them; the presser is the one metered.
+next ``/edit``), 🔀 ``image.vary`` (variations of it). Buttons never expire; who may
+press them is the chat setting ``image_buttons`` (requester by default, or anyone);
+the presser is the one metered. Every job first takes a slot of
+``core.image_jobs`` (daily allowance, fair per-chat queue: while it waits, the progress
+part shows "queued: position N", updated in place); the result replies to the request
+and mentions the requester in groups.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from core.errors import ChatbridgeError, UserInputError
 from core.events import PartShown, PartUpdated, TurnCancelled, TurnFailed, TurnFinal
 from core.gateway.images import GeneratedImage, ImageRequest
 from core.i18n import t
+from core.image_jobs import report_position
 from core.images.files import ImageFiles
 from core.images.options import image_aliases, image_bytes, split_trailing
 from core.images.prepare import png_side, square_png
@@ -161,8 +166,16 @@ class ImageService:
     async def _run(self, ticket: TurnTicket, job_id: str, chat: ChatRef, actor: Actor,
                    mode: Mode, params: ImageParams, source_id: str | None,
                    mask_id: str | None) -> None:
+        progress = ProgressPart(
+            Progress(f"image.progress_{mode}", {"model": params.model, "n": params.n}),
+            ref=JOB_REF)
         try:
-            images = await self.call(chat, actor, mode, params, source_id, mask_id)
+            async with self._core.image_jobs.slot(
+                    chat, actor, "image", units=params.n,
+                    on_position=report_position(ticket, JOB_REF)) as slot:
+                if slot.waited_positions:  # "queued: position N" becomes the progress again
+                    ticket.emit(PartUpdated(PartUpdate(JOB_REF, progress)))
+                images = await self.call(chat, actor, mode, params, source_id, mask_id)
             part = await self._result(ticket.language, chat, actor, mode, params, images,
                                       source_id, mask_id)
             ticket.emit(PartUpdated(PartUpdate(JOB_REF, part)))
@@ -214,7 +227,8 @@ class ImageService:
             specs += [("image.edit", {"image": image_id}),
                       ("image.vary", {"image": image_id, "size": _square(params.size)})]
         action_ids = await self._core.actions.create_many(
-            specs, chat=chat, owner_id=actor.user_id, who="anyone")
+            specs, chat=chat, owner_id=actor.user_id,
+            who=await self._core.images_button_who(chat))
 
         def label(key: str, number: int) -> str:
             return t(key, lang) + (f" {number}" if len(ids) > 1 else "")
@@ -226,7 +240,8 @@ class ImageService:
             tuple(Action(action_ids[2 + 2 * i], label("image.vary", i + 1), icon="🔀")
                   for i in range(len(ids))),
         )
-        return MediaPart(media=media, actions=rows)
+        return MediaPart(media=media, actions=rows, reply_to_request=True,
+                         mention_requester=not chat.is_private)
 
     # --- buttons -------------------------------------------------------------------------
     async def _on_again(self, ctx: ActionContext) -> ActionOutcome:

@@ -48,8 +48,10 @@ def image_tool(core: ChatCore, service: ImageService) -> Tool:
         try:
             params = await service.image_params(values, context.chat, context.actor,
                                                   words=False)
-            images = await service.call(context.chat, context.actor, "generate", params,
-                                        turn_id=context.turn_id)
+            async with core.image_jobs.slot(context.chat, context.actor, "image",
+                                            units=params.n):  # allowance + fair queue
+                images = await service.call(context.chat, context.actor, "generate",
+                                            params, turn_id=context.turn_id)
         except ChatbridgeError as exc:
             return ToolResult("error: " + core.error_text(exc, "en"))
         revised = images[0].revised_prompt or params.prompt

@@ -14,7 +14,16 @@ from core.midjourney.buttons import (
     task_buttons,
 )
 from core.midjourney.images import PHOTO_LIMIT, image_size, sniff_mime
-from core.parts import Action, ActionRows, ActionsPart, Media, MediaPart, PartUpdate, Progress
+from core.parts import (
+    Action,
+    ActionRows,
+    ActionsPart,
+    Media,
+    MediaPart,
+    PartUpdate,
+    Progress,
+    Who,
+)
 from core.storage.mj_tasks_repo import MjTaskRow
 
 if TYPE_CHECKING:
@@ -51,9 +60,10 @@ def caption(prompt: str, lang: str) -> str:
 
 
 async def button_rows(actions: ActionService, chat: ChatRef, row: MjTaskRow,
-                      lang: str) -> ActionRows:
+                      lang: str, who: Who = "requester") -> ActionRows:
     """Buttons for ``row.buttons`` (kind ``mj.button``) plus 🌱 seed (``mj.seed``),
-    grouped by purpose and at most ``ROW_MAX`` per row; anyone may press them."""
+    grouped by purpose and at most ``ROW_MAX`` per row; ``who`` may press them (the
+    chat setting ``image_buttons``)."""
     infos = [(custom, button_info(custom)) for custom in row.buttons]
     specs: list[tuple[str, dict[str, Any]]] = [
         ("mj.button", {"task_id": row.id, "custom_id": custom}) for custom, _ in infos]
@@ -61,7 +71,7 @@ async def button_rows(actions: ActionService, chat: ChatRef, row: MjTaskRow,
         specs.append(("mj.seed", {"task_id": row.id}))
     if not specs:
         return ()
-    ids = await actions.create_many(specs, chat=chat, owner_id=row.requester_id, who="anyone")
+    ids = await actions.create_many(specs, chat=chat, owner_id=row.requester_id, who=who)
     grouped: dict[int, list[Action]] = {}
     for action_id, (_, info) in zip(ids, infos, strict=False):
         assert info is not None
@@ -77,7 +87,7 @@ async def button_rows(actions: ActionService, chat: ChatRef, row: MjTaskRow,
 
 
 async def prompt_rows(actions: ActionService, chat: ChatRef, row: MjTaskRow,
-                      prompts: list[str], lang: str) -> ActionRows:
+                      prompts: list[str], lang: str, who: Who = "requester") -> ActionRows:
     """One "Imagine n" button per prompt (kind ``mj.imagine``): the client imagines the
     line itself (gateways refuse PicReader / PromptAnalyzer buttons)."""
     if not prompts:
@@ -85,15 +95,15 @@ async def prompt_rows(actions: ActionService, chat: ChatRef, row: MjTaskRow,
     bot_type = str(row.properties.get("botType") or "MID_JOURNEY")
     ids = await actions.create_many(
         [("mj.imagine", {"prompt": p, "bot_type": bot_type, "speed": row.speed})
-         for p in prompts], chat=chat, owner_id=row.requester_id, who="anyone")
+         for p in prompts], chat=chat, owner_id=row.requester_id, who=who)
     buttons = [Action(i, t("mj.imagine_n", lang, n=n), icon="🎨")
                for n, i in enumerate(ids, 1)]
     return tuple(tuple(buttons[i:i + ROW_MAX]) for i in range(0, len(buttons), ROW_MAX))
 
 
 async def result_events(client: MjClient, actions: ActionService, chat: ChatRef,
-                        row: MjTaskRow, task: dict[str, Any], *, shown: bool
-                        ) -> list[TurnEvent]:
+                        row: MjTaskRow, task: dict[str, Any], *, shown: bool,
+                        who: Who = "requester") -> list[TurnEvent]:
     """The events ending a SUCCESS task (``shown``: the progress part was shown in this
     ticket, so the result replaces it; else the result is shown anew). Results larger
     than ``PHOTO_LIMIT`` bytes are ``Media(kind="file")`` (sent as documents)."""
@@ -104,7 +114,8 @@ async def result_events(client: MjClient, actions: ActionService, chat: ChatRef,
         lines = "\n".join(f"{n}. `{_code(p)}`" for n, p in enumerate(prompts, 1))
         key = "mj.describe.result" if row.action == "DESCRIBE" else "mj.shorten.result"
         part: Any = ActionsPart(t(key, lang, lines=lines),
-                                await prompt_rows(actions, chat, row, prompts, lang), ref=JOB)
+                                await prompt_rows(actions, chat, row, prompts, lang, who),
+                                ref=JOB)
     else:
         data = await client.image(str(task.get("imageUrl") or row.image_url))
         width, height = image_size(data)
@@ -114,8 +125,8 @@ async def result_events(client: MjClient, actions: ActionService, chat: ChatRef,
         media = Media("file" if len(data) > PHOTO_LIMIT else "image", data=data, mime=mime,
                       filename=f"mj-{row.id}.{mime.rsplit('/', 1)[-1]}",
                       caption=caption(row.prompt, lang))
-        part = MediaPart((media,), actions=await button_rows(actions, chat, row, lang),
-                         ref=JOB)
+        part = MediaPart((media,), actions=await button_rows(actions, chat, row, lang, who),
+                         ref=JOB, reply_to_request=True, mention_requester=not chat.is_private)
     shown_event: TurnEvent = PartUpdated(PartUpdate(JOB, part)) if shown else PartShown(part)
     return [shown_event, TurnFinal(turn_id=row.id, model=MODEL, text="")]
 

@@ -106,7 +106,10 @@ class Midjourney:
             return result
 
         info = CallInfo("mj", job.price, chat, actor, estimate=1, unit="calls")
-        return await self.core.metering.run(info, body)
+        # The daily image allowance and the chat's fair queue (``core.image_jobs``)
+        # cover the submit; the task then runs on the proxy's side.
+        async with self.core.image_jobs.slot(chat, actor, "mj"):
+            return await self.core.metering.run(info, body)
 
     async def start_job(self, job: Job, chat: ChatRef, actor: Actor) -> TurnTicket:
         """Submit ``job`` and follow the task it creates; the ticket presents it.
@@ -157,8 +160,10 @@ class Midjourney:
             row.image_url = str(task["imageUrl"])
         if status == "SUCCESS":
             ticket = self._tickets.get(row.id)
-            events = await result_events(self.client, self.core.actions, _chat(row), row,
-                                         task, shown=ticket is not None)
+            chat = _chat(row)
+            events = await result_events(self.client, self.core.actions, chat, row, task,
+                                         shown=ticket is not None,
+                                         who=await self.core.images_button_who(chat))
             await self._finish(row, events)
             return True
         if status in ("FAILURE", "CANCEL"):

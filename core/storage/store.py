@@ -198,3 +198,10 @@ class Store:
         "cancelled")."""
         return await self._usage.totals(platform=platform, user_id=user_id, since=since,
                                         kind=kind, outcome=outcome)
+
+    async def usage_units(self, *, platform: str, user_id: str, since: datetime,
+                          kinds: Sequence[str], outcome: str = "ok") -> float:
+        """Summed ledger ``units`` (images…) of one user's calls of ``kinds`` with
+        ``outcome`` since ``since`` (rows without units count 1)."""
+        return await self._usage.units_total(platform=platform, user_id=user_id,
+                                             since=since, kinds=kinds, outcome=outcome)

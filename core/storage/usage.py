@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -75,3 +76,18 @@ class UsageRepository:
             completion_tokens=int(completion),
             estimated=int(estimated_rows) > 0,
         )
+
+    async def units_total(
+        self, *, platform: str, user_id: str, since: datetime, kinds: Sequence[str],
+        outcome: str = "ok",
+    ) -> float:
+        """Summed ``units`` of one user's rows of ``kinds`` with ``outcome`` since a
+        time (a row without units counts 1: one call). Used for daily image
+        allowances (``core.image_jobs``)."""
+        query = sa.select(
+            sa.func.coalesce(sa.func.sum(sa.func.coalesce(_ledger.units, 1)), 0),
+        ).where(_ledger.platform == platform, _ledger.user_id == user_id,
+                _ledger.created_at >= since, _ledger.kind.in_(list(kinds)),
+                _ledger.outcome == outcome)
+        async with self._db.read() as connection:
+            return float((await connection.execute(query)).scalar_one())

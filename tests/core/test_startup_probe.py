@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import core.app
+import core.probe
 from core.app import ChatCore
 from core.config import SettingsError
 from tests.core.conftest import core_settings
@@ -18,9 +18,9 @@ from tests.fakes.gateway_replies import Hang, HttpError
 async def test_a_hanging_gateway_delays_start_up_only_until_the_probe_deadline(
         fake_gateway: FakeGateway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(core.app, "PROBE_DEADLINE", 0.3)
+    monkeypatch.setattr(core.probe, "PROBE_DEADLINE", 0.3)
     fake_gateway.models_fault = Hang(60)  # longer than request_timeout=5 s: deadline wins
-    with caplog.at_level(logging.WARNING, "core.app"):
+    with caplog.at_level(logging.WARNING, "core.probe"):
         chat_core = await ChatCore.create(core_settings(fake_gateway, tmp_path / "p.db"))
     try:
         warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from core.app import ChatCore
 from core.conversation.inputs import ImageInput
+from core.conversation.keys import Actor
 from core.events import TurnEvent, TurnFinal
 from core.parts import MediaPart
 from tests.core.conftest import ANN, BOB, GROUP, PRIVATE, CoreFactory
@@ -119,13 +120,19 @@ async def test_variations_of_a_wide_dall_e_3_image_use_a_square_size(
     assert multipart_form(images.image_requests()[-1])["size"].text == "1024x1024"
 
 
-async def test_anyone_in_the_group_may_press_again_and_is_metered(
+async def test_group_buttons_are_the_requesters_unless_the_chat_says_anyone(
         icore: ChatCore, images: FakeImages) -> None:
+    _, events = await command(icore, "/image a castle dall-e-2", chat=GROUP)
+    refused = await icore.run_action(result_part(events).actions[0][0].action_id, GROUP, BOB)
+    assert refused.notice == "只有提问的人可以使用这个按钮。" and refused.alert
+    admin = Actor("test", "9", "Ada", "en", is_chat_admin=True)
+    await icore.run_command_text("/settings image_buttons anyone chat", GROUP, admin)
     _, events = await command(icore, "/image a castle dall-e-2", chat=GROUP)
     again = result_part(events).actions[0][0]
     events = await pressed(icore, again.action_id, actor=BOB, chat=GROUP)
     assert isinstance(events[-1], TurnFinal)
-    assert [r["user_id"] for r in await ledger(icore)] == [ANN.user_id, BOB.user_id]
+    assert [r["user_id"] for r in await ledger(icore)] == [ANN.user_id, ANN.user_id,
+                                                            BOB.user_id]
 
 
 async def test_again_still_works_after_a_restart(

@@ -1,0 +1,191 @@
+"""Image jobs in chats: daily allowance, fair queue, who may press result buttons.
+
+Every image job (DALL·E/CogView images, every Midjourney task) runs as::
+
+    async with core.image_jobs.slot(chat, actor, "image", units=n,
+                                    on_position=report_position(ticket)) as slot:
+        async with core.metering.call(CallInfo("image", ...)) as meter:  # the gateway call
+            ...
+
+``slot`` first checks and RESERVES the user's daily allowance (raising
+``ImageAllowanceExceeded``, a ``UserInputError`` with a localized key, before the job
+queues), then waits in the chat's fair queue (``core.jobqueue``), then runs the block.
+The reservation is released when the block ends; by then the metering hooks have
+written the call's ledger row, which counts from then on (outcome ``ok`` only: failed
+and cancelled calls give the images back).
+
+Allowance = admission check of the queue (not a metering ``before`` hook): a hook may
+only check, never reserve (``core.metering``), and a hook would refuse only after the
+job waited its turn. The gateway calls still go through the metering hooks (usage
+ledger, prices, coming quotas).
+
+Counting: ``image_daily_allowance`` units (images; a ledger row without units counts 1)
+of ledger kinds ``image`` and ``mj`` with outcome ``ok`` per user per platform (all
+chats) since 00:00 UTC, plus the reservations of jobs queued or running in this
+process. The limit applied is the effective setting of the chat the job is asked in
+(chat setting, else global, else env ``IMAGE_DAILY_ALLOWANCE``; 0 = unlimited).
+Scale-out caveat: reservations are in-process; two bot processes sharing a database
+can both pass the last slot (assumed acceptable: one process per bot).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from core.conversation.keys import Actor, ChatRef
+from core.conversation.settings import SettingsService
+from core.conversation.tickets import TurnTicket
+from core.errors import UserInputError
+from core.events import PartShown, PartUpdated
+from core.jobqueue import ImageJobQueue, JobSlot, PositionCallback, QueueLimits
+from core.parts import PartUpdate, Progress, ProgressPart, Who
+from core.storage import Store
+from core.storage.schema import utc_now
+
+IMAGE_KINDS = ("image", "mj")
+"""Usage-ledger kinds counted by the daily image allowance."""
+
+
+class ImageAllowanceExceeded(UserInputError):
+    """The user's daily image allowance is used up (or too small for this job).
+
+    Params: ``used`` (images counted today, including jobs in progress), ``limit``,
+    ``left``, ``units`` (asked for), ``hours``/``minutes`` until 00:00 UTC."""
+
+
+@dataclass
+class _KeyLock:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+class DailyAllowance:
+    """Per-user daily image allowance with in-process reservations.
+
+    ``clock`` returns the current UTC time (tests replace it)."""
+
+    def __init__(self, store: Store, clock: Callable[[], datetime] = utc_now) -> None:
+        self._store = store
+        self.clock = clock
+        self._reserved: dict[tuple[str, str], float] = {}
+        self._locks: dict[tuple[str, str], _KeyLock] = {}
+
+    def reserved(self, actor: Actor) -> float:
+        """Units reserved by ``actor``'s queued and running jobs in this process."""
+        return self._reserved.get((actor.platform, actor.user_id), 0.0)
+
+    async def used_today(self, actor: Actor) -> float:
+        """Units of ``actor``'s successful image/mj calls since 00:00 UTC (ledger)."""
+        return await self._store.usage_units(
+            platform=actor.platform, user_id=actor.user_id, since=_midnight(self.clock()),
+            kinds=IMAGE_KINDS)
+
+    @contextlib.asynccontextmanager
+    async def reserve(self, actor: Actor, units: float, limit: int) -> AsyncIterator[None]:
+        """Reserve ``units`` of ``actor``'s allowance ``limit`` (0 = unlimited) for the
+        block. Check and reservation are atomic per user in this process. Raises
+        ``ImageAllowanceExceeded`` when ``used + reserved + units > limit``."""
+        if limit <= 0:
+            yield
+            return
+        key = (actor.platform, actor.user_id)
+        async with self._locked(key):
+            counted = await self.used_today(actor) + self._reserved.get(key, 0.0)
+            if counted + units > limit:
+                raise self._refusal(counted, units, limit)
+            self._reserved[key] = self._reserved.get(key, 0.0) + units
+        try:
+            yield
+        finally:
+            left = self._reserved.get(key, 0.0) - units
+            if left > 0:
+                self._reserved[key] = left
+            else:
+                self._reserved.pop(key, None)
+
+    def _refusal(self, counted: float, units: float, limit: int) -> ImageAllowanceExceeded:
+        now = self.clock()
+        wait = _midnight(now) + timedelta(days=1) - now
+        minutes = max(1, int((wait.total_seconds() + 59) // 60))
+        left = max(0, int(limit - counted))
+        key = "image.allowance_used_up" if left == 0 else "image.allowance_too_small"
+        return ImageAllowanceExceeded(key, used=int(counted), limit=limit, left=left,
+                                      units=int(units), hours=minutes // 60,
+                                      minutes=minutes % 60)
+
+    @contextlib.asynccontextmanager
+    async def _locked(self, key: tuple[str, str]) -> AsyncIterator[None]:
+        entry = self._locks.setdefault(key, _KeyLock())
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if not entry.users:
+                del self._locks[key]
+
+
+class ImageJobs:
+    """The image-job front door of ``ChatCore`` (``core.image_jobs``)."""
+
+    def __init__(self, settings: SettingsService, store: Store,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        self._settings = settings
+        self.queue = ImageJobQueue()
+        self.allowance = DailyAllowance(store, clock)
+
+    @contextlib.asynccontextmanager
+    async def slot(self, chat: ChatRef, actor: Actor, kind: str, *, units: float = 1,
+                   on_position: PositionCallback | None = None) -> AsyncIterator[JobSlot]:
+        """Reserve ``units`` images of the allowance, wait for the job's turn in the
+        chat's queue (``on_position`` gets its position while it waits), run the block.
+
+        Limits come from the chat settings ``image_daily_allowance``,
+        ``image_jobs_per_chat`` and ``image_jobs_per_user``. Raises
+        ``ImageAllowanceExceeded`` before queueing when the allowance is short."""
+        effective = await self._settings.resolve(chat, actor)
+        limits = QueueLimits(int(effective["image_jobs_per_chat"]),
+                             int(effective["image_jobs_per_user"]))
+        allowance = int(effective["image_daily_allowance"])
+        async with (self.allowance.reserve(actor, units, allowance),
+                    self.queue.slot(chat, actor, kind, limits=limits,
+                                    on_position=on_position) as slot):
+            yield slot
+
+    async def button_who(self, chat: ChatRef) -> Who:
+        """Who may press an image result's buttons in ``chat`` (chat setting
+        ``image_buttons``: ``requester``, the default, or ``anyone``)."""
+        chosen = await self._settings.chat_setting(chat, "image_buttons")
+        return "anyone" if chosen == "anyone" else "requester"
+
+
+def queued_progress(position: int, ref: str = "job") -> ProgressPart:
+    """The "queued: position N" progress of a waiting job (1 = next)."""
+    return ProgressPart(Progress("image.queued", {"position": position}), ref=ref)
+
+
+def report_position(ticket: TurnTicket, ref: str = "job", *,
+                    shown: bool = True) -> PositionCallback:
+    """A position callback updating the job's progress part ``ref`` on ``ticket`` in
+    place (``PartUpdated``); with ``shown=False`` the first report shows it
+    (``PartShown``), later ones update it."""
+    first = [not shown]
+
+    async def report(position: int) -> None:
+        part = queued_progress(position, ref)
+        if first[0]:
+            first[0] = False
+            ticket.emit(PartShown(part))
+        else:
+            ticket.emit(PartUpdated(PartUpdate(ref, part)))
+
+    return report
+
+
+def _midnight(now: datetime) -> datetime:
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)

@@ -8,7 +8,7 @@ from pathlib import Path
 from core.app import ChatCore
 from core.conversation.keys import Actor, ChatRef
 from core.events import TextDelta, TurnFailed, TurnFinal, TurnMerged, TurnStarted
-from tests.core.conftest import ANN, BOB, GROUP, PRIVATE, CoreFactory, say
+from tests.core.conftest import ANN, BOB, GROUP, PRIVATE, CoreFactory, gateway_received, say
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.gateway_replies import Text
 
@@ -78,7 +78,7 @@ async def test_messages_to_one_conversation_are_serialized(
         core: ChatCore, fake_gateway: FakeGateway) -> None:
     fake_gateway.script(Text("first answer", chunk_size=2, delay=0.02), Text("second answer"))
     first = await core.submit(GROUP, ANN, _msg("one"))
-    await asyncio.sleep(0.05)
+    await gateway_received(fake_gateway, 1)  # barrier: the first turn is under way
     second = await core.submit(GROUP, BOB, _msg("two"))
     results = await asyncio.gather(first.wait(), second.wait())
     assert [r.text for r in results if isinstance(r, TurnFinal)] == [

@@ -62,7 +62,7 @@ def make_client(fake: FakeGateway, *, waits: list[float] | None = None,
         timeout=settings["timeout"],
         max_retries=int(settings["max_retries"]),
         backoff_base=settings["backoff_base"],
-        **({"sleep": record} if waits is not None else {}),
+        sleep=record if waits is not None else asyncio.sleep,
     )
 
 

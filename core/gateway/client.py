@@ -59,6 +59,7 @@ class GatewayClient:
     by the SDK (``openai``, built with ``max_retries=0``: retries happen here, with
     ``Backoff`` honouring Retry-After).  Every failure surfaces as a typed
     ``core.errors.GatewayError``; the API key never appears in their messages.
+    ``sleep`` waits between retries (seconds; tests inject a recorder).
     """
 
     def __init__(
@@ -71,11 +72,13 @@ class GatewayClient:
         backoff_base: float = 0.5,
         stream_usage: bool = True,
         http_client: httpx2.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.base_url = site_root(base_url)
         self._api_key = api_key
         self._max_retries = max_retries
         self._backoff = Backoff(base=backoff_base)
+        self._sleep = sleep
         self._stream_usage = stream_usage
         self._owns_http = http_client is None
         timeouts = httpx2.Timeout(timeout, connect=min(timeout, 10.0))
@@ -314,7 +317,7 @@ class GatewayClient:
             "gateway %s; retry %d/%d in %.2fs",
             type(error).__name__, attempt + 1, self._max_retries, delay,
         )
-        await asyncio.sleep(delay)
+        await self._sleep(delay)
 
     def _typed(self, exc: Exception) -> GatewayError:
         error = translate(exc, secret=self._api_key)

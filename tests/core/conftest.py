@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -63,3 +64,10 @@ async def say(core: ChatCore, text: str, chat: ChatRef = PRIVATE, actor: Actor =
     """The user sends ``text``; returns every event of the answering turn."""
     ticket = await core.submit(chat, actor, UserMessage(text=text, **message))
     return [event async for event in ticket]
+
+
+async def gateway_received(fake_gateway: FakeGateway, count: int) -> None:
+    """Barrier: the gateway has received ``count`` chat requests (5 s timeout)."""
+    async with asyncio.timeout(5):
+        while len(fake_gateway.chat_requests()) < count:
+            await asyncio.sleep(0.01)

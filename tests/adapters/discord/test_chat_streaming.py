@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from tests.adapters.discord.conftest import ADMIN, USER, DiscordWorld
 from tests.fakes.gateway_replies import Text
 
@@ -45,18 +43,24 @@ async def test_slash_chat_in_a_thread_answers_inline(world: DiscordWorld) -> Non
     assert not world.dc.threads_created
     # a thread the bot did not open still needs a mention
     await world.dc.user_sends(world.channel, USER, "anyone?", thread=thread)
-    await asyncio.sleep(0.3)
-    assert len(world.chat_bodies()) == 1
+    # barrier: a mentioned probe in the same thread is answered after "anyone?" was handled
+    await world.dc.user_sends(world.channel, USER, "probe", thread=thread, mention_bot=True)
+    await world.wait_final(thread, "echo: probe")
+    assert len(world.chat_bodies()) == 2
+    assert "anyone?" not in [m["content"] for m in world.chat_bodies()[-1]["messages"]]
+    assert [m.content for m in world.bot_messages(thread)] == ["echo: hi in thread",
+                                                               "echo: probe"]
 
 
 async def test_channel_messages_need_a_mention_or_a_reply(world: DiscordWorld) -> None:
     ch = world.channel
     await world.dc.user_sends(ch, USER, "just chatting with friends")
-    await asyncio.sleep(0.4)
-    assert world.bot_messages(ch) == [] and world.chat_bodies() == []
 
+    # the mentioned message is the barrier: answered after the first one was handled
     asked = await world.dc.user_sends(ch, USER, "what is up", mention_bot=True)
     (answer,) = await world.wait_final(ch, "echo: what is up")
+    assert world.bot_messages(ch) == [answer] and len(world.chat_bodies()) == 1
+    assert [m["content"] for m in world.chat_bodies()[0]["messages"]] == ["what is up"]
     assert answer.reference_id == asked.id  # answered as a reply, mention stripped
     assert world.chat_bodies()[-1]["messages"][-1]["content"] == "what is up"
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from tests.adapters.discord.conftest import USER, DiscordWorld
 
 
@@ -50,5 +48,9 @@ async def test_unsupported_attachment_in_a_channel_is_refused(world: DiscordWorl
     assert reply.content == ("I can't read song.mp3: only images and text files are "
                              "supported.")
     assert reply.reference_id == asked.id
-    await asyncio.sleep(0.2)
-    assert world.chat_bodies() == [] and len(world.bot_messages(ch)) == 1
+    # barrier: a probe answered after the refusal proves nothing else came of the upload
+    await world.dc.user_sends(ch, USER, "probe", mention_bot=True)
+    await world.wait_final(ch, "echo: probe")
+    assert [m.content for m in world.bot_messages(ch)] == [reply.content, "echo: probe"]
+    [body] = world.chat_bodies()
+    assert [m["content"] for m in body["messages"]] == ["probe"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -65,10 +64,14 @@ async def test_unknown_command_in_a_group_is_ignored(world: TelegramWorld) -> No
     tg.command(group, 7, "/new")  # ours: answered (shows the first was processed)
 
     [reply] = await world.wait_for_messages(group.id, 1, timeout=3.0)
-    await asyncio.sleep(0.2)
-    assert [m.text for m in tg.bot_messages(group)] == [reply.text]
     assert reply.text == world.core.t("cmd.new", "en")
-    assert world.gateway.chat_requests() == []
+    # barrier: a mentioned probe goes through the gateway, answered after both commands
+    text, entities = tg.mention_text("probe")
+    tg.user_sends(group, 7, text, entities=entities)
+    await world.wait_final(group.id, "echo: probe")
+    assert [m.text for m in tg.bot_messages(group)] == [reply.text, "echo: probe"]
+    [request] = world.gateway.chat_requests()
+    assert [m["content"] for m in request["messages"]] == ["probe"]
 
 
 async def test_bad_mode_choice_is_explained_in_the_users_language(world: TelegramWorld

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from telegramify_markdown import utf16_len
@@ -60,10 +59,13 @@ async def test_long_paste_in_parts_is_answered_once(world: TelegramWorld) -> Non
     assert len(parts) == 3
 
     await world.wait_final(ann.id, "Got your long text.")
-    await asyncio.sleep(0.4)
-    assert [m.text for m in tg.bot_messages(ann)] == ["Got your long text."]
-    [request] = world.gateway.chat_requests()
+    # barrier: a probe is answered after every part of the paste was handled
+    tg.user_sends(ann, 42, "probe")
+    await world.wait_final(ann.id, "echo: probe")
+    assert [m.text for m in tg.bot_messages(ann)] == ["Got your long text.", "echo: probe"]
+    request, probe = world.gateway.chat_requests()
     assert request["messages"][-1]["content"].count("lorem") == 900
+    assert probe["messages"][-1]["content"] == "probe"
 
 
 async def test_flood_429_mid_stream_still_delivers_the_full_text(world: TelegramWorld) -> None:

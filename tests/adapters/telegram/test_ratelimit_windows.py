@@ -8,7 +8,7 @@ import pytest
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import SendMessageDraft
 
-from adapters.telegram.ratelimit import BotLimiter, FloodControlMiddleware, RateLimits
+from adapters.telegram.ratelimit import BotLimiter, FloodControlMiddleware, RateLimits, TokenBucket
 
 
 class Clock:
@@ -86,3 +86,25 @@ async def test_an_optional_call_inside_a_window_is_refused_without_being_sent() 
                                       SendMessageDraft(chat_id=43, draft_id=1, text="hi"))
     assert answer == "ok"
     assert len(sent) == 1
+
+
+def test_a_bucket_allows_its_burst_then_refills_at_its_rate() -> None:
+    clock = Clock()
+    bucket = TokenBucket(rate=0.5, burst=3, clock=clock)  # one token every 2 s, 3 at once
+    for _ in range(3):
+        assert bucket.delay() == 0
+        bucket.take()
+    assert bucket.delay() == pytest.approx(2.0)
+    clock.now += 1.5
+    assert bucket.delay() == pytest.approx(0.5)
+    clock.now += 0.5
+    assert bucket.delay() == 0
+    bucket.take()
+    clock.now += 60  # idle for a minute: back to a full burst, never more
+    assert bucket.idle and bucket.tokens == 3
+    bucket.block(7)  # a 429: empty and closed for retry_after
+    assert bucket.delay() == pytest.approx(7.0)
+    clock.now += 6.9
+    assert bucket.delay() == pytest.approx(0.1)
+    clock.now += 0.1
+    assert bucket.delay() == 0  # open again when the window ends

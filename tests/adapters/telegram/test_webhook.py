@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -115,9 +114,13 @@ async def test_post_without_the_right_secret_is_rejected(hooked: WebhookWorld,
 
     assert await hooked.post(update, secret) in (401, 403)
 
-    await asyncio.sleep(0.3)
-    assert tg.bot_messages(ann) == []
-    assert hooked.gateway.chat_requests() == []
+    # barrier: a probe posted with the secret is answered; the refused update left no trace
+    probe = hooked.take_update(tg.user_sends(ann, 42, "probe"))
+    assert await hooked.post(probe, SECRET) == 200
+    await tg.wait_until(lambda: tg.bot_messages(ann), timeout=3.0)
+    assert [m.text for m in tg.bot_messages(ann)] == ["echo: probe"]
+    [request] = hooked.gateway.chat_requests()
+    assert [m["content"] for m in request["messages"]] == ["probe"]
 
 
 async def test_stop_closes_the_webhook_listener(fake_gateway: FakeGateway,

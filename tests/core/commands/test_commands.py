@@ -8,7 +8,7 @@ from core.app import ChatCore
 from core.commands.parser import parse_command
 from core.conversation.keys import Actor, ChatRef
 from core.errors import UserInputError
-from tests.core.conftest import ANN, BOB, GROUP, PRIVATE, say
+from tests.core.conftest import ANN, BOB, GROUP, PRIVATE, gateway_received, say
 from tests.fakes.gateway import FakeGateway
 
 ADMIN = Actor("test", "9", "Ada", "en", is_chat_admin=True)
@@ -127,7 +127,6 @@ def test_autocomplete_matches_as_you_type(core: ChatCore) -> None:
 
 async def test_in_a_shared_group_only_admins_reset_or_stop_others(
         core: ChatCore, fake_gateway: FakeGateway) -> None:
-    import asyncio
 
     from core.conversation.inputs import UserMessage
     from core.events import TurnCancelled, TurnFinal
@@ -137,12 +136,12 @@ async def test_in_a_shared_group_only_admins_reset_or_stop_others(
     assert refused is not None and refused.is_error and "管理员" in refused.text  # Bob reads zh
     fake_gateway.script(Text("a long answer for Ann " * 20, chunk_size=4, delay=0.01))
     ticket = await core.submit(GROUP, ANN, UserMessage(text="tell me"))
-    await asyncio.sleep(0.1)
+    await gateway_received(fake_gateway, 1)  # barrier: Ann's answer is streaming
     assert not await core.cancel(GROUP, BOB)  # Bob cannot stop Ann's answer
     assert isinstance(await ticket.wait(), TurnFinal)
-    ticket = await core.submit(GROUP, ANN, UserMessage(text="again"))
     fake_gateway.script(Text("slow " * 50, chunk_size=4, delay=0.01))
-    await asyncio.sleep(0.1)
+    ticket = await core.submit(GROUP, ANN, UserMessage(text="again"))
+    await gateway_received(fake_gateway, 2)
     assert await core.cancel(GROUP, ADMIN)  # an admin can
     assert isinstance(await ticket.wait(), TurnCancelled)
     done = await core.run_command_text("/new", GROUP, ADMIN)

@@ -8,7 +8,7 @@ import pytest
 
 from core.app import ChatCore
 from core.events import TextDelta, TurnCancelled, TurnFailed, TurnFinal
-from tests.core.conftest import ANN, PRIVATE, CoreFactory, say
+from tests.core.conftest import ANN, PRIVATE, CoreFactory, gateway_received, say
 from tests.core.conversation.test_turns import history
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.gateway_replies import (
@@ -101,7 +101,7 @@ async def test_cancel_stops_the_running_answer_and_queued_messages_are_still_ans
 
     fake_gateway.script(Text("slow " * 40, chunk_size=5, delay=0.02))
     running = await core.submit(PRIVATE, ANN, UserMessage(text="one"))
-    await fake_gateway_started(fake_gateway, 1)
+    await gateway_received(fake_gateway, 1)
     queued = await core.submit(PRIVATE, ANN, UserMessage(text="two"))
     reply = await core.run_command("cancel", {}, PRIVATE, ANN)
     assert "Stopped" in reply.text
@@ -117,7 +117,7 @@ async def test_a_second_cancel_drops_the_queued_messages_too(
 
     fake_gateway.script(Text("slow " * 40, chunk_size=5, delay=0.02))
     running = await core.submit(PRIVATE, ANN, UserMessage(text="one"))
-    await fake_gateway_started(fake_gateway, 1)
+    await gateway_received(fake_gateway, 1)
     queued = [await core.submit(PRIVATE, ANN, UserMessage(text=text)) for text in ("2", "3")]
     assert await core.cancel(PRIVATE, ANN)
     assert await core.cancel(PRIVATE, ANN)  # nothing of mine runs any more: the queue goes
@@ -133,7 +133,7 @@ async def test_new_drops_the_running_and_the_queued_turns(
 
     fake_gateway.script(Text("slow " * 40, chunk_size=5, delay=0.02))
     running = await core.submit(PRIVATE, ANN, UserMessage(text="one"))
-    await fake_gateway_started(fake_gateway, 1)
+    await gateway_received(fake_gateway, 1)
     queued = await core.submit(PRIVATE, ANN, UserMessage(text="two"))
     await core.run_command("new", {}, PRIVATE, ANN)
     assert isinstance(await running.wait(), TurnCancelled)
@@ -141,33 +141,25 @@ async def test_new_drops_the_running_and_the_queued_turns(
     assert len(fake_gateway.chat_requests()) == 1
 
 
-async def fake_gateway_started(fake_gateway: FakeGateway, count: int) -> None:
-    """Barrier: the gateway received ``count`` chat requests."""
-    for _ in range(500):
-        if len(fake_gateway.chat_requests()) >= count:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the gateway never got the request")
-
-
 async def test_cancels_during_the_save_still_end_the_turn_consistently(
         core: ChatCore, fake_gateway: FakeGateway) -> None:
     from core.conversation.inputs import UserMessage
 
-    saving = asyncio.Event()
+    saving, committed = asyncio.Event(), asyncio.Event()
     save_turn = core.store.save_turn
 
     async def slow_save(*args, **kwargs):  # type: ignore[no-untyped-def]
         saving.set()
-        await asyncio.sleep(0.3)  # a slow disk: the commit takes a while
+        await committed.wait()  # a slow disk: the commit ends when the test says so
         return await save_turn(*args, **kwargs)
 
     core.store.save_turn = slow_save  # type: ignore[method-assign]
     ticket = await core.submit(PRIVATE, ANN, UserMessage(text="keep this"))
     await saving.wait()
     assert await core.cancel(PRIVATE, ANN)
-    await asyncio.sleep(0.05)
-    await core.cancel(PRIVATE, ANN)  # Stop pressed twice
+    await asyncio.sleep(0)  # let the first Stop reach the turn
+    await core.cancel(PRIVATE, ANN)  # Stop pressed twice, both while the save runs
+    committed.set()
     result = await asyncio.wait_for(ticket.wait(), 3)
     assert isinstance(result, TurnFinal) and result.text == "echo: keep this"
     assert await history(core) == [("user", "keep this"), ("assistant", "echo: keep this")]

@@ -26,11 +26,13 @@ class CountingStore:
         self.store = store
         self.calls: list[list[ScopeKey]] = []
         self.gate: asyncio.Event | None = None
+        self.held = 0  # loads that have read the store and wait at ``gate``
 
     async def get_settings(self, scopes: Sequence[ScopeKey]) -> dict[ScopeKey, dict[str, Any]]:
         self.calls.append(list(scopes))
         found = await self.store.get_settings(scopes)
         if self.gate is not None:
+            self.held += 1
             await self.gate.wait()
         return found
 
@@ -47,6 +49,14 @@ async def counting(tmp_path: Path) -> AsyncIterator[CountingStore]:
         await store.close()
 
 
+async def loads_held(counting: CountingStore) -> None:
+    """Barrier: every store load issued so far (at least one) has read its rows and waits
+    at the gate.  Resolvers issue their loads before their first real await."""
+    async with asyncio.timeout(5):
+        while not 0 < counting.held == len(counting.calls):
+            await asyncio.sleep(0.001)
+
+
 def service(counting: CountingStore) -> SettingsService:
     return SettingsService(counting, DEFAULTS)  # type: ignore[arg-type]
 
@@ -57,7 +67,7 @@ async def test_concurrent_resolves_share_one_load_per_scope(counting: CountingSt
     counting.gate = asyncio.Event()
     actors = [Actor("test", str(index)) for index in range(50)]
     resolving = asyncio.gather(*(settings.resolve(CHAT, actor) for actor in actors * 2))
-    await asyncio.sleep(0.01)
+    await loads_held(counting)  # all 100 resolvers asked; no load has answered yet
     counting.gate.set()
     resolved = await resolving
 
@@ -76,7 +86,7 @@ async def test_a_write_during_a_load_is_visible_to_later_resolves(
     actor = Actor("test", "7")
     counting.gate = asyncio.Event()
     stale = asyncio.ensure_future(settings.resolve(CHAT, actor))
-    await asyncio.sleep(0.01)  # its load is held in flight
+    await loads_held(counting)  # its load is held in flight
     await settings.set(chat_scope(CHAT), "model", "gpt-new")
     counting.gate.set()
     assert (await stale)["model"] == "gpt-d"  # read before the write
@@ -94,7 +104,7 @@ async def test_a_cancelled_resolver_does_not_break_the_shared_load(
     counting.gate = asyncio.Event()
     first = asyncio.ensure_future(settings.resolve(CHAT, Actor("test", "1")))
     second = asyncio.ensure_future(settings.resolve(CHAT, Actor("test", "1")))
-    await asyncio.sleep(0.01)
+    await loads_held(counting)
     first.cancel()
     counting.gate.set()
     assert (await second)["model"] == "gpt-d"

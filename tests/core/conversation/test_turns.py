@@ -8,7 +8,7 @@ from pathlib import Path
 from core.app import ChatCore
 from core.conversation.keys import Actor, ChatRef
 from core.events import TextDelta, TurnFailed, TurnFinal, TurnMerged, TurnStarted
-from tests.core.conftest import ANN, BOB, GROUP, PRIVATE, CoreFactory, say
+from tests.core.conftest import ANN, BOB, GROUP, PRIVATE, CoreFactory, gateway_received, say
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.gateway_replies import Text
 
@@ -78,7 +78,7 @@ async def test_messages_to_one_conversation_are_serialized(
         core: ChatCore, fake_gateway: FakeGateway) -> None:
     fake_gateway.script(Text("first answer", chunk_size=2, delay=0.02), Text("second answer"))
     first = await core.submit(GROUP, ANN, _msg("one"))
-    await asyncio.sleep(0.05)
+    await gateway_received(fake_gateway, 1)  # barrier: the first turn is under way
     second = await core.submit(GROUP, BOB, _msg("two"))
     results = await asyncio.gather(first.wait(), second.wait())
     assert [r.text for r in results if isinstance(r, TurnFinal)] == [
@@ -145,3 +145,23 @@ async def test_a_burst_is_limited_as_a_whole(make_core: CoreFactory,
     assert isinstance(leader, TurnFailed) and leader.key == "error.input_too_long"
     assert isinstance(follower, TurnMerged)
     assert fake_gateway.chat_requests() == [] and await history(core) == []
+
+
+async def test_history_fills_the_window_minus_max_output_and_no_more(
+        make_core: CoreFactory, fake_gateway: FakeGateway) -> None:
+    from core.tokens import estimate_message_tokens
+
+    core = await make_core(max_output_tokens=500)
+    model = core.catalog.info("gpt-3.5-turbo")
+    max_out = min(model.max_output, 500)
+    for index in range(40):  # far more history than the window holds
+        await say(core, f"turn {index} " + "word " * 200)
+    await say(core, "last question")
+
+    messages = fake_gateway.chat_requests()[-1]["messages"]
+    *history, new = messages
+    budget = model.context_window - max_out - estimate_message_tokens(new)
+    used = sum(estimate_message_tokens(m) for m in history)
+    one_more_turn = estimate_message_tokens(history[0]) + estimate_message_tokens(history[1])
+    assert history[0]["content"].startswith("turn ") and new["content"] == "last question"
+    assert used <= budget < used + one_more_turn  # full: the next older turn would not fit

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 import traceback
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -46,14 +46,23 @@ API_KEY = "sk-secret-key-do-not-leak-42"
 HELLO = ChatRequest(model="gpt-4", messages=[{"role": "user", "content": "hello"}])
 
 
-def make_client(fake: FakeGateway, **options: float) -> GatewayClient:
+def make_client(fake: FakeGateway, *, waits: list[float] | None = None,
+                **options: float) -> GatewayClient:
+    """A client of ``fake``; with ``waits``, retry waits are recorded there (seconds)
+    instead of slept."""
     settings: dict[str, float] = {"timeout": 5.0, "max_retries": 2, "backoff_base": 0.01}
     settings.update(options)
+
+    async def record(seconds: float) -> None:
+        assert waits is not None
+        waits.append(seconds)
+
     return GatewayClient(
         fake.url, API_KEY,
         timeout=settings["timeout"],
         max_retries=int(settings["max_retries"]),
         backoff_base=settings["backoff_base"],
+        sleep=record if waits is not None else asyncio.sleep,
     )
 
 
@@ -67,21 +76,23 @@ async def stream_text(client: GatewayClient, received: list[ChatChunk] | None = 
 async def test_rate_limit_is_retried_after_retry_after(fake_gateway: FakeGateway) -> None:
     fake_gateway.script(RateLimit(retry_after=1))
     # A huge backoff base proves the wait comes from Retry-After, not from backoff.
-    async with make_client(fake_gateway, backoff_base=30) as client:
-        started = time.monotonic()
+    waits: list[float] = []
+    async with make_client(fake_gateway, waits=waits, backoff_base=30) as client:
         text = await stream_text(client)
-        waited = time.monotonic() - started
 
     assert text == "echo: hello"
-    assert 1.0 <= waited < 2.0
+    assert waits == [1.0]  # one wait, as long as Retry-After said
     assert len(fake_gateway.chat_requests()) == 2
 
 
 async def test_exhausted_rate_limit_raises_rate_limited(fake_gateway: FakeGateway) -> None:
     fake_gateway.script(RateLimit(retry_after=0.2), RateLimit(retry_after=0.2))
-    async with make_client(fake_gateway, max_retries=1) as client:
+    waits: list[float] = []
+    async with make_client(fake_gateway, waits=waits, max_retries=1) as client:
         with pytest.raises(RateLimited) as caught:
             await client.chat(HELLO)
+
+    assert waits == [pytest.approx(0.2)]  # waited once, then gave up
 
     assert caught.value.retry_after == pytest.approx(0.2)
     assert caught.value.params["retry_after"] == pytest.approx(0.2)
@@ -117,13 +128,15 @@ async def test_list_models_is_retried(fake_gateway: FakeGateway) -> None:
 async def test_hang_with_short_timeout_raises_gateway_timeout(
     fake_gateway: FakeGateway, streamed: bool
 ) -> None:
-    fake_gateway.script(Hang(seconds=10))
+    fake_gateway.script(Hang(seconds=60))
     async with make_client(fake_gateway, timeout=0.3, max_retries=0) as client:
-        started = time.monotonic()
-        with pytest.raises(GatewayTimeout):
-            await (stream_text(client) if streamed else client.chat(HELLO))
+        # the guard only bounds a broken run: GatewayTimeout (not TimeoutError) proves
+        # the client's own 0.3 s timeout ended the wait
+        async with asyncio.timeout(10):
+            with pytest.raises(GatewayTimeout):
+                await (stream_text(client) if streamed else client.chat(HELLO))
 
-    assert time.monotonic() - started < 2.0
+    assert len(fake_gateway.chat_requests()) == 1
 
 
 async def test_cut_after_first_token_raises_stream_cut_without_retry(

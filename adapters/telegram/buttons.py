@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import CallbackQuery, ForceReply, Message
+from aiogram.types import CallbackQuery, Message
 
 from adapters.common.presenter import PartPresenter
 from adapters.common.surface import CannotEdit
@@ -75,9 +75,8 @@ class ActionButtons:
                 await self.present_parts(bot, message, reply, chat, actor)
         if outcome.ticket is not None:
             self.present_ticket(bot, message, outcome.ticket, int(actor.user_id))
-        prompt = getattr(outcome, "prompt", None)
-        if prompt is not None:  # hook: ActionOutcome.prompt (a modal prompt request)
-            await self.ask_prompt(bot, message, prompt)
+        if outcome.prompt is not None:
+            await self.handlers.prompts.ask(bot, message, outcome.prompt)
 
     async def _replace(self, bot: Bot, message: Message, reply: CommandReply) -> None:
         surface = self.surface(bot, message, reply=False)
@@ -126,11 +125,3 @@ class ActionButtons:
         turn = handlers.turns.add(delivery.ticket, requester, destination)
         handlers.spawn(handlers.present(StreamPresenter(
             bot, handlers.limiter, self.core, turn, handlers.timings)))
-
-    async def ask_prompt(self, bot: Bot, message: Message, prompt: object) -> None:
-        """Ask for free text (``ActionOutcome.prompt``, e.g. a Midjourney prompt): a
-        ForceReply message; the user's reply comes back as an ordinary message."""
-        text = str(getattr(prompt, "text", "") or getattr(prompt, "title", "") or "…")
-        await bot.send_message(message.chat.id, text, message_thread_id=topic_of(message),
-                               reply_markup=ForceReply(selective=True))
-

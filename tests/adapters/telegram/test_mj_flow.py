@@ -1,0 +1,87 @@
+"""Midjourney on Telegram, end to end: /mj → progress edited in place → the grid photo
+with U1..U4/🔄/V1..V4 → U2 → the upscale with its own buttons → Custom Zoom → a
+ForceReply request → the user's reply → the zoomed grid. The poller runs on a virtual
+clock (``tests/core/midjourney``'s ``VirtualClock``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from core.midjourney import service
+from core.midjourney.tracker import Timing
+from tests.adapters.telegram.conftest import TelegramWorld
+from tests.core.midjourney.conftest import VirtualClock
+from tests.fakes.gateway_mj import FakeMidjourney, install_midjourney
+from tests.fakes.telegram_models import SentMessage
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
+    virtual = VirtualClock()
+    monkeypatch.setattr(service, "new_timing",
+                        lambda: Timing(clock=virtual.clock, sleep=virtual.sleep))
+    return virtual
+
+
+def buttons(message: SentMessage) -> list[list[str]]:
+    rows = (message.reply_markup or {}).get("inline_keyboard", [])
+    return [[b["text"] for b in row] for row in rows]
+
+
+def callback(message: SentMessage, text: str) -> str:
+    for row in (message.reply_markup or {}).get("inline_keyboard", []):
+        for b in row:
+            if b["text"] == text:
+                data: str = b["callback_data"]
+                return data
+    raise AssertionError(f"no {text!r} in {buttons(message)}")
+
+
+def photos_with(text: str) -> Any:
+    def done(messages: list[SentMessage]) -> bool:
+        return any(m.photo and any(text in b for row in buttons(m) for b in row)
+                   for m in messages)
+    return done
+
+
+async def test_mj_grid_upscale_and_custom_zoom_through_a_force_reply(
+        world: TelegramWorld) -> None:
+    mj: FakeMidjourney = install_midjourney(world.gateway)
+    tg = world.tg
+    ann = tg.private_chat(42)
+
+    tg.command(ann, 42, "/mj a pig")
+
+    messages = await world.wait_for_messages(ann.id, done=photos_with("U2"))
+    grid = next(m for m in messages if m.photo)
+    assert buttons(grid)[0][:4] == ["U1", "U2", "U3", "U4"]
+    assert buttons(grid)[1][:4] == ["V1", "V2", "V3", "V4"]
+    assert "🔄" in buttons(grid)[0]
+    assert grid.edits >= 1 or any(m.edits for m in messages)  # progress updated in place
+
+    tg.press_button(ann, 42, grid.message_id, callback(grid, "U2"))
+
+    messages = await world.wait_for_messages(ann.id, done=photos_with("Custom Zoom"))
+    upscaled = next(m for m in messages
+                    if m.photo and any("Custom Zoom" in b for r in buttons(m) for b in r))
+    zoom = next(b for r in buttons(upscaled) for b in r if "Custom Zoom" in b)
+
+    count = len(messages)
+    tg.press_button(ann, 42, upscaled.message_id, callback(upscaled, zoom))
+
+    messages = await world.wait_for_messages(ann.id, count + 1)
+    request = messages[-1]
+    assert request.text.startswith("Custom Zoom: send the prompt with --zoom 1 to 2")
+    assert request.reply_markup is not None and request.reply_markup["force_reply"] is True
+    assert len(request.reply_markup.get("input_field_placeholder", "")) <= 64
+
+    tg.user_sends(ann, 42, "--zoom 1.5 --ar 1:1 a pig", reply_to=request.message_id)
+
+    def zoomed(messages: list[SentMessage]) -> bool:
+        return sum(1 for m in messages if m.photo and "U2" in str(buttons(m))) >= 2
+
+    await world.wait_for_messages(ann.id, done=zoomed)
+    [(_, body)] = mj.submits("modal")
+    assert body["prompt"] == "--zoom 1.5 --ar 1:1 a pig"

@@ -174,7 +174,8 @@ class InboundPipeline:
         if spec.name != "ask":
             args = dict(parsed.args)
             if message.attachments and any(p.kind is ParamKind.IMAGE for p in spec.params):
-                images = await self._command_images(message)
+                refs = [ref for ref in message.attachments if ref.kind == "image"]
+                images = await self.load_images(message.chat, message.actor, refs)
                 if isinstance(images, Refusal):
                     return images
                 args.update(image_args(spec, args, images))
@@ -226,15 +227,17 @@ class InboundPipeline:
             model_override=model_override)
         return await core.submit(chat, actor, user_message, expect_more=may_continue)
 
-    async def _command_images(self, message: Inbound) -> list[ImageInput] | Refusal:
-        """The message's image attachments for a command with image parameters: checked
-        from metadata (``MediaPreparer.check``), then fetched and prepared; any problem →
-        a ``Refusal`` listing them all. Other attachments are left out."""
-        refs = [ref for ref in message.attachments if ref.kind == "image"]
-        lang = await self._core.language_for(message.chat, message.actor)
+    async def load_images(self, chat: ChatRef, actor: Actor, refs: Sequence[AttachmentRef]
+                          ) -> list[ImageInput] | Refusal:
+        """Images for a command's image parameters (an album's photos, a slash command's
+        attachment options): checked from metadata (``MediaPreparer.check``), then fetched
+        and prepared; any problem → a ``Refusal`` listing them all."""
+        lang = await self._core.language_for(chat, actor)
         problems: list[UserInputError] = []
         for ref in refs:
             try:
+                if ref.kind != "image":
+                    raise UserInputError("error.file_unsupported", filename=ref.name)
                 self._core.media.check(ref)
             except UserInputError as exc:
                 problems.append(exc)

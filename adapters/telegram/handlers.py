@@ -39,6 +39,7 @@ from core.app import ChatCore
 from core.commands.replies import CommandReply
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.tickets import TurnTicket
+from core.errors import UserInputError
 from core.i18n import normalize_language
 from core.inbound import Inbound, Refusal
 
@@ -180,7 +181,12 @@ class TelegramHandlers:
                                          need_admin=text.startswith("/"))
         pending = self.prompts.answer_to(first)
         if pending is not None:  # the answer to a prompt request (a ForceReply)
-            mask = await self.prompts.mask_of(bot, first) if pending.accepts_mask else None
+            try:
+                mask = await self.prompts.mask_of(bot, first) if pending.accepts_mask else None
+            except UserInputError as exc:  # the photo could not be downloaded
+                lang = await self.core.language_for(chat, actor)
+                await self.replies.send_text(bot, first, self.core.error_text(exc, lang))
+                return
             reply = await self.core.submit_prompt(pending.action_id, text, chat, actor, mask)
             await self.buttons.present_parts(bot, first, reply, chat, actor)
             return

@@ -5,9 +5,12 @@ clock (``tests/core/midjourney``'s ``VirtualClock``)."""
 
 from __future__ import annotations
 
+import base64
+import io
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from core.midjourney import service
 from core.midjourney.tracker import Timing
@@ -85,3 +88,42 @@ async def test_mj_grid_upscale_and_custom_zoom_through_a_force_reply(
     await world.wait_for_messages(ann.id, done=zoomed)
     [(_, body)] = mj.submits("modal")
     assert body["prompt"] == "--zoom 1.5 --ar 1:1 a pig"
+
+
+async def test_vary_region_answer_with_a_photo_sends_it_as_the_mask(world: TelegramWorld
+                                                                    ) -> None:
+    mj: FakeMidjourney = install_midjourney(world.gateway)
+    tg = world.tg
+    ann = tg.private_chat(42)
+    tg.command(ann, 42, "/mj a pig")
+    messages = await world.wait_for_messages(ann.id, done=photos_with("U1"))
+    grid = next(m for m in messages if m.photo)
+    tg.press_button(ann, 42, grid.message_id, callback(grid, "U1"))
+    messages = await world.wait_for_messages(ann.id, done=photos_with("Vary (Region)"))
+    upscaled = next(m for m in messages if m.photo and "Vary (Region)" in str(buttons(m)))
+    tg.press_button(ann, 42, upscaled.message_id, callback(upscaled, "🖌️ Vary (Region)"))
+
+    def board_ready(messages: list[SentMessage]) -> bool:
+        return any("Done" in str(buttons(m)) for m in messages)
+
+    messages = await world.wait_for_messages(ann.id, done=board_ready)
+    board = next(m for m in messages if "Done" in str(buttons(m)))
+    tg.press_button(ann, 42, board.message_id,
+                    board.reply_markup["inline_keyboard"][0][0]["callback_data"])  # type: ignore[index]
+    await world.wait_for_messages(ann.id, done=lambda _: "✅" in str(buttons(board)))
+    count = len(tg.bot_messages(ann.id))
+    tg.press_button(ann, 42, board.message_id, callback(board, "Done"))
+    request = (await world.wait_for_messages(ann.id, count + 1))[-1]
+    assert request.reply_markup is not None and request.reply_markup["force_reply"] is True
+
+    white = Image.new("RGB", (8, 8), (255, 255, 255))
+    out = io.BytesIO()
+    white.save(out, "PNG")
+    tg.user_sends(ann, 42, photo=out.getvalue(), caption="a hat",
+                  reply_to=request.message_id)
+
+    await tg.wait_until(lambda: mj.submits("modal") or None)
+    [(_, body)] = mj.submits("modal")
+    assert body["prompt"] == "a hat"
+    mask = Image.open(io.BytesIO(base64.b64decode(body["maskBase64"].split(",", 1)[1])))
+    assert mask.size == (32, 32) and mask.getpixel((30, 30)) == 255  # the user's mask

@@ -76,7 +76,7 @@ class ActionButtons:
         if outcome.ticket is not None:
             self.present_ticket(bot, message, outcome.ticket, int(actor.user_id))
         if outcome.prompt is not None:
-            await self.handlers.prompts.ask(bot, message, outcome.prompt)
+            await self.handlers.prompts.ask(bot, message, outcome.prompt, query.from_user)
 
     async def _replace(self, bot: Bot, message: Message, reply: CommandReply) -> None:
         surface = self.surface(bot, message, reply=False)

@@ -15,7 +15,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from aiogram import Bot
-from aiogram.types import ForceReply, Message
+from aiogram.types import ForceReply, Message, MessageEntity, User
+from telegramify_markdown import utf16_len
 
 from adapters.telegram.attachments import attachment_refs
 from adapters.telegram.commands import topic_of
@@ -45,15 +46,24 @@ class PromptRequests:
         self._pending: OrderedDict[tuple[int, int], Pending] = OrderedDict()
         self._max = max_pending
 
-    async def ask(self, bot: Bot, message: Message, prompt: PromptRequest) -> None:
-        """Post ``prompt`` in ``message``'s chat/topic as a ForceReply message."""
+    async def ask(self, bot: Bot, message: Message, prompt: PromptRequest,
+                  presser: User) -> None:
+        """Post ``prompt`` in ``message``'s chat/topic as a ForceReply message. In groups
+        it starts with a mention of ``presser`` (a ``text_mention`` entity): a selective
+        ForceReply opens the reply field only for users mentioned in the text (Bot API)."""
         text = prompt.label if not prompt.default_text else (
             f"{prompt.label}\n{prompt.default_text}")
+        entities: list[MessageEntity] | None = None
+        if message.chat.type != "private":
+            name = presser.first_name or "…"
+            entities = [MessageEntity(type="text_mention", offset=0, length=utf16_len(name),
+                                      user=presser)]
+            text = f"{name} {text}"
         markup = ForceReply(selective=True,
                             input_field_placeholder=prompt.placeholder[:PLACEHOLDER_MAX] or None)
         sent = await bot.send_message(message.chat.id, text,
                                       message_thread_id=topic_of(message),
-                                      reply_markup=markup)
+                                      reply_markup=markup, entities=entities, parse_mode=None)
         self._pending[(sent.chat.id, sent.message_id)] = Pending(prompt.action_id,
                                                                  prompt.accepts_mask)
         while len(self._pending) > self._max:

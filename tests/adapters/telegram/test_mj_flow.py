@@ -127,3 +127,28 @@ async def test_vary_region_answer_with_a_photo_sends_it_as_the_mask(world: Teleg
     assert body["prompt"] == "a hat"
     mask = Image.open(io.BytesIO(base64.b64decode(body["maskBase64"].split(",", 1)[1])))
     assert mask.size == (32, 32) and mask.getpixel((30, 30)) == 255  # the user's mask
+
+
+async def test_in_a_group_the_prompt_request_mentions_the_presser(world: TelegramWorld
+                                                                  ) -> None:
+    mj: FakeMidjourney = install_midjourney(world.gateway)
+    tg = world.tg
+    group = tg.group_chat()
+    tg.command(group, 42, "/mj a pig")
+    messages = await world.wait_for_messages(group.id, done=photos_with("U1"))
+    grid = next(m for m in messages if m.photo)
+    tg.press_button(group, 42, grid.message_id, callback(grid, "U1"))
+    messages = await world.wait_for_messages(group.id, done=photos_with("Custom Zoom"))
+    upscaled = next(m for m in messages if m.photo and "Custom Zoom" in str(buttons(m)))
+    count = len(messages)
+
+    tg.press_button(group, 42, upscaled.message_id, callback(upscaled, "🔍 Custom Zoom"))
+
+    request = (await world.wait_for_messages(group.id, count + 1))[-1]
+    assert "Custom Zoom: send the prompt" in request.text
+    [mention] = request.entities
+    assert mention["type"] == "text_mention" and mention["user"]["id"] == 42
+    assert mention["offset"] == 0
+    tg.user_sends(group, 42, "a pig --zoom 1.5", reply_to=request.message_id)
+    await tg.wait_until(lambda: mj.submits("modal") or None)
+    assert mj.submits("modal")[0][1]["prompt"] == "a pig --zoom 1.5"

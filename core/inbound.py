@@ -30,12 +30,13 @@ Policy (docs/ARCHITECTURE.md, "Inbound pipeline"):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from core.commands.parser import split_command
 from core.commands.replies import CommandReply
+from core.commands.spec import CommandSpec, ParamKind
 from core.conversation.inputs import DocumentInput, ImageInput, UserMessage
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.tickets import TurnTicket
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from core.app import ChatCore
 
 __all__ = ["AttachmentKind", "AttachmentRef", "Ignored", "Inbound", "InboundPipeline",
-           "InboundResult", "Refusal", "attachment_kind", "command_head"]
+           "InboundResult", "Refusal", "attachment_kind", "command_head", "image_args"]
 
 VISION_SUGGESTIONS = 6
 """Vision models named when an image goes to a text-only model."""
@@ -115,6 +116,19 @@ def command_head(text: str) -> tuple[str, str] | None:
     return name.lower(), target
 
 
+def image_args(spec: CommandSpec, args: Mapping[str, Any],
+               images: Sequence[ImageInput]) -> dict[str, Any]:
+    """Attached images as command arguments: they fill the spec's image parameters not
+    given yet, in declared order (``/swap``: face, target; ``/edit``: image, mask); the
+    rest go to ``images`` (``/mj`` reference images). ``{}`` without images."""
+    free = [p.name for p in spec.params if p.kind is ParamKind.IMAGE and args.get(p.name) is None]
+    out: dict[str, Any] = dict(zip(free, images, strict=False))
+    rest = list(images[len(out):])
+    if rest:
+        out["images"] = tuple(rest)
+    return out
+
+
 class InboundPipeline:
     """Decides what an ``Inbound`` is and runs it (``ChatCore.receive``)."""
 
@@ -158,7 +172,14 @@ class InboundPipeline:
                 return Ignored("unknown_command")
             return await self._refuse(chat, actor, "error.unknown_command", name=parsed.name)
         if spec.name != "ask":
-            return await core.run_command(spec.name, parsed.args, chat, actor)
+            args = dict(parsed.args)
+            if message.attachments and any(p.kind is ParamKind.IMAGE for p in spec.params):
+                refs = [ref for ref in message.attachments if ref.kind == "image"]
+                images = await self.load_images(message.chat, message.actor, refs)
+                if isinstance(images, Refusal):
+                    return images
+                args.update(image_args(spec, args, images))
+            return await core.run_command(spec.name, args, chat, actor)
         prompt = str(parsed.args.get("prompt") or "")
         model = parsed.args.get("model")
         if not prompt.strip() and not message.attachments:
@@ -205,6 +226,28 @@ class InboundPipeline:
             documents=tuple(item for item in loaded if isinstance(item, DocumentInput)),
             model_override=model_override)
         return await core.submit(chat, actor, user_message, expect_more=may_continue)
+
+    async def load_images(self, chat: ChatRef, actor: Actor, refs: Sequence[AttachmentRef]
+                          ) -> list[ImageInput] | Refusal:
+        """Images for a command's image parameters (an album's photos, a slash command's
+        attachment options): checked from metadata (``MediaPreparer.check``), then fetched
+        and prepared; any problem → a ``Refusal`` listing them all."""
+        lang = await self._core.language_for(chat, actor)
+        problems: list[UserInputError] = []
+        for ref in refs:
+            try:
+                if ref.kind != "image":
+                    raise UserInputError("error.file_unsupported", filename=ref.name)
+                self._core.media.check(ref)
+            except UserInputError as exc:
+                problems.append(exc)
+        if problems:
+            return self._refusal(problems, lang)
+        loaded = await asyncio.gather(*(self._load(ref) for ref in refs))
+        problems = [item for item in loaded if isinstance(item, UserInputError)]
+        if problems:
+            return self._refusal(problems, lang)
+        return [item for item in loaded if isinstance(item, ImageInput)]
 
     async def _load(self, ref: AttachmentRef) -> ImageInput | DocumentInput | UserInputError:
         try:

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from core.conversation.inputs import MediaSource
+from core.conversation.keys import Actor, ChatRef
 from core.errors import UserInputError
+from core.inbound import Refusal
 from core.media import AttachmentRef, attachment_kind
+
+if TYPE_CHECKING:
+    from core.app import ChatCore
 
 log = logging.getLogger(__name__)
 
@@ -48,3 +54,18 @@ def attachment_ref(attachment: discord.Attachment) -> AttachmentRef:
 def attachment_refs(attachments: Iterable[discord.Attachment]) -> tuple[AttachmentRef, ...]:
     """Lazy references to a message's attachments, in order."""
     return tuple(attachment_ref(attachment) for attachment in attachments)
+
+
+async def command_images(core: ChatCore, chat: ChatRef, actor: Actor,
+                         values: dict[str, Any]) -> dict[str, Any] | Refusal:
+    """A slash command's values with its attachment options (``ParamKind.IMAGE``) loaded
+    as ``ImageInput`` through the inbound checks (``InboundPipeline.load_images``); a
+    ``Refusal`` when one is too large, not an image or unreadable."""
+    names = [k for k, v in values.items() if isinstance(v, discord.Attachment)]
+    if not names:
+        return values
+    refs = [attachment_ref(values[k]) for k in names]
+    loaded = await core.inbound.load_images(chat, actor, refs)
+    if isinstance(loaded, Refusal):
+        return loaded
+    return {**values, **dict(zip(names, loaded, strict=True))}

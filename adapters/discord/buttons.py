@@ -4,7 +4,7 @@ A press (``cb:a:<id>``, the persistent ``ActionButton``) is deferred at once (Di
 wants an answer within 3 s), then runs ``ChatCore.run_action``: ``notice`` → an
 ephemeral follow-up; ``reply`` with ``replace`` → the message that carried the button
 is edited (text and buttons), else posted; ``ticket`` → presented like a turn, replying
-to that message. ``ActionOutcome.prompt`` (a modal prompt request) has a hook below.
+to that message. ``prompt`` → an ephemeral follow-up whose button opens a Modal (``prompts``).
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ import discord
 
 from adapters.common.presenter import PartPresenter
 from adapters.discord.host import HandlersHost as Handlers
+from adapters.discord.prompts import PromptView
 from adapters.discord.render import split_message
 from adapters.discord.sinks import NO_MENTIONS, WRITE_ERRORS, ChannelSink, Sink
 from adapters.discord.surface import DiscordPacer, DiscordSurface, actions_view
-from core.actions import ActionOutcome
+from core.actions import ActionOutcome, PromptRequest
 from core.commands.replies import CommandReply
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.tickets import TurnTicket
@@ -78,9 +79,27 @@ class ActionButtons:
                                          text=bool(reply.text))
         if outcome.ticket is not None and sink is not None:
             await self.present_ticket(sink, outcome.ticket, int(actor.user_id))
-        prompt = getattr(outcome, "prompt", None)
-        if prompt is not None:  # hook: ActionOutcome.prompt → a Discord Modal
-            log.warning("a prompt request is not supported yet: %r", prompt)
+        if outcome.prompt is not None:
+            await self.ask_prompt(interaction, chat, actor, outcome.prompt, sink)
+
+    async def ask_prompt(self, interaction: discord.Interaction, chat: ChatRef, actor: Actor,
+                         prompt: PromptRequest, sink: Sink | None) -> None:
+        """An ephemeral follow-up whose button opens the prompt's Modal (see
+        ``adapters.discord.prompts``); the submitted text runs ``core.submit_prompt``."""
+        async def submit(modal: discord.Interaction, text: str) -> None:
+            await modal.response.defer(ephemeral=True, thinking=True)
+            reply = await self.core.submit_prompt(prompt.action_id, text, chat, actor)
+            lang = await self.core.language_for(chat, actor)
+            if reply.is_error or sink is None:
+                await modal.followup.send(reply.text or "…", ephemeral=True,
+                                          allowed_mentions=NO_MENTIONS)
+                return
+            await modal.delete_original_response()
+            await self.present_reply(sink, reply, lang, int(actor.user_id))
+
+        await interaction.followup.send(prompt.label[:2000], ephemeral=True,
+                                        view=PromptView(prompt, submit),
+                                        allowed_mentions=NO_MENTIONS)
 
     async def present_reply(self, sink: Sink, reply: CommandReply, lang: str, user_id: int,
                             *, text: bool = True) -> None:

@@ -242,7 +242,11 @@ class Handlers:
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         place = self._interaction_place(interaction)
         actor = self.actor_of(interaction.user, str(interaction.locale))
-        reply = await self.core.run_command(spec.name, values, place.chat, actor)
+        args = await attachments.command_images(self.core, place.chat, actor, values)
+        if isinstance(args, Refusal):
+            reply = CommandReply(args.text, ephemeral=True, is_error=True)
+        else:
+            reply = await self.core.run_command(spec.name, args, place.chat, actor)
         await self.send_reply(interaction, reply, deferred_ephemeral=ephemeral)
 
     async def send_reply(self, interaction: discord.Interaction, reply: CommandReply, *,

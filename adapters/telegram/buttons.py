@@ -17,11 +17,12 @@ from typing import Any, Protocol
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.types import CallbackQuery, Chat, ForceReply, Message, User
+from aiogram.types import CallbackQuery, Chat, Message, User
 
 from adapters.common.presenter import PartPresenter
 from adapters.common.surface import CannotEdit
 from adapters.telegram.commands import topic_of
+from adapters.telegram.prompts import PromptRequests
 from adapters.telegram.ratelimit import BotLimiter
 from adapters.telegram.streaming import StreamPresenter
 from adapters.telegram.surface import ACTION_PREFIX, TelegramPacer, TelegramSurface
@@ -43,6 +44,7 @@ class TelegramHandlers(Protocol):
     limiter: BotLimiter
     timings: StreamTimings
     turns: TurnRegistry
+    prompts: PromptRequests
 
     def spawn(self, work: Awaitable[Any]) -> asyncio.Task[Any]: ...
 
@@ -94,9 +96,8 @@ class ActionButtons:
                 await self.present_parts(bot, message, reply, chat, actor)
         if outcome.ticket is not None:
             self.present_ticket(bot, message, outcome.ticket, int(actor.user_id))
-        prompt = getattr(outcome, "prompt", None)
-        if prompt is not None:  # hook: ActionOutcome.prompt (a modal prompt request)
-            await self.ask_prompt(bot, message, prompt)
+        if outcome.prompt is not None:
+            await self.handlers.prompts.ask(bot, message, outcome.prompt, query.from_user)
 
     async def _replace(self, bot: Bot, message: Message, reply: CommandReply) -> None:
         surface = self.surface(bot, message, reply=False)
@@ -145,11 +146,3 @@ class ActionButtons:
         turn = handlers.turns.add(delivery.ticket, requester, destination)
         handlers.spawn(handlers.present(StreamPresenter(
             bot, handlers.limiter, self.core, turn, handlers.timings)))
-
-    async def ask_prompt(self, bot: Bot, message: Message, prompt: object) -> None:
-        """Ask for free text (``ActionOutcome.prompt``, e.g. a Midjourney prompt): a
-        ForceReply message; the user's reply comes back as an ordinary message."""
-        text = str(getattr(prompt, "text", "") or getattr(prompt, "title", "") or "…")
-        await bot.send_message(message.chat.id, text, message_thread_id=topic_of(message),
-                               reply_markup=ForceReply(selective=True))
-

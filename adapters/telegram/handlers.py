@@ -30,6 +30,7 @@ from adapters.telegram.attachments import (
 from adapters.telegram.buttons import ActionButtons
 from adapters.telegram.commands import PLATFORM, CommandReplies, topic_of
 from adapters.telegram.lifecycle import ChatLifecycle
+from adapters.telegram.prompts import PromptRequests
 from adapters.telegram.ratelimit import BotLimiter
 from adapters.telegram.streaming import StreamPresenter, StreamTimings
 from adapters.telegram.surface import ACTION_PREFIX
@@ -38,6 +39,7 @@ from core.app import ChatCore
 from core.commands.replies import CommandReply
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.tickets import TurnTicket
+from core.errors import UserInputError
 from core.i18n import normalize_language
 from core.inbound import Inbound, Refusal
 
@@ -66,6 +68,7 @@ class TelegramHandlers:
         self.albums = AlbumCollector(album_delay, self._on_album, self.spawn)
         self.replies = CommandReplies(core)
         self.buttons = ActionButtons(self)
+        self.prompts = PromptRequests()
         self.lifecycle = ChatLifecycle(core)
         self.guard = self.lifecycle.guard
         """Session middleware: unreachable and migrated chats (install on the Bot)."""
@@ -176,6 +179,17 @@ class TelegramHandlers:
             part.text or part.caption or "" for part in messages).strip()
         chat, actor = await self.context(bot, first.chat, user, topic_of(first),
                                          need_admin=text.startswith("/"))
+        pending = self.prompts.answer_to(first)
+        if pending is not None:  # the answer to a prompt request (a ForceReply)
+            try:
+                mask = await self.prompts.mask_of(bot, first) if pending.accepts_mask else None
+            except UserInputError as exc:  # the photo could not be downloaded
+                lang = await self.core.language_for(chat, actor)
+                await self.replies.send_text(bot, first, self.core.error_text(exc, lang))
+                return
+            reply = await self.core.submit_prompt(pending.action_id, text, chat, actor, mask)
+            await self.buttons.present_parts(bot, first, reply, chat, actor)
+            return
         sources = list(messages)
         replied = first.reply_to_message
         if replied is not None and has_media(replied):  # a question about an earlier file

@@ -325,6 +325,12 @@ class FakeDiscord(DiscordState):
             message_id, custom_id, user_id=user_id, component_type=component_type,
             values=values, locale=locale)
 
+    async def submit_modal(self, custom_id: str, values: dict[str, str], *, user_id: int = 42,
+                           channel_id: int | None = None) -> FakeInteraction:
+        """Submit a modal the bot opened (callback type 9) with ``values`` by input id."""
+        return await self.interaction_hub.submit_modal(custom_id, values, user_id=user_id,
+                                                       channel_id=channel_id)
+
     async def request_reconnect(self) -> None:
         """Send op 7 RECONNECT; discord.py reconnects and RESUMEs (missed events replayed)."""
         await self.gateway.request_reconnect()

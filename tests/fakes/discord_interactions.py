@@ -201,6 +201,17 @@ class InteractionHub:
         await self._dispatch(inter, self._payload(inter, data, message=msg))
         return inter
 
+    async def submit_modal(self, custom_id: str, values: dict[str, str], *, user_id: int,
+                           channel_id: int | None = None, guild: bool = True,
+                           locale: str = "en-US") -> FakeInteraction:
+        """A modal submit (type 5): ``values`` = text input custom_id → text, one row each."""
+        inter = self._new(5, user_id, channel_id, guild, locale)
+        data: dict[str, Any] = {"custom_id": custom_id, "components": [
+            {"type": 1, "components": [{"type": 4, "custom_id": key, "value": value}]}
+            for key, value in values.items()]}
+        await self._dispatch(inter, self._payload(inter, data))
+        return inter
+
     # ---- HTTP: callback ---------------------------------------------------------------
     async def callback(self, request: web.Request) -> web.Response:
         """``POST /interactions/{id}/{token}/callback[?with_response=1]``."""

@@ -1,0 +1,154 @@
+"""Midjourney on Telegram, end to end: /mj → progress edited in place → the grid photo
+with U1..U4/🔄/V1..V4 → U2 → the upscale with its own buttons → Custom Zoom → a
+ForceReply request → the user's reply → the zoomed grid. The poller runs on a virtual
+clock (``tests/core/midjourney``'s ``VirtualClock``)."""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from core.midjourney import service
+from core.midjourney.tracker import Timing
+from tests.adapters.telegram.conftest import TelegramWorld
+from tests.core.midjourney.conftest import VirtualClock
+from tests.fakes.gateway_mj import FakeMidjourney, install_midjourney
+from tests.fakes.telegram_models import SentMessage
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
+    virtual = VirtualClock()
+    monkeypatch.setattr(service, "new_timing",
+                        lambda: Timing(clock=virtual.clock, sleep=virtual.sleep))
+    return virtual
+
+
+def buttons(message: SentMessage) -> list[list[str]]:
+    rows = (message.reply_markup or {}).get("inline_keyboard", [])
+    return [[b["text"] for b in row] for row in rows]
+
+
+def callback(message: SentMessage, text: str) -> str:
+    for row in (message.reply_markup or {}).get("inline_keyboard", []):
+        for b in row:
+            if b["text"] == text:
+                data: str = b["callback_data"]
+                return data
+    raise AssertionError(f"no {text!r} in {buttons(message)}")
+
+
+def photos_with(text: str) -> Any:
+    def done(messages: list[SentMessage]) -> bool:
+        return any(m.photo and any(text in b for row in buttons(m) for b in row)
+                   for m in messages)
+    return done
+
+
+async def test_mj_grid_upscale_and_custom_zoom_through_a_force_reply(
+        world: TelegramWorld) -> None:
+    mj: FakeMidjourney = install_midjourney(world.gateway)
+    tg = world.tg
+    ann = tg.private_chat(42)
+
+    tg.command(ann, 42, "/mj a pig")
+
+    messages = await world.wait_for_messages(ann.id, done=photos_with("U2"))
+    grid = next(m for m in messages if m.photo)
+    assert buttons(grid)[0][:4] == ["U1", "U2", "U3", "U4"]
+    assert buttons(grid)[1][:4] == ["V1", "V2", "V3", "V4"]
+    assert "🔄" in buttons(grid)[0]
+    assert grid.edits >= 1 or any(m.edits for m in messages)  # progress updated in place
+
+    tg.press_button(ann, 42, grid.message_id, callback(grid, "U2"))
+
+    messages = await world.wait_for_messages(ann.id, done=photos_with("Custom Zoom"))
+    upscaled = next(m for m in messages
+                    if m.photo and any("Custom Zoom" in b for r in buttons(m) for b in r))
+    zoom = next(b for r in buttons(upscaled) for b in r if "Custom Zoom" in b)
+
+    count = len(messages)
+    tg.press_button(ann, 42, upscaled.message_id, callback(upscaled, zoom))
+
+    messages = await world.wait_for_messages(ann.id, count + 1)
+    request = messages[-1]
+    assert request.text.startswith("Custom Zoom: send the prompt with --zoom 1 to 2")
+    assert request.reply_markup is not None and request.reply_markup["force_reply"] is True
+    assert len(request.reply_markup.get("input_field_placeholder", "")) <= 64
+
+    tg.user_sends(ann, 42, "--zoom 1.5 --ar 1:1 a pig", reply_to=request.message_id)
+
+    def zoomed(messages: list[SentMessage]) -> bool:
+        return sum(1 for m in messages if m.photo and "U2" in str(buttons(m))) >= 2
+
+    await world.wait_for_messages(ann.id, done=zoomed)
+    [(_, body)] = mj.submits("modal")
+    assert body["prompt"] == "--zoom 1.5 --ar 1:1 a pig"
+
+
+async def test_vary_region_answer_with_a_photo_sends_it_as_the_mask(world: TelegramWorld
+                                                                    ) -> None:
+    mj: FakeMidjourney = install_midjourney(world.gateway)
+    tg = world.tg
+    ann = tg.private_chat(42)
+    tg.command(ann, 42, "/mj a pig")
+    messages = await world.wait_for_messages(ann.id, done=photos_with("U1"))
+    grid = next(m for m in messages if m.photo)
+    tg.press_button(ann, 42, grid.message_id, callback(grid, "U1"))
+    messages = await world.wait_for_messages(ann.id, done=photos_with("Vary (Region)"))
+    upscaled = next(m for m in messages if m.photo and "Vary (Region)" in str(buttons(m)))
+    tg.press_button(ann, 42, upscaled.message_id, callback(upscaled, "🖌️ Vary (Region)"))
+
+    def board_ready(messages: list[SentMessage]) -> bool:
+        return any("Done" in str(buttons(m)) for m in messages)
+
+    messages = await world.wait_for_messages(ann.id, done=board_ready)
+    board = next(m for m in messages if "Done" in str(buttons(m)))
+    tg.press_button(ann, 42, board.message_id,
+                    board.reply_markup["inline_keyboard"][0][0]["callback_data"])  # type: ignore[index]
+    await world.wait_for_messages(ann.id, done=lambda _: "✅" in str(buttons(board)))
+    count = len(tg.bot_messages(ann.id))
+    tg.press_button(ann, 42, board.message_id, callback(board, "Done"))
+    request = (await world.wait_for_messages(ann.id, count + 1))[-1]
+    assert request.reply_markup is not None and request.reply_markup["force_reply"] is True
+
+    white = Image.new("RGB", (8, 8), (255, 255, 255))
+    out = io.BytesIO()
+    white.save(out, "PNG")
+    tg.user_sends(ann, 42, photo=out.getvalue(), caption="a hat",
+                  reply_to=request.message_id)
+
+    await tg.wait_until(lambda: mj.submits("modal") or None)
+    [(_, body)] = mj.submits("modal")
+    assert body["prompt"] == "a hat"
+    mask = Image.open(io.BytesIO(base64.b64decode(body["maskBase64"].split(",", 1)[1])))
+    assert mask.size == (32, 32) and mask.getpixel((30, 30)) == 255  # the user's mask
+
+
+async def test_in_a_group_the_prompt_request_mentions_the_presser(world: TelegramWorld
+                                                                  ) -> None:
+    mj: FakeMidjourney = install_midjourney(world.gateway)
+    tg = world.tg
+    group = tg.group_chat()
+    tg.command(group, 42, "/mj a pig")
+    messages = await world.wait_for_messages(group.id, done=photos_with("U1"))
+    grid = next(m for m in messages if m.photo)
+    tg.press_button(group, 42, grid.message_id, callback(grid, "U1"))
+    messages = await world.wait_for_messages(group.id, done=photos_with("Custom Zoom"))
+    upscaled = next(m for m in messages if m.photo and "Custom Zoom" in str(buttons(m)))
+    count = len(messages)
+
+    tg.press_button(group, 42, upscaled.message_id, callback(upscaled, "🔍 Custom Zoom"))
+
+    request = (await world.wait_for_messages(group.id, count + 1))[-1]
+    assert "Custom Zoom: send the prompt" in request.text
+    [mention] = request.entities
+    assert mention["type"] == "text_mention" and mention["user"]["id"] == 42
+    assert mention["offset"] == 0
+    tg.user_sends(group, 42, "a pig --zoom 1.5", reply_to=request.message_id)
+    await tg.wait_until(lambda: mj.submits("modal") or None)
+    assert mj.submits("modal")[0][1]["prompt"] == "a pig --zoom 1.5"

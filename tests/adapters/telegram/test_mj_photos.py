@@ -1,0 +1,98 @@
+"""Photos into Midjourney commands on Telegram: an album captioned ``/blend`` → all its
+photos blended; ``/swap`` on an album of two → face = the first; ``/mj`` with a photo →
+a reference image; ``/describe`` replying to a photo. Through the inbound pipeline."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import pytest
+from PIL import Image
+
+from core.midjourney import service
+from core.midjourney.tracker import Timing
+from tests.adapters.telegram.conftest import TelegramWorld
+from tests.core.midjourney.conftest import VirtualClock
+from tests.fakes.gateway_mj import install_midjourney
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
+    virtual = VirtualClock()
+    monkeypatch.setattr(service, "new_timing",
+                        lambda: Timing(clock=virtual.clock, sleep=virtual.sleep))
+    return virtual
+
+
+def png(color: tuple[int, int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), color).save(out, format="PNG")
+    return out.getvalue()
+
+
+def color_of(data_url: str) -> tuple[int, int, int]:
+    raw = base64.b64decode(data_url.split(",", 1)[1])
+    with Image.open(io.BytesIO(raw)) as image:
+        r, g, b = image.convert("RGB").getpixel((5, 5))  # type: ignore[misc]
+    return (round(r / 50) * 50, round(g / 50) * 50, round(b / 50) * 50)
+
+
+RED, GREEN, BLUE = (250, 0, 0), (0, 250, 0), (0, 0, 250)
+
+
+async def test_blend_on_an_album_blends_its_three_photos_in_order(world: TelegramWorld
+                                                                  ) -> None:
+    mj = install_midjourney(world.gateway)
+    tg = world.tg
+    ann = tg.private_chat(42)
+
+    for index, color in enumerate((RED, GREEN, BLUE)):
+        tg.user_sends(ann, 42, photo=png(color), caption="/blend" if index == 0 else None,
+                      media_group_id="album-1")
+
+    await tg.wait_until(lambda: mj.submits("blend") or None)
+    [(_, body)] = mj.submits("blend")
+    assert [color_of(u) for u in body["base64Array"]] == [RED, GREEN, BLUE]
+
+
+async def test_swap_on_an_album_of_two_takes_the_first_as_the_face(world: TelegramWorld
+                                                                   ) -> None:
+    mj = install_midjourney(world.gateway)
+    tg = world.tg
+    ann = tg.private_chat(42)
+
+    tg.user_sends(ann, 42, photo=png(RED), caption="/swap", media_group_id="album-2")
+    tg.user_sends(ann, 42, photo=png(BLUE), media_group_id="album-2")
+
+    await tg.wait_until(lambda: mj.submits("swap") or None)
+    [(_, body)] = mj.submits("swap")
+    assert color_of(body["sourceBase64"]) == RED
+    assert color_of(body["targetBase64"]) == BLUE
+
+
+async def test_mj_with_a_photo_sends_it_as_a_reference_image(world: TelegramWorld) -> None:
+    mj = install_midjourney(world.gateway)
+    tg = world.tg
+    ann = tg.private_chat(42)
+
+    tg.user_sends(ann, 42, photo=png(GREEN), caption="/mj a pig")
+
+    await tg.wait_until(lambda: mj.submits("imagine") or None)
+    [(_, body)] = mj.submits("imagine")
+    assert body["prompt"] == "a pig"
+    assert [color_of(u) for u in body["base64Array"]] == [GREEN]
+
+
+async def test_describe_replying_to_a_photo_describes_that_photo(world: TelegramWorld
+                                                                 ) -> None:
+    mj = install_midjourney(world.gateway)
+    tg = world.tg
+    ann = tg.private_chat(42)
+    photo = tg.user_sends(ann, 42, photo=png(BLUE), caption="")
+
+    tg.command(ann, 42, "/describe", reply_to=photo["message_id"])
+
+    await tg.wait_until(lambda: mj.submits("describe") or None)
+    [(_, body)] = mj.submits("describe")
+    assert color_of(body["base64"]) == BLUE

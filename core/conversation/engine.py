@@ -187,7 +187,7 @@ class ConversationEngine:
         state.final = TurnFinal(turn_id=state.turn_id, model=model.name, text=answer,
                                 usage=self._usage(state),
                                 truncated=state.finish_reason == "length")
-        await self._save(leader, message, state, conversation_id, model.name, answer,
+        await self._save(message, state, conversation_id, model.name,
                          estimate_message_tokens(new_user), max(budget, 0))
         if self.final_actions is not None:
             rows = await self.final_actions(leader.chat, leader.actor, ticket.language,
@@ -281,9 +281,8 @@ class ConversationEngine:
     def _usage(state: _TurnState) -> Usage:
         return Usage(state.prompt_tokens, state.completion_tokens, state.usage_estimated)
 
-    async def _save(self, leader: Submission, message: UserMessage,
-                    state: _TurnState, conversation_id: int, model: str, answer: str,
-                    user_tokens: int, budget: int) -> None:
+    async def _save(self, message: UserMessage, state: _TurnState, conversation_id: int,
+                    model: str, user_tokens: int, budget: int) -> None:
         user = NewMessage(role="user", content=user_text_with_documents(message),
                           tokens=user_tokens, media=media_records(message))
         answer = "".join(state.text[state.last_round_start:])  # earlier rounds are stored

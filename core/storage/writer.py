@@ -69,6 +69,11 @@ class GroupWriter:
         self.batches = 0
         """Transactions committed or attempted (for the benchmark)."""
 
+    @property
+    def queued(self) -> int:
+        """Writes waiting for the next batch (not the one being committed)."""
+        return len(self._queue)
+
     async def write(self, message_rows: Sequence[dict[str, Any]],
                     ledger_rows: Sequence[dict[str, Any]] = ()) -> list[int]:
         """Store the rows in the next batch; the new message ids in ``message_rows``

@@ -44,7 +44,9 @@ def check(document: str, code: list[str], messages: list[str], limit: int) -> No
 def test_split_message_keeps_fences_balanced_and_code_whole(
         drawn: tuple[str, list[str]], limit: int) -> None:
     document, code = drawn
-    check(document, code, split_message(document, limit), limit)
+    messages = split_message(document, limit)
+    assert all(balanced(m) for m in messages), messages
+    check(document, code, messages, limit)
 
 
 @PROPERTY

@@ -3,6 +3,8 @@ Custom Zoom through a prompt → result."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from core.app import ChatCore
 from core.events import PartShown, PartUpdated, TurnFinal
 from core.parts import ProgressPart
@@ -84,7 +86,8 @@ async def upscale(core: ChatCore) -> tuple[str, object]:
     return "", media
 
 
-async def custom_zoom(core: ChatCore, mj: FakeMidjourney) -> None:
+async def custom_zoom(core: ChatCore, mj: FakeMidjourney) -> dict[str, Any]:
+    """Custom Zoom through its modal; the body of the ``/mj/submit/modal`` request."""
     _, upscaled = await upscale(core)
     zoom = button(upscaled.actions, "🔍 Custom Zoom")  # type: ignore[attr-defined]
 
@@ -104,6 +107,7 @@ async def custom_zoom(core: ChatCore, mj: FakeMidjourney) -> None:
     assert body == {"taskId": modal_id, "prompt": "a red fox --ar 16:9 --zoom 1.5"}
     again = await core.submit_prompt(request.action_id, "x --zoom 1.5", PRIVATE, ANN)
     assert again.is_error and again.text == "This button is no longer available."
+    return dict(body)
 
 
 async def test_custom_zoom_asks_for_a_prompt_on_code_21(core: ChatCore,
@@ -116,7 +120,9 @@ async def test_custom_zoom_asks_for_a_prompt_on_code_21(core: ChatCore,
 async def test_custom_zoom_also_when_the_gateway_rewrites_21_to_1(
         core: ChatCore, mj: FakeMidjourney) -> None:
     mj.rewrite_21 = "all"  # strict variant: even Custom Zoom comes back as code 1
-    await custom_zoom(core, mj)
+    body = await custom_zoom(core, mj)
+    assert body["prompt"] == "a red fox --ar 16:9 --zoom 1.5"
+    assert body["taskId"] in mj.tasks  # the modal task the rewritten code-1 answer named
 
 
 async def test_remix_variation_rewritten_to_code_1_still_asks_for_the_prompt(

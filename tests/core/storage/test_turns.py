@@ -127,7 +127,9 @@ async def test_cancel_while_queued_drops_the_turn_and_cancel_in_its_batch_keeps_
     await reached.wait()  # t1's messages are inserted, not committed
     queued = asyncio.create_task(
         store.save_turn(conversation_id, "t2", turn("queued"), usage_record()))
-    await asyncio.sleep(0)  # t2 is queued behind the running batch
+    async with asyncio.timeout(5):  # barrier: t2 is queued behind the running batch
+        while store.writer.queued != 1:
+            await asyncio.sleep(0.001)
     queued.cancel()
     first.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -208,10 +208,11 @@ class Metering:
 
 class UsageLedger:
     """Built-in hook: writes ONE usage-ledger row per call that was made (ok, failed
-    or cancelled), atomic on its own right after the call (``Store.record_usage``,
-    group-committed with other writes) — so a turn with two
-    tool rounds has two rows, and a failed or cancelled turn (which stores no
-    messages) still has the row of what it consumed. Refused calls write nothing."""
+    or cancelled) through ``Store.record_usage``: right after the call, or, inside a
+    chat turn (``Store.turn_usage``), in the same transaction as the turn's messages
+    — so a turn with two tool rounds has two rows, a stored turn always has its rows,
+    and a failed or cancelled turn (which stores no messages) still has the rows of
+    what it consumed, written when it ends. Refused calls write nothing."""
 
     def __init__(self, store: Store) -> None:
         self._store = store

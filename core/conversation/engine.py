@@ -123,14 +123,11 @@ class ConversationEngine:
         for follower in batch[1:]:
             follower.ticket.emit(TurnMerged(into_turn_id=state.turn_id))
         ticket = leader.ticket
-        try:
-            await self._answer(key, leader, merge_messages([s.message for s in batch]),
-                               state, ticket)
+        try:  # the turn's usage rows commit with its messages (Store.turn_usage)
+            async with self._store.turn_usage():
+                await self._answer_or_finish(key, leader, batch, state, ticket)
         except asyncio.CancelledError:
-            if state.saving is not None and state.final is not None:
-                await self._finish_saving(state, ticket)  # too late to cancel: it is stored
-            else:
-                ticket.emit(TurnCancelled(partial_text=state.partial))
+            ticket.emit(TurnCancelled(partial_text=state.partial))
         except ChatbridgeError as exc:
             params = dict(exc.params)
             if state.model:
@@ -139,6 +136,16 @@ class ConversationEngine:
         except Exception:
             log.exception("turn %s failed", state.turn_id)
             ticket.emit(TurnFailed("error.internal", {}, partial_text=state.partial))
+
+    async def _answer_or_finish(self, key: str, leader: Submission, batch: list[Submission],
+                                state: _TurnState, ticket: TurnTicket) -> None:
+        try:
+            await self._answer(key, leader, merge_messages([s.message for s in batch]),
+                               state, ticket)
+        except asyncio.CancelledError:
+            if state.saving is None or state.final is None:
+                raise
+            await self._finish_saving(state, ticket)  # too late to cancel: it is stored
 
     @staticmethod
     async def _finish_saving(state: _TurnState, ticket: TurnTicket) -> None:
@@ -289,8 +296,8 @@ class ConversationEngine:
         assistant = NewMessage(role="assistant", content=answer, model=model,  # with tools
                                tokens=estimate_text_tokens(answer) + 4)
         messages = [user, *state.extra_messages, assistant]
-        state.saving = asyncio.ensure_future(self._store.save_turn(  # ledger rows: written
-            conversation_id, state.turn_id, messages, None))  # per call by core.metering
+        state.saving = asyncio.ensure_future(self._store.save_turn(  # with the calls' usage
+            conversation_id, state.turn_id, messages, None))  # rows held by turn_usage()
 
         def remember(saved: asyncio.Future[list[int]]) -> None:
             if not saved.cancelled() and saved.exception() is None:

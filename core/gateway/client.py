@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import warnings
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -16,8 +17,7 @@ from openai.types.chat import ChatCompletion
 
 from core.config import site_root
 from core.errors import GatewayError, NotAGateway, RateLimited, StreamCut, Unavailable
-from core.events import Usage
-from core.gateway.errors import error_from_status, is_transient, translate
+from core.gateway.errors import decoded_body, error_from_status, is_transient, translate
 from core.gateway.images import (
     MAX_DOWNLOAD_BYTES,
     GeneratedImage,
@@ -29,8 +29,8 @@ from core.gateway.images import (
 )
 from core.gateway.retry import Backoff
 from core.gateway.sse import MalformedEvent, iter_chunks
-from core.gateway.streaming import StreamAssembler, usage_from
-from core.gateway.types import ChatChunk, ChatRequest, ChatResult, ToolCall
+from core.gateway.streaming import StreamAssembler, model_ids, result_from
+from core.gateway.types import ChatChunk, ChatRequest, ChatResult
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,12 @@ class GatewayClient:
             max_retries=0,
             http_client=self._http,
         )
+        self._timeouts = timeouts
+        self._chat_url = f"{self.api_base}/chat/completions"
+        self._stream_headers = {
+            **{k: v for k, v in self._openai.default_headers.items() if isinstance(v, str)},
+            "Authorization": f"Bearer {api_key}",
+        }
 
     @property
     def http(self) -> httpx2.AsyncClient:
@@ -127,7 +133,7 @@ class GatewayClient:
             if (status < 200 or 300 <= status < 500) and status not in _NOT_URL_FAULTS:
                 raise NotAGateway(f"HTTP {status}")
             response.raise_for_status()  # 401/403, 429, 5xx: typed by _retrying
-            return _model_ids(response)
+            return model_ids(response)
 
         return await self._retrying(fetch)
 
@@ -146,7 +152,7 @@ class GatewayClient:
             error = (completion.model_extra or {}).get("error")
             if error:
                 raise error_from_status(None, {"error": error}, secret=self._api_key)
-            return _result_from(completion, request.model)
+            return result_from(completion, request.model)
 
         return await self._retrying(call)
 
@@ -270,19 +276,27 @@ class GatewayClient:
         yield assembler.final_chunk()
 
     async def _open_stream(self, request: ChatRequest) -> httpx2.Response:
-        # The SDK sends the request (auth, headers, timeouts, status errors) and, with
-        # ``cast_to=httpx2.Response``, hands back the un-read response: we parse the
-        # SSE body ourselves (``sse.py``) instead of building a pydantic model per chunk.
-        response = await self._openai.post(
-            "/chat/completions",
-            body=self._body(request, stream=True),
-            options=_AUTH,
-            cast_to=httpx2.Response,
-            stream=True,
-            stream_cls=None,
-        )
-        if not isinstance(response, httpx2.Response):  # pragma: no cover - SDK contract
-            raise TypeError(f"expected an httpx2.Response, got {type(response).__name__}")
+        """POST a streaming chat request; the un-read 200 response (``sse.py`` parses it).
+
+        Sent on the shared pooled client with the SDK's own headers (``default_headers``
+        plus the bearer key), not through ``AsyncOpenAI.post``: the SDK's per-request
+        option building (pydantic ``FinalRequestOptions``, header merging, URL copies)
+        cost ~0.8 ms CPU per turn, a quarter of the core's budget for 300 turns/s
+        (bench/core_turns.py: 1.4-1.6 ms per request through ``post`` vs 0.7 ms direct;
+        docs/GATEWAY_QUIRKS.md). Raises httpx2 transport errors as is and a typed
+        ``GatewayError`` for a status >= 400 (``error_from_status``, key redacted).
+        """
+        http_request = self._http.build_request(
+            "POST", self._chat_url, headers=self._stream_headers, timeout=self._timeouts,
+            content=json.dumps(self._body(request, stream=True)).encode())
+        response = await self._http.send(http_request, stream=True)
+        if response.status_code >= 400:
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+            raise error_from_status(response.status_code, decoded_body(response),
+                                    response.headers, secret=self._api_key)
         return response
 
     def _stream_failure(self, exc: Exception, assembler: StreamAssembler) -> GatewayError:
@@ -357,38 +371,3 @@ class GatewayClient:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
-
-
-def _model_ids(response: httpx2.Response) -> list[str]:
-    """Ids from an OpenAI ``/v1/models`` body; ``NotAGateway`` for anything else."""
-    kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
-    try:
-        data = response.json()
-    except ValueError:
-        raise NotAGateway(f"HTTP {response.status_code}, {kind}, not JSON") from None
-    items = data.get("data") if isinstance(data, dict) else None
-    if not isinstance(items, list) or not all(
-            isinstance(item, dict) and isinstance(item.get("id"), str) for item in items):
-        raise NotAGateway(f'HTTP {response.status_code}, JSON without a "data" model list')
-    return [item["id"] for item in items]
-
-
-def _result_from(completion: ChatCompletion, requested_model: str) -> ChatResult:
-    choices = getattr(completion, "choices", None)
-    if not choices:
-        raise Unavailable("gateway answered without choices")
-    choice = choices[0]
-    message = choice.message
-    tool_calls = [
-        ToolCall(id=call.id, name=call.function.name, arguments=call.function.arguments)
-        for call in message.tool_calls or ()
-        if call.type == "function"
-    ]
-    usage: Usage | None = usage_from(getattr(completion, "usage", None))
-    return ChatResult(
-        text=message.content or "",
-        model=getattr(completion, "model", None) or requested_model,
-        finish_reason=choice.finish_reason,
-        tool_calls=tool_calls,
-        usage=usage,
-    )

@@ -177,7 +177,7 @@ def translate(exc: BaseException, *, secret: str = "") -> GatewayError | None:
         return error_from_status(None, exc.body, secret=secret)
     if isinstance(exc, httpx2.HTTPStatusError):
         return error_from_status(
-            exc.response.status_code, _decoded_body(exc.response), exc.response.headers,
+            exc.response.status_code, decoded_body(exc.response), exc.response.headers,
             secret=secret,
         )
     if isinstance(exc, httpx2.TimeoutException):
@@ -206,7 +206,7 @@ def _describe(body: object) -> tuple[str, str]:
     return "", ""
 
 
-def _decoded_body(response: httpx2.Response) -> object:
+def decoded_body(response: httpx2.Response) -> object:
     try:
         return response.json()
     except (ValueError, httpx2.ResponseNotRead):

@@ -6,11 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx2
 from openai.types import CompletionUsage
+from openai.types.chat import ChatCompletion
 
-from core.errors import StreamCut
+from core.errors import NotAGateway, StreamCut, Unavailable
 from core.events import Usage
-from core.gateway.types import ChatChunk, ToolCall
+from core.gateway.types import ChatChunk, ChatResult, ToolCall
 
 
 def usage_from(usage: CompletionUsage | None) -> Usage | None:
@@ -147,3 +149,38 @@ class StreamAssembler:
                 )
             finish = "tool_calls" if calls else "stop"
         return ChatChunk(finish_reason=finish, tool_calls=calls, usage=self.usage)
+
+
+def model_ids(response: httpx2.Response) -> list[str]:
+    """Ids from an OpenAI ``/v1/models`` body; ``NotAGateway`` for anything else."""
+    kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+    try:
+        data = response.json()
+    except ValueError:
+        raise NotAGateway(f"HTTP {response.status_code}, {kind}, not JSON") from None
+    items = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(items, list) or not all(
+            isinstance(item, dict) and isinstance(item.get("id"), str) for item in items):
+        raise NotAGateway(f'HTTP {response.status_code}, JSON without a "data" model list')
+    return [item["id"] for item in items]
+
+
+def result_from(completion: ChatCompletion, requested_model: str) -> ChatResult:
+    choices = getattr(completion, "choices", None)
+    if not choices:
+        raise Unavailable("gateway answered without choices")
+    choice = choices[0]
+    message = choice.message
+    tool_calls = [
+        ToolCall(id=call.id, name=call.function.name, arguments=call.function.arguments)
+        for call in message.tool_calls or ()
+        if call.type == "function"
+    ]
+    usage: Usage | None = usage_from(getattr(completion, "usage", None))
+    return ChatResult(
+        text=message.content or "",
+        model=getattr(completion, "model", None) or requested_model,
+        finish_reason=choice.finish_reason,
+        tool_calls=tool_calls,
+        usage=usage,
+    )

@@ -130,12 +130,15 @@ class ConversationRepository:
         turn_id: str,
         new_messages: Sequence[NewMessage],
         usage: UsageRecord | None,
+        more_usage: Sequence[tuple[str, UsageRecord]] = (),
     ) -> list[int]:
-        """Insert the messages and the ledger row atomically, in the next group-commit
+        """Insert the messages and the ledger rows (``usage`` for ``turn_id``, then
+        ``more_usage`` as ``(turn_id, record)``) atomically, in the next group-commit
         batch (``GroupWriter.write``); the new message ids in ``new_messages`` order."""
         now = utc_now()
         rows = [message_row(conversation_id, turn_id, message, now) for message in new_messages]
         ledger = [] if usage is None else [ledger_row(turn_id, usage, now)]
+        ledger += [ledger_row(call_turn, record, now) for call_turn, record in more_usage]
         return await self.writer.write(rows, ledger)
 
     async def load_recent(

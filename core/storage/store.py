@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from core.storage.conversations import ConversationRepository
 from core.storage.engine import DEFAULT_URL, Database, create_engine, migrate
 from core.storage.mj_tasks_repo import MjTaskRepository
 from core.storage.settings_repo import SettingsRepository
+from core.storage.turn_usage import PendingUsage, pending, turn_usage_block
 from core.storage.types import NewMessage, ScopeKey, StoredMessage, UsageRecord
 from core.storage.usage import UsageRepository
 from core.storage.writer import GroupWriter
@@ -149,7 +151,23 @@ class Store:
         shields its save, so a user's cancel never interrupts one
         (docs/ARCHITECTURE.md, "Turn lifecycle and storage").
         """
-        return await self._conversations.save_turn(conversation_id, turn_id, messages, usage)
+        block = pending()
+        held = block.take() if block is not None else []
+        try:
+            return await self._conversations.save_turn(conversation_id, turn_id, messages,
+                                                       usage, held)
+        except BaseException:
+            if block is not None:
+                block.restore(held)  # nothing stored: written when the turn's block exits
+            raise
+
+    def turn_usage(self) -> contextlib.AbstractAsyncContextManager[PendingUsage]:
+        """A turn's block: ``record_usage`` rows made inside it (in this task and the
+        tasks it starts while open) wait and commit in the same transaction as the
+        turn's messages (``save_turn``); rows no save took (a failed or cancelled turn)
+        are written on their own when the block exits, also on cancellation
+        (``core.storage.turn_usage``)."""
+        return turn_usage_block(self._usage.record_many)
 
     async def bulk_insert_messages(
         self, conversation_id: int, messages: Sequence[NewMessage]
@@ -185,8 +203,12 @@ class Store:
 
     async def record_usage(self, turn_id: str, record: UsageRecord) -> None:
         """Write one usage-ledger row (one gateway call), atomic on its own, in the
-        next group-commit batch;
+        next group-commit batch; inside ``turn_usage`` it waits for the turn's save.
         ``turn_id`` is the turn it belongs to (or the call id outside a turn)."""
+        block = pending()
+        if block is not None:
+            block.rows.append((turn_id, record))
+            return
         await self._usage.record(turn_id, record)
 
     async def usage_totals(

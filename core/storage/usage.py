@@ -50,6 +50,12 @@ class UsageRepository:
         """Insert one ledger row, atomically by itself, in the next group-commit batch."""
         await self._writer.write([], [ledger_row(turn_id, record, utc_now())])
 
+    async def record_many(self, rows: Sequence[tuple[str, UsageRecord]]) -> None:
+        """Insert ledger rows ``(turn_id, record)`` in one write (one transaction)."""
+        now = utc_now()
+        await self._writer.write([], [ledger_row(turn_id, record, now)
+                                      for turn_id, record in rows])
+
     async def totals(
         self, *, platform: str, user_id: str | None = None, since: datetime | None = None,
         kind: str | None = None, outcome: str | None = None,

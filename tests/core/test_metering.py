@@ -89,7 +89,10 @@ async def test_a_tool_calling_turn_leaves_one_row_per_round(
     weather_tool(core)
     fake_gateway.script(ToolCalls([("weather", '{"city": "Paris"}')], usage=Usage(50, 10)),
                         Text("It is sunny in Paris.", usage=Usage(80, 7)))
+    writer = core.store._conversations.writer
+    transactions = writer.batches
     events = await say(core, "weather in Paris?")
+    assert writer.batches - transactions == 1  # messages and both rows: one transaction
     final = events[-1]
     assert isinstance(final, TurnFinal) and final.usage == Usage(130, 17)
     rows = await ledger(core)
@@ -234,3 +237,19 @@ async def test_a_second_stop_during_the_ledger_write_still_records_the_call(
     release.set()
     assert isinstance(await asyncio.wait_for(ticket.wait(), 3), TurnCancelled)
     assert [row["outcome"] for row in await ledger(core)] == ["cancelled"]
+
+
+async def test_a_turn_whose_save_fails_still_records_its_call(
+        core: ChatCore, fake_gateway: FakeGateway) -> None:
+    """The database refuses the turn's messages → the user gets the internal error, no
+    half turn is stored, and the call it made is still in the ledger."""
+    async def refuse(*args: Any) -> list[int]:
+        raise sa.exc.OperationalError("INSERT", {}, Exception("disk I/O error"))
+
+    core.store._conversations.save_turn = refuse  # type: ignore[method-assign,assignment]
+    fake_gateway.script(Text("an answer that cannot be stored", usage=Usage(40, 6)))
+    failed = (await say(core, "hello"))[-1]
+    assert isinstance(failed, TurnFailed) and failed.key == "error.internal"
+    assert await history(core) == []
+    assert [(r["outcome"], r["prompt_tokens"], r["completion_tokens"])
+            for r in await ledger(core)] == [("ok", 40, 6)]

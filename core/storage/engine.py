@@ -55,6 +55,16 @@ def _apply_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _rollback_if_in_transaction(dbapi_connection: Any, _record: Any, _state: Any) -> None:
+    """SQLite's pool reset (SQLAlchemy "custom reset scheme"): roll back only a
+    connection still inside a transaction (e.g. after a failed COMMIT). A read opens
+    none (pysqlite begins only before DML) and ``Database.transaction`` ends its own,
+    so the default unconditional ROLLBACK was an idle hop to aiosqlite's thread per
+    checkout (bench/core_turns.py)."""
+    if dbapi_connection.driver_connection.in_transaction:
+        dbapi_connection.rollback()
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create the async engine; for SQLite also the parent directory and PRAGMAs."""
     parsed = normalize_url(url)
@@ -66,8 +76,10 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # ``Database.transaction`` (committed or rolled back explicitly) and pysqlite
         # opens no transaction for a SELECT, so the reset was an idle thread hop per
         # checkout (~0.1 ms of loop CPU each, bench/core_turns.py).
-        engine = create_async_engine(parsed, echo=echo, pool_size=5, pool_timeout=60)
+        engine = create_async_engine(parsed, echo=echo, pool_size=5, pool_timeout=60,
+                                     pool_reset_on_return=None)
         event.listen(engine.sync_engine, "connect", _apply_sqlite_pragmas)
+        event.listen(engine.sync_engine.pool, "reset", _rollback_if_in_transaction)
         return engine
     return create_async_engine(parsed, echo=echo, pool_size=10, max_overflow=20, pool_recycle=1800)
 

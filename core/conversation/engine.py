@@ -74,6 +74,8 @@ class _TurnState:
     last_round_start: int = 0
     finish_reason: str | None = None
     saving: asyncio.Future[list[int]] | None = None
+    prompt_estimate: int = 0
+    """Estimated tokens of the next call's messages (tool rounds add theirs)."""
 
     @property
     def partial(self) -> str:
@@ -177,9 +179,13 @@ class ConversationEngine:
         persona = str(effective["persona"] or "")
         new_user = {"role": "user", "content": user_content(message)}
         max_out = min(model.max_output, self._limits.max_output_tokens)
-        budget = model.context_window - max_out - fixed_cost(persona, [new_user])
+        fixed = fixed_cost(persona, [new_user])
+        budget = model.context_window - max_out - fixed
         history = await self._load_history(conversation_id, budget)
         messages = build_messages(persona, history, [new_user])
+        # the prompt's token estimate (for usage a gateway does not report), from the
+        # costs the context was trimmed with: no re-estimate of the history per call
+        state.prompt_estimate = fixed + sum(entry.cost for entry in history)
         temperature = effective["temperature"]
         schemas = self._tools.schemas(allowed_tools(effective["tools"]))
         await self._stream_rounds(state, ticket, ChatRequest(
@@ -239,6 +245,7 @@ class ConversationEngine:
             state.extra_messages.append(NewMessage(
                 role="assistant", content=assistant["content"], tool_calls=calls,
                 tokens=estimate_message_tokens(assistant), model=request.model))
+            state.prompt_estimate += state.extra_messages[-1].tokens
             for call in final.tool_calls:
                 ticket.emit(ToolCallStarted(call.id, call.name, call.arguments))
                 context = TOOL_CONTEXT.set(ToolContext(state.chat, state.actor, state.turn_id))
@@ -256,13 +263,14 @@ class ConversationEngine:
                 state.extra_messages.append(NewMessage(
                     role="tool", content=outcome.text, tool_call_id=call.id, name=call.name,
                     tokens=estimate_message_tokens(tool_message)))
+                state.prompt_estimate += state.extra_messages[-1].tokens
 
     async def _metered_round(self, state: _TurnState, ticket: TurnTicket,
                              request: ChatRequest, round_text: list[str]) -> ChatChunk | None:
         """One gateway call (one tool round) inside ``Metering.call``: streams its text
         into ``round_text`` and the ticket; the finishing chunk (None if the stream ended
         without one). Refusals of a ``before`` hook propagate before any request."""
-        prompt = sum(estimate_message_tokens(m) for m in request.messages)
+        prompt = state.prompt_estimate
         info = CallInfo("chat", request.model, state.chat, state.actor, turn_id=state.turn_id,
                         estimate=prompt + (request.max_tokens or 0), prompt_tokens=prompt)
         final = None

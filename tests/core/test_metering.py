@@ -156,6 +156,25 @@ async def test_missing_gateway_usage_is_estimated_on_an_ok_row(
     assert row["completion_tokens"] == estimate_text_tokens("echo: count me")
 
 
+async def test_estimates_cover_history_persona_and_tool_rounds(
+        make_core: CoreFactory, fake_gateway: FakeGateway) -> None:
+    """Without gateway usage, each call's prompt estimate is that of the messages it
+    sent: persona, the stored history, the question, and the earlier tool round."""
+    core = await make_core(gateway_stream_usage=False)
+    weather_tool(core)
+    service = core.settings_service
+    await service.set(service.scope_key("user", PRIVATE, ANN), "persona",
+                      "You are a terse weather bot. 你好")
+    await say(core, "first question")
+    fake_gateway.script(ToolCalls([("weather", '{"city": "Oslo"}')]), Text("Snow in Oslo."))
+    final = (await say(core, "and the weather in Oslo?"))[-1]
+    assert isinstance(final, TurnFinal)
+    rows = await ledger(core)
+    sent = fake_gateway.chat_requests()
+    assert len(rows) == len(sent) == 3 and len(sent[2]["messages"]) == 6
+    assert [row["prompt_tokens"] for row in rows] == [sent_prompt_tokens(s) for s in sent]
+
+
 async def test_a_before_hook_refusal_fails_the_turn_before_any_request(
         core: ChatCore, fake_gateway: FakeGateway) -> None:
     quota = Recorder(UserInputError("error.input_too_long", length=9000, limit=100))

@@ -43,6 +43,8 @@ MESSAGE_METHODS = frozenset({"sendMessage", "editMessageText", "editMessageReply
                              "editMessageCaption", "editMessageMedia", "sendPhoto",
                              "sendDocument", "sendMediaGroup"})
 """Calls counted against Telegram's message limits (the adapter's ``LIMITED_METHODS``)."""
+REPLY_PREFIX = "🎨 Midjourney:"
+"""How the bot's answer to ``/mj`` starts (``mj.started`` in English)."""
 
 
 def peak_rss_mb() -> float:
@@ -247,6 +249,8 @@ class GroupsSide:
             messages = tg.bot_messages(group_id(g))
             groups.append({"results": self._results(group_id(g)),
                            "messages": len(messages),
+                           "stale": sum(1 for m in messages if not m.text.startswith(
+                               REPLY_PREFIX) and not (m.photo and "U1" in str(m.reply_markup))),
                            "edits": [m.edits for m in messages],
                            "texts": [m.text[:80] for m in messages]})
         result_at = {_caption(c): c.at for c in calls if c.status == 200

@@ -34,14 +34,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import itertools
 import logging
 import os
-import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -49,15 +46,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._fakes_process import host
+from bench._mj_discord import DiscordGroups
 from bench._mj_fakes import GroupsSide, MjGatewayService, Plan, peak_rss_mb
+from bench._mj_report import analyse, print_timeline, report
 
 # The bot's modules (aiogram, core) are imported in run(): the fakes' child processes
 # import this module too (spawn) and need none of them.
-
-JITTER = 0.1
-"""Real seconds a poll may come early from scheduling noise (back-off check)."""
-EDITS_PER_TASK_MAX = 8.0
-"""Target: Bot API edits per task (the progress is a droppable preview)."""
 
 
 def scaled_timing(speed: float) -> Callable[[], Any]:
@@ -73,14 +67,6 @@ def scaled_timing(speed: float) -> Callable[[], Any]:
         await asyncio.sleep(seconds / speed)
 
     return lambda: Timing(clock=clock, sleep=sleep)
-
-
-def percentile(values: list[float], share: float) -> float:
-    """The ``share`` quantile (nearest rank) of ``values`` (NaN when empty)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
 
 
 @contextlib.asynccontextmanager
@@ -110,187 +96,84 @@ def _time_queue(core: Any, waits: list[float]) -> None:
     queue.slot = timed
 
 
-async def run(groups: int = 20, users: int = 5, plan: Plan | None = None, *,
-              inprocess: bool = False, timeout: float | None = None) -> dict[str, Any]:
-    """Run the benchmark once; returns the numbers :func:`report` prints."""
+async def _start_telegram(core: Any, info: dict[str, Any]) -> tuple[Any, Any]:
+    """A started TelegramBot; returns it and its ``drain`` (waits for its handlers)."""
     from adapters.telegram import TelegramBot
     from adapters.telegram.settings import TelegramSettings
+
+    bot = TelegramBot(core, TelegramSettings(
+        _env_file=None, bot_token=info["token"], api_url=info["url"]))  # type: ignore[call-arg]
+    await bot.start()
+    return bot, lambda: bot.handlers.drain(timeout=5)
+
+
+async def _start_discord(core: Any, info: dict[str, Any]) -> tuple[Any, Any]:
+    """A started DiscordBot (production timings); returns it and a no-op drain."""
+    from adapters.discord import DiscordBot
+    from adapters.discord.settings import DiscordSettings
+
+    bot = DiscordBot(core, DiscordSettings(  # type: ignore[call-arg]
+        _env_file=None, bot_token=info["token"], api_base=info["api_base"],
+        gateway_url=info["gateway_url"], dev_guild_id=info["guild_id"]),
+        guild_ready_timeout=0.1)
+    await bot.start()
+    return bot, lambda: asyncio.sleep(0)
+
+
+PLATFORMS: dict[str, tuple[str, str, Any, Any]] = {
+    "telegram": ("Telegram", "Bot API", GroupsSide, _start_telegram),
+    "discord": ("Discord", "REST", DiscordGroups, _start_discord),
+}
+"""platform → (name, what its calls are, the fake's service, the bot's starter)."""
+
+
+async def run(groups: int = 20, users: int = 5, plan: Plan | None = None, *,
+              platform: str = "telegram", inprocess: bool = False,
+              timeout: float | None = None) -> dict[str, Any]:
+    """Run the benchmark once on ``platform`` ("telegram" or "discord"); returns the
+    numbers :func:`bench._mj_report.report` prints."""
     from bots.heap import settle_heap
     from core.app import ChatCore
     from core.config import AppSettings
 
     plan = plan or Plan()
+    name, calls_name, side, start_bot = PLATFORMS[platform]
     if timeout is None:
-        timeout = (plan.durations[1] + 2 * plan.refresh + 30) / plan.speed + 60
+        timeout = (plan.durations[1] + 2 * plan.refresh + 30) / plan.speed + 90
     gateway = host(inprocess, "fake gateway", MjGatewayService, plan)
-    telegram = host(inprocess, "fake Telegram Bot API", GroupsSide, groups, users)
+    fake = host(inprocess, f"fake {name}", side, groups, users)
     waits: list[float] = []
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(gateway.stop)
-        stack.push_async_callback(telegram.stop)
-        gw, tg = await asyncio.gather(gateway.start(), telegram.start())
+        stack.push_async_callback(fake.stop)
+        gw, info = await asyncio.gather(gateway.start(), fake.start())
         tmp = stack.enter_context(tempfile.TemporaryDirectory())
         await stack.enter_async_context(_patched_timing(plan.speed))
         settings = AppSettings(
             _env_file=None,  # type: ignore[call-arg]
-            gateway_base_url=gw["url"], gateway_api_key="gw-key",
+            gateway_base_url=gw["url"], gateway_api_key="gw-key", data_dir=Path(tmp),
             database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",
             models_refresh_interval=0)
         core = await ChatCore.create(settings)
         stack.push_async_callback(core.close)
         _time_queue(core, waits)
-        bot = TelegramBot(core, TelegramSettings(
-            _env_file=None, bot_token=tg["token"], api_url=tg["url"]))  # type: ignore[call-arg]
-        await bot.start()
+        bot, drain = await start_bot(core, info)
         settle_heap()
         stack.push_async_callback(bot.stop)
-        ran = await telegram.call("run", timeout=timeout, reply_timeout=timeout + 30)
-        await bot.handlers.drain(timeout=5)
+        ran = await fake.call("run", timeout=timeout, reply_timeout=timeout + 60)
+        await drain()
         tracker = core.midjourney.tracker
-        stats = {"groups": groups, "users": users, "plan": plan, "inprocess": inprocess,
+        stats = {"platform_name": name, "calls_name": calls_name, "groups": groups,
+                 "users": users, "plan": plan, "inprocess": inprocess,
                  "elapsed": ran["elapsed"], "asked_at": ran["asked_at"],
-                 "telegram": await telegram.call("summary"),
+                 "platform": await fake.call("summary"),
                  "gateway": await gateway.call("stats"),
                  "tracker": {"requests": tracker.requests, "polls": tracker.polls,
                              "batch": tracker.batch_supported,
                              "following": len(tracker.following)},
                  "queue_waits": list(waits), "bot_rss_mb": peak_rss_mb(),
-                 "pids": (os.getpid(), gateway.pid, telegram.pid)}
+                 "pids": (os.getpid(), gateway.pid, fake.pid)}
     return analyse(stats)
-
-
-def _gaps(stats: dict[str, Any]) -> dict[str, list[float]]:
-    """Per task: seconds (task time) from the submit to the 1st poll, then between polls."""
-    gw = stats["gateway"]
-    out = {}
-    for task_id, times in gw["polls"].items():
-        points = [gw["created"][task_id], *times]
-        out[task_id] = [b - a for a, b in itertools.pairwise(points)]
-    return out
-
-
-def analyse(stats: dict[str, Any]) -> dict[str, Any]:
-    """Add the derived numbers (per task, back-off, targets) to ``stats``.
-
-    Back-off check: the n-th interval of a task (submit → 1st poll, then between polls)
-    must be at least ``Timing().delay(n)`` minus the poller's ``batch_slack`` (tasks due
-    within it are polled together) and ``JITTER`` real seconds."""
-    from core.midjourney.tracker import Timing
-
-    tasks = stats["groups"] * stats["users"]
-    plan: Plan = stats["plan"]
-    tg, gw = stats["telegram"], stats["gateway"]
-    completed = sum(min(g["results"], stats["users"]) for g in tg["groups"])
-    gaps = _gaps(stats)
-    timing = Timing()  # the poller's schedule (task seconds)
-    early = [[round(x, 1) for x in g] for g in gaps.values()
-             if any(gap < timing.delay(k) - timing.batch_slack - JITTER * plan.speed
-                    for k, gap in enumerate(g))]
-    late = [gap - timing.delay(k) for g in gaps.values() for k, gap in enumerate(g)]
-    by_index: dict[int, list[float]] = {}
-    for g in gaps.values():
-        for index, gap in enumerate(g):
-            by_index.setdefault(index, []).append(gap)
-    after_success = sum(1 for task_id, times in gw["polls"].items()
-                        if task_id in gw["success_seen"]
-                        and sum(1 for t in times if t > gw["success_seen"][task_id]))
-    lag = []
-    for task_id, seen in gw["success_seen"].items():
-        duration = gw["durations"][task_id]
-        done = gw["created"][task_id] + duration  # first refresh after it: SUCCESS shown
-        available = -(-done // plan.refresh) * plan.refresh
-        lag.append(seen - available)
-    edits = [e for g in tg["groups"] for e in g["edits"]]
-    requests = Counter(gw["requests"])
-    stats.update(
-        tasks=tasks, completed=completed, failed=tasks - completed,
-        poll_requests=requests["fetch"] + requests["list-by-condition"],
-        task_polls=sum(len(t) for t in gw["polls"].values()),
-        gap_medians={i: statistics.median(v) for i, v in sorted(by_index.items())},
-        gap_counts={i: len(v) for i, v in sorted(by_index.items())},
-        early=len(early), early_sample=early[:3], late_max=max(late, default=0.0),
-        polls_after_success=after_success, success_lag=lag,
-        edit_calls=sum(n for m, n in tg["by_method"].items() if m.startswith("edit")),
-        max_edits_per_message=max(edits, default=0))
-    seen = gw["success_seen_real"]
-    stats["shown_after"] = [at - tg["asked_at"] for at in tg["result_at"].values()]
-    stats["shown_after_success"] = [at - seen[prompt] for prompt, at in tg["result_at"].items()
-                                    if prompt in seen]
-    stats["leftover"] = sum(g["messages"] - g["results"] for g in tg["groups"]) - tasks
-    stats["ok"] = (completed == tasks and tg["flood_errors"] == 0
-                   and tg["inside_window"] == 0 and not early
-                   and stats["edit_calls"] / tasks <= EDITS_PER_TASK_MAX)
-    return stats
-
-
-def report(stats: dict[str, Any], out: Callable[[str], Any] = print) -> None:
-    """Print the numbers of :func:`run`."""
-    tasks, plan = stats["tasks"], stats["plan"]
-    tg, gw = stats["telegram"], stats["gateway"]
-    bot_pid, gw_pid, tg_pid = stats["pids"]
-    lo, hi = plan.durations
-    out(f"=== {tasks} Midjourney tasks: {stats['groups']} groups x {stats['users']} users, "
-        f"tasks {lo:g}-{hi:g} s, gateway refresh {plan.refresh:g} s, speed x{plan.speed:g} "
-        f"({'one process' if stats['inprocess'] else 'fakes in their own processes'}) ===")
-    out(f"tasks completed: {stats['completed']}/{tasks}, failed or lost: {stats['failed']}; "
-        f"wall time {stats['elapsed']:.1f} s (all results shown)")
-    by_method = Counter(tg["by_method"])
-    out(f"Bot API calls per task: {by_method.total() / tasks:.2f}  " + ", ".join(
-        f"{name}={count / tasks:.2f}" for name, count in by_method.most_common()))
-    out(f"429 responses: {tg['flood_errors']}; calls inside a retry_after window: "
-        f"{tg['inside_window']}; other errors: {tg['errors'] or 'none'}")
-    out(f"status edits per task: {stats['edit_calls'] / tasks:.2f} "
-        f"(max {stats['max_edits_per_message']} edits on one message; target <= "
-        f"{EDITS_PER_TASK_MAX:g} per task)")
-    requests = Counter(gw["requests"])
-    batches = gw["batch_sizes"]
-    out(f"gateway requests per task: polls {stats['poll_requests'] / tasks:.2f} "
-        f"(fetch {requests['fetch'] / tasks:.2f}, list-by-condition "
-        f"{requests['list-by-condition'] / tasks:.2f}"
-        + (f", {statistics.mean(batches):.1f} ids/batch, max {max(batches)}" if batches
-           else "") + f"); task polls {stats['task_polls'] / tasks:.2f}; imagine "
-        f"{requests['imagine'] / tasks:.2f}; images: preview "
-        f"{requests['image preview'] / tasks:.2f}, final {requests['image final'] / tasks:.2f}")
-    medians = stats["gap_medians"]
-    out("poll interval by poll number (task s, median [tasks]): " + "  ".join(
-        f"#{i + 1}:{gap:.1f}[{stats['gap_counts'][i]}]" for i, gap in medians.items()))
-    from core.midjourney.tracker import Timing
-
-    schedule = ", ".join(f"{Timing().delay(k):g}" for k in range(5))
-    out(f"back-off: tasks polled sooner than the schedule ({schedule}… s) allows: "
-        f"{stats['early']} {' '.join(map(str, stats['early_sample']))}; latest poll "
-        f"{stats['late_max']:.1f} s behind it; polls after "
-        f"SUCCESS was seen: {stats['polls_after_success']}; SUCCESS at the gateway -> "
-        f"polled: p50 {percentile(stats['success_lag'], 0.5):.1f} s, max "
-        f"{max(stats['success_lag'], default=float('nan')):.1f} s (task time)")
-    tr = stats["tracker"]
-    out(f"poller counters: {tr['requests']} requests, {tr['polls']} task polls, "
-        f"list-by-condition {'used' if tr['batch'] else 'unsupported'}, "
-        f"still following {tr['following']}")
-    waits = stats["queue_waits"]
-    out(f"queue wait for the submit slot (real s): p50 {percentile(waits, 0.5):.2f}, "
-        f"p90 {percentile(waits, 0.9):.2f}, max {max(waits, default=float('nan')):.2f} "
-        f"({len(waits)} jobs)")
-    for label, values in (("user /mj -> result photo", stats["shown_after"]),
-                          ("poller saw SUCCESS -> result photo",
-                           stats["shown_after_success"])):
-        out(f"{label} (real s): p50 {percentile(values, 0.5):.1f}, p90 "
-            f"{percentile(values, 0.9):.1f}, max {max(values, default=float('nan')):.1f} "
-            f"({len(values)} tasks)")
-    out(f"bot messages left in the groups besides the /mj replies and the results: "
-        f"{stats['leftover']} (stale progress messages; target 0)")
-    out(f"peak RSS: bot {stats['bot_rss_mb']:.0f} MiB (pid {bot_pid})" + (
-        "" if stats["inprocess"] else
-        f", fake gateway {gw['rss_mb']:.0f} MiB (pid {gw_pid}), fake Telegram "
-        f"{tg['rss_mb']:.0f} MiB (pid {tg_pid})"))
-    out("result: " + ("OK" if stats["ok"] else "TARGETS MISSED"))
-
-
-def print_timeline(stats: dict[str, Any], out: Callable[[str], Any] = print) -> None:
-    """Every Bot API call to group 0 (real seconds after the users' /mj)."""
-    out("--- Bot API calls to group 0 (s after the /mj messages) ---")
-    for at, method, status, text in stats["telegram"]["timeline"]:
-        out(f"{at:7.2f} {method} {status} {text}")
 
 
 def _pair(text: str) -> tuple[float, float]:
@@ -301,7 +184,10 @@ def _pair(text: str) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--groups", type=int, default=20)
+    parser.add_argument("--platform", choices=("telegram", "discord", "both"),
+                        default="telegram")
+    parser.add_argument("--groups", type=int, default=20,
+                        help="Telegram groups / Discord channels")
     parser.add_argument("--users", type=int, default=5, help="users (= tasks) per group")
     parser.add_argument("--durations", type=_pair, default=(20.0, 60.0),
                         help="task duration range, task seconds (e.g. 20-60)")
@@ -317,11 +203,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     plan = Plan(args.durations, args.refresh, args.speed, args.seed)
-    stats = asyncio.run(run(args.groups, args.users, plan, inprocess=args.inprocess))
-    report(stats)
-    if args.timeline:
-        print_timeline(stats)
-    return 0 if stats["ok"] else 1
+    code = 0
+    for platform in ("telegram", "discord") if args.platform == "both" else (args.platform,):
+        stats = asyncio.run(run(args.groups, args.users, plan, platform=platform,
+                                inprocess=args.inprocess))
+        report(stats)
+        if args.timeline:
+            print_timeline(stats)
+        code |= 0 if stats["ok"] else 1
+    return code
 
 
 if __name__ == "__main__":

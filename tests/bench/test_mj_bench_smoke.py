@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import adapters.telegram  # noqa: F401  (imported at collection: the run stays short)
 from bench._mj_fakes import Plan
-from bench.mj_tasks import report, run
+from bench._mj_report import report
+from bench.mj_tasks import run
 from core.midjourney.tracker import Timing
 
 

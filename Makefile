@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/core_turns.py
 	$(BIN)/python bench/telegram_streaming.py
 	$(BIN)/python bench/discord_streaming.py
+	$(BIN)/python bench/mj_tasks.py --platform both
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

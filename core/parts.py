@@ -82,7 +82,10 @@ components per action row and ≤ 5 rows per message — Discord docs)."""
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """A status line: ``key``/``params`` localize it; ``percent`` is 0-100 or None."""
+    """A status line: ``key``/``params`` localize it; ``percent`` is 0-100 or None.
+
+    The adapters append `` NN%`` to the localized line when ``percent`` is set, so the
+    message for ``key`` must not contain the percent itself."""
 
     key: str
     params: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,66 @@
+"""The Midjourney benchmark (``bench/mj_tasks.py``) in a reduced size, so CI catches
+breakage. Telegram: 4 groups × 1 user each send ``/mj`` (a group allows 20 messages a
+minute in real time, so more users per group would take tens of seconds); Discord: 2
+channels × 2 users. Tasks take 20-30 task seconds at 10× speed (the platform limits
+stay real time). Every run must print every task completed, no 429, polls backing
+off on the poller's schedule, a bounded number of polls per task and no stale
+progress message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import adapters.discord
+import adapters.telegram  # noqa: F401  (imported at collection: the runs stay short)
+from bench._mj_fakes import Plan
+from bench._mj_report import report
+from bench.mj_tasks import run
+from core.midjourney.tracker import Timing
+
+PLAN = Plan(durations=(20.0, 30.0), refresh=10.0, speed=10.0)
+
+
+def polls_needed(seconds: float) -> int:
+    """Polls the schedule (2, 4, 8, 15, 15… s after the submit) makes up to and
+    including the first one at or after ``seconds``."""
+    timing, at, polls = Timing(), 0.0, 0
+    while at <= seconds:
+        at += timing.delay(polls)
+        polls += 1
+    return polls
+
+
+def check(stats: dict[str, Any]) -> None:
+    """The printed report and the numbers behind it meet the benchmark's targets."""
+    lines: list[str] = []
+    report(stats, lines.append)
+    printed = "\n".join(lines)
+    tasks = stats["tasks"]
+
+    assert f"tasks completed: {tasks}/{tasks}, failed or lost: 0" in printed, printed
+    assert "429 responses: 0; calls inside a retry_after window: " in printed, printed
+    assert not stats["platform"]["inside_window"], printed
+    assert stats["early"] == 0, printed  # never polled sooner than the back-off allows
+    assert stats["polls_after_success"] == 0, printed
+    timing = Timing()
+    medians = stats["gap_medians"]
+    # intervals grow 4 s → 8 s → 15 s (the first one also holds the submit's latency)
+    assert medians[1] < medians[2] < medians[3] <= timing.cap + 2, printed
+    assert all(medians[k] >= timing.delay(k) - timing.batch_slack for k in range(4)), printed
+    # a task is seen done at the gateway's first refresh after it ends (+ one interval)
+    bound = polls_needed(PLAN.durations[1] + PLAN.refresh + timing.cap)
+    assert 1 <= stats["task_polls"] / tasks <= bound, printed
+    assert stats["poll_requests"] <= stats["task_polls"], printed  # batches never cost more
+    assert "stale progress messages left in the chats (neither the /mj reply nor a " \
+           "result): 0" in printed, printed
+
+
+async def test_four_telegram_groups_get_their_results_without_429_and_with_backed_off_polls(
+        ) -> None:
+    check(await run(groups=4, users=1, plan=PLAN, platform="telegram", inprocess=True,
+                    timeout=30))
+
+
+async def test_two_discord_channels_of_two_users_get_their_results_without_429() -> None:
+    check(await run(groups=2, users=2, plan=PLAN, platform="discord", inprocess=True,
+                    timeout=30))

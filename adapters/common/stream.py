@@ -1,0 +1,496 @@
+"""The shared stream engine: shows a turn's streamed text in a chat, for every adapter.
+
+``TextStream.present(events)`` consumes a ticket's ``TurnEvent``s and keeps the chat's
+messages in sync with the answer through a ``TextSurface`` paced by a ``StreamPacer``
+(both in :mod:`adapters.common.surface`):
+
+* text deltas accumulate; the running tool's progress line sits under the text;
+* previews are droppable: one *pass* renders the latest text (deltas that arrived
+  meanwhile coalesce), splits it into message-sized chunks and brings the shown
+  messages up to it with sends / edits, each in a pacer slot (a refused slot ends the
+  pass). Where the surface has drafts the last chunk streams into the draft and only
+  full chunks are sent as real messages; a refused draft falls back to edits;
+* a chunk the text outgrew is frozen (never re-cut) and the answer continues in the
+  next message; the live message carries a Stop button;
+* the final body (the answer, the partial text with a failure notice or the stop note,
+  an empty-answer notice; nothing for a job whose parts were the answer) always goes:
+  retried after transport errors and 5xx (``attempts`` tries, backoff from
+  ``retry_delay`` s), a refused edit is sent as a new message, and when sending keeps
+  failing ``TextSurface.undeliverable`` tells the user. The final ``actions`` go under
+  the last chunk; a cut-off answer gets the length note carrying them instead;
+* parts (media, progress, buttons) are shown through the ``PartPresenter``; those that
+  arrive after the text started are held back and shown after the final text, so an
+  answer never continues above a picture;
+* a write answered "chat unreachable" stops everything: ``present`` returns ``None``
+  (``unreachable`` is set) and the caller cancels the turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from adapters.common.presenter import PartPresenter, Translate, progress_text
+from adapters.common.surface import (
+    NO_BUTTONS,
+    STOP_BUTTON,
+    Body,
+    Buttons,
+    Fault,
+    StreamPacer,
+    TextSurface,
+)
+from core.events import (
+    ImageReady,
+    PartShown,
+    PartUpdated,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnCancelled,
+    TurnEvent,
+    TurnFailed,
+    TurnFinal,
+    TurnMerged,
+    TurnStarted,
+)
+from core.parts import Media, MediaPart, ProgressPart, ReplyPart
+
+log = logging.getLogger(__name__)
+
+MAX_FINAL_FAILURES = 5
+"""Failed final writes of one answer before it is given up."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamTexts:
+    """The platform's wording: ``cancelled`` is the note under a stopped answer;
+    ``failure(event)`` the notice under a failed one (shown as ``⚠️ <notice>``), or
+    ``None`` when the adapter reports failures itself."""
+
+    cancelled: str
+    failure: Callable[[TurnFailed], str] | None = None
+
+
+class _Gone(Exception):
+    """The chat became unreachable."""
+
+
+@dataclass(slots=True)
+class _Shown:
+    handle: Any
+    chunk: Any
+    buttons: Buttons
+
+
+@dataclass(slots=True)
+class _Op:
+    kind: str  # "send" | "edit" | "delete"
+    index: int
+    chunk: Any = None
+    buttons: Buttons = NO_BUTTONS
+
+
+@dataclass(slots=True)
+class _State:
+    markdown: str = ""
+    status: str = ""
+    turn_id: str = ""
+    later: list[ReplyPart] = field(default_factory=list)
+    terminal: TurnEvent | None = None
+    version: int = 0
+
+
+class TextStream:
+    """Presents one ticket's events through ``surface`` (see the module docstring).
+
+    ``t``/``lang`` localize progress lines and notices; ``parts`` shows the turn's
+    parts (``None``: they are not shown); ``attempts``/``retry_delay`` (seconds, doubled
+    per retry, at most ``max_retry_delay``) bound final retries; ``typing_interval``
+    (seconds) repeats "typing…" until something is visible."""
+
+    def __init__(self, surface: TextSurface, pacer: StreamPacer, t: Translate, lang: str,
+                 texts: StreamTexts, *, parts: PartPresenter | None = None,
+                 attempts: int = 3, retry_delay: float = 1.0, max_retry_delay: float = 5.0,
+                 typing_interval: float = 4.0) -> None:
+        self.surface = surface
+        self.pacer = pacer
+        self.t = t
+        self.lang = lang
+        self.texts = texts
+        self.parts = parts
+        self.attempts = max(1, attempts)
+        self.retry_delay = retry_delay
+        self.max_retry_delay = max_retry_delay
+        self.typing_interval = typing_interval
+        self.drafting = surface.drafts
+        self.messages: list[_Shown] = []
+        """The messages showing the answer, in order."""
+        self.unreachable = False
+        self.abandoned = False
+        """The final text was given up (after retries) or the chat is unreachable."""
+        self.first_delta_at: float | None = None
+        self.first_visible_at: float | None = None
+        """``time.monotonic()`` of the first text / first visible write."""
+        self._state = _State()
+        self._splitter = surface.splitter()
+        self._final: tuple[Body, Buttons] | None = None
+        self._cache: tuple[tuple[int, bool], list[tuple[Any, Buttons]]] | None = None
+        self._stop: bool | None = None
+        self._held = False  # a preview slot was taken when the terminal event came
+        self._replied = False
+        self._changed = asyncio.Event()
+        self._finished = asyncio.Event()
+        self._visible = asyncio.Event()
+
+    # ------------------------------------------------------------------ the turn
+    async def present(self, events: AsyncIterator[TurnEvent]) -> TurnEvent | None:
+        """Consume ``events`` to the terminal event and leave the final text visible.
+
+        Returns the terminal event (a ``TurnFailed("error.internal")`` when the events
+        ended or broke without one), ``None`` when the chat became unreachable. Errors
+        that are not write errors (``classify`` → ``None``) propagate."""
+        reader = asyncio.create_task(self._read(events))
+        typing = asyncio.create_task(self._typing())
+        try:
+            await self._write()
+            await self._finish()
+            if self.unreachable:
+                return None
+            return self._state.terminal
+        except _Gone:
+            self.unreachable = self.abandoned = True
+            return None
+        finally:
+            typing.cancel()
+            reader.cancel()
+
+    async def _read(self, events: AsyncIterator[TurnEvent]) -> None:
+        state = self._state
+        try:
+            async for event in events:
+                await self._on_event(event)
+                state.version += 1
+                self._changed.set()
+                if state.terminal is not None:
+                    break
+        except Exception:
+            log.exception("a turn's events broke off")
+        finally:
+            if state.terminal is None:  # the ticket broke: report, never hang
+                state.terminal = TurnFailed("error.internal")
+            self._finished.set()
+            self._changed.set()
+
+    async def _on_event(self, event: TurnEvent) -> None:
+        state = self._state
+        if isinstance(event, TurnStarted):
+            state.turn_id = event.turn_id
+        elif isinstance(event, TextDelta):
+            if self.first_delta_at is None and event.text:
+                self.first_delta_at = time.monotonic()
+            state.markdown += event.text
+        elif isinstance(event, ToolCallStarted):
+            state.status = progress_text(event.progress, self.t, self.lang)
+        elif isinstance(event, ToolCallFinished):
+            state.status = ""
+        elif isinstance(event, ImageReady):  # deprecated: as PartShown(MediaPart)
+            state.later.append(MediaPart((Media(
+                "image", data=event.data, url=event.url, mime=event.mime,
+                caption=event.caption),)))
+        elif isinstance(event, PartShown):
+            if state.markdown and not isinstance(event.part, ProgressPart):
+                state.later.append(event.part)  # never continue the answer above a picture
+            elif self.parts is not None:
+                await self._part(self.parts.show, event.part)
+        elif isinstance(event, PartUpdated):
+            if self.parts is not None:
+                await self._part(self.parts.update, event.update.ref, event.update.part)
+        elif isinstance(event, TurnFinal | TurnFailed | TurnCancelled | TurnMerged):
+            state.terminal = event
+
+    async def _part(self, show: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        """Show a part (``show(*args)``); a write failure is logged (the answer still
+        comes)."""
+        if self.unreachable:
+            return
+        try:
+            await show(*args)
+        except Exception as error:
+            fault = self.surface.classify(error)
+            if fault is None:
+                raise
+            if fault is Fault.UNREACHABLE:
+                self.unreachable = True
+                self._finished.set()
+                self._changed.set()
+                return
+            log.warning("could not show a part: %r", error)
+        self._mark_visible()
+
+    async def _typing(self) -> None:
+        while self.first_visible_at is None:
+            try:
+                await self.surface.typing()
+            except Exception as error:
+                log.debug("typing indicator failed: %r", error)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._visible.wait(), self.typing_interval)
+
+    def _mark_visible(self) -> None:
+        if self.first_visible_at is None:
+            self.first_visible_at = time.monotonic()
+        self._visible.set()
+
+    # ------------------------------------------------------------------ targets
+    def _targets(self) -> list[tuple[Any, Buttons]]:
+        """The chunks to show now and the buttons under each (cached per state)."""
+        final = self._final is not None
+        key = (self._state.version, final)
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        if self._final is not None:
+            body, last_buttons = self._final
+        else:
+            body = Body(self._state.markdown, self._state.status)
+            last_buttons = NO_BUTTONS
+        chunks = self._splitter.feed(body)
+        if not final and chunks:
+            if self._stop is None:
+                self._stop = self.surface.stop_button(self._state.turn_id)
+            last_buttons = STOP_BUTTON if self._stop else NO_BUTTONS
+        targets = [(chunk, last_buttons if i == len(chunks) - 1 else NO_BUTTONS)
+                   for i, chunk in enumerate(chunks)]
+        self._cache = (key, targets)
+        return targets
+
+    def _next_op(self) -> _Op | None:
+        targets = self._targets()
+        for index, (chunk, buttons) in enumerate(targets):
+            if index >= len(self.messages):
+                return _Op("send", index, chunk, buttons)
+            shown = self.messages[index]
+            if shown.chunk != chunk or shown.buttons != buttons:
+                return _Op("edit", index, chunk, buttons)
+        if self._final is not None and len(self.messages) > len(targets):
+            return _Op("delete", len(targets))
+        return None
+
+    async def _apply(self, op: _Op) -> None:
+        if op.kind == "send":
+            handle = await self.surface.send_chunk(op.chunk, op.buttons,
+                                                   reply=not self._replied)
+            self._replied = True
+            self.messages.append(_Shown(handle, op.chunk, op.buttons))
+            self._mark_visible()
+        elif op.kind == "edit":
+            shown = self.messages[op.index]
+            shown.handle = await self.surface.edit_chunk(shown.handle, op.chunk, op.buttons)
+            shown.chunk, shown.buttons = op.chunk, op.buttons
+        else:
+            for shown in self.messages[op.index:]:
+                try:
+                    await self.surface.delete(shown.handle)
+                except Exception as error:
+                    if self.surface.classify(error) is None:
+                        raise
+            del self.messages[op.index:]
+
+    # ------------------------------------------------------------------ previews
+    async def _write(self) -> None:
+        """Preview passes until the terminal event."""
+        state = self._state
+        while state.terminal is None:
+            refresh = self.pacer.refresh if (self.drafting and
+                                             self.first_visible_at is not None) else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), refresh)
+            self._changed.clear()
+            wait = self.pacer.due_in(shown=bool(self.messages), drafting=self.drafting)
+            if wait > 0 and state.terminal is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._finished.wait(), wait)
+            if self.unreachable:
+                raise _Gone
+            if state.terminal is None:
+                await self._preview()
+
+    async def _preview(self) -> None:
+        admit = self.pacer.admit(visible=self.first_visible_at is not None,
+                                 drafting=self.drafting)
+        if admit == "retry":
+            self._changed.set()  # the newest text is still owed: retry when allowed
+            return
+        if admit != "go" or not self._targets():
+            return
+        if self.drafting and await self._preview_draft():
+            return
+        while (op := self._next_op()) is not None:
+            slot = await self.pacer.preview_slot()
+            if slot is None:
+                return
+            if self._state.terminal is not None:
+                self._held = True  # the final pass uses this slot
+                return
+            if not await self._optional(op, slot):
+                return
+
+    async def _optional(self, op: _Op, slot: contextlib.AbstractContextManager[None]
+                        ) -> bool:
+        """Run a preview write in ``slot``; False (logged) when it failed."""
+        try:
+            with slot:
+                await self._apply(op)
+        except Exception as error:
+            fault = self.surface.classify(error)
+            if fault is None:
+                raise
+            if fault is Fault.UNREACHABLE:
+                raise _Gone from error
+            if fault is not Fault.THROTTLED:
+                log.warning("preview %s failed: %r", op.kind, error)
+            return False
+        return True
+
+    async def _preview_draft(self) -> bool:
+        """Full chunks as real messages, the last one as the draft; False: drafts are
+        off now (the caller edits instead)."""
+        chunks = [chunk for chunk, _ in self._targets()]
+        frozen = len(self.messages)
+        if [shown.chunk for shown in self.messages] != chunks[:frozen]:
+            self.drafting = False  # the frozen text rendered differently: edit it
+            return False
+        for index in range(frozen, len(chunks) - 1):
+            slot = await self.pacer.preview_slot()
+            if slot is None or not await self._optional(
+                    _Op("send", index, chunks[index], NO_BUTTONS), slot):
+                return True
+        if len(chunks) <= frozen:
+            return True
+        try:
+            with self.pacer.draft_slot():
+                await self.surface.draft(chunks[-1])
+        except Exception as error:
+            fault = self.surface.classify(error)
+            if fault is None:
+                raise
+            if fault is Fault.UNREACHABLE:
+                raise _Gone from error
+            if fault is Fault.THROTTLED:
+                self._changed.set()  # dropped: retried after the window, at a slower pace
+                return True
+            log.info("drafts unavailable (%r); editing instead", error)
+            self.drafting = False
+            return False
+        self.pacer.draft_shown()
+        self._mark_visible()
+        return True
+
+    # ------------------------------------------------------------------ final
+    def _final_body(self, terminal: TurnEvent) -> tuple[Body, Buttons]:
+        streamed = self._state.markdown
+        if isinstance(terminal, TurnFinal):
+            buttons = Buttons(actions=terminal.actions) if (
+                terminal.actions and not terminal.truncated) else NO_BUTTONS
+            text = terminal.text or streamed
+            if text.strip():
+                return Body(text), buttons
+            if self.parts is not None and self.parts.sent:
+                return Body(), NO_BUTTONS  # a job: its parts were the answer
+            return Body(notice=self.t("error.empty_answer", self.lang,
+                                      model=terminal.model)), buttons
+        if isinstance(terminal, TurnFailed):
+            partial = terminal.partial_text or streamed
+            if self.texts.failure is None:
+                return Body(partial), NO_BUTTONS
+            return Body(partial, notice="⚠️ " + self.texts.failure(terminal)), NO_BUTTONS
+        partial = (terminal.partial_text if isinstance(terminal, TurnCancelled) else "") \
+            or streamed
+        return Body(partial, notice=self.texts.cancelled), NO_BUTTONS
+
+    async def _finish(self) -> None:
+        terminal = self._state.terminal
+        if self.unreachable:
+            raise _Gone
+        if terminal is None or isinstance(terminal, TurnMerged):
+            return
+        self._final = self._final_body(terminal)
+        await self._deliver()
+        if self.abandoned:
+            return
+        if isinstance(terminal, TurnFinal) and terminal.truncated:  # the note: Continue
+            note = self.surface.splitter().feed(Body(self.t("turn.length_note", self.lang)))
+            if note:
+                await self._must(lambda: self.surface.send_chunk(
+                    note[0], Buttons(actions=terminal.actions), reply=False))
+        if self.abandoned or self.parts is None:
+            return
+        await self.parts.flush()
+        for part in self._state.later:
+            await self._part(self.parts.show, part)
+            if self.unreachable:
+                raise _Gone
+
+    async def _deliver(self) -> None:
+        """The final pass: every op goes (see the module docstring for failures)."""
+        failures = attempt = 0
+        while not self.abandoned and (op := self._next_op()) is not None:
+            if not self._held:
+                await self.pacer.final_slot()
+            self._held = False
+            try:
+                await self._apply(op)
+                attempt = 0
+                continue
+            except Exception as error:
+                fault = self.surface.classify(error)
+                if fault is None:
+                    raise
+                if fault is Fault.UNREACHABLE:
+                    raise _Gone from error
+                failures += 1
+                attempt += 1
+                log.warning("final %s failed (%s): %r", op.kind, fault.value, error)
+                transient = fault in (Fault.RETRYABLE, Fault.THROTTLED)
+                if op.kind == "edit" and (not transient or attempt > 1):
+                    del self.messages[op.index:]  # can't edit it: the rest goes out anew
+                    attempt = 0
+                elif not transient or attempt >= self.attempts \
+                        or failures >= MAX_FINAL_FAILURES:
+                    await self._give_up()
+                    return
+                else:
+                    await asyncio.sleep(self._backoff(attempt))
+
+    async def _must(self, call: Callable[[], Awaitable[Any]]) -> None:
+        """One final write, retried like ``_deliver``'s sends."""
+        for attempt in range(1, self.attempts + 1):
+            await self.pacer.final_slot()
+            try:
+                await call()
+                self._mark_visible()
+                return
+            except Exception as error:
+                fault = self.surface.classify(error)
+                if fault is None:
+                    raise
+                if fault is Fault.UNREACHABLE:
+                    raise _Gone from error
+                log.warning("final write failed (%s): %r", fault.value, error)
+                if fault is Fault.REFUSED or attempt == self.attempts:
+                    break
+                await asyncio.sleep(self._backoff(attempt))
+        await self._give_up()
+
+    def _backoff(self, attempt: int) -> float:
+        return float(min(self.retry_delay * 2 ** (attempt - 1), self.max_retry_delay))
+
+    async def _give_up(self) -> None:
+        log.error("giving up delivering an answer")
+        self.abandoned = True
+        await self.surface.undeliverable()

@@ -32,10 +32,17 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.common.presenter import PartPresenter, Translate, progress_text
+from adapters.common.stream_model import (
+    Op,
+    Shown,
+    StreamTexts,
+    TurnState,
+    final_body,
+    next_op,
+)
 from adapters.common.surface import (
     NO_BUTTONS,
     STOP_BUTTON,
@@ -45,21 +52,10 @@ from adapters.common.surface import (
     StreamPacer,
     TextSurface,
 )
-from core.events import (
-    ImageReady,
-    PartShown,
-    PartUpdated,
-    TextDelta,
-    ToolCallFinished,
-    ToolCallStarted,
-    TurnCancelled,
-    TurnEvent,
-    TurnFailed,
-    TurnFinal,
-    TurnMerged,
-    TurnStarted,
-)
-from core.parts import Media, MediaPart, ProgressPart, ReplyPart
+from core.events import TextDelta, TurnCancelled, TurnEvent, TurnFailed, TurnFinal
+from core.parts import PartUpdate
+
+__all__ = ["StreamTexts", "TextStream"]
 
 log = logging.getLogger(__name__)
 
@@ -67,43 +63,8 @@ MAX_FINAL_FAILURES = 5
 """Failed final writes of one answer before it is given up."""
 
 
-@dataclass(frozen=True, slots=True)
-class StreamTexts:
-    """The platform's wording: ``cancelled`` is the note under a stopped answer;
-    ``failure(event)`` the notice under a failed one (shown as ``⚠️ <notice>``), or
-    ``None`` when the adapter reports failures itself."""
-
-    cancelled: str
-    failure: Callable[[TurnFailed], str] | None = None
-
-
 class _Gone(Exception):
     """The chat became unreachable."""
-
-
-@dataclass(slots=True)
-class _Shown:
-    handle: Any
-    chunk: Any
-    buttons: Buttons
-
-
-@dataclass(slots=True)
-class _Op:
-    kind: str  # "send" | "edit" | "delete"
-    index: int
-    chunk: Any = None
-    buttons: Buttons = NO_BUTTONS
-
-
-@dataclass(slots=True)
-class _State:
-    markdown: str = ""
-    status: str = ""
-    turn_id: str = ""
-    later: list[ReplyPart] = field(default_factory=list)
-    terminal: TurnEvent | None = None
-    version: int = 0
 
 
 class TextStream:
@@ -129,7 +90,7 @@ class TextStream:
         self.max_retry_delay = max_retry_delay
         self.typing_interval = typing_interval
         self.drafting = surface.drafts
-        self.messages: list[_Shown] = []
+        self.messages: list[Shown] = []
         """The messages showing the answer, in order."""
         self.unreachable = False
         self.abandoned = False
@@ -137,10 +98,10 @@ class TextStream:
         self.first_delta_at: float | None = None
         self.first_visible_at: float | None = None
         """``time.monotonic()`` of the first text / first visible write."""
-        self._state = _State()
+        self._state = TurnState()
         self._splitter = surface.splitter()
-        self._final: tuple[Body, Buttons] | None = None
-        self._cache: tuple[tuple[int, bool], list[tuple[Any, Buttons]]] | None = None
+        self._final: list[tuple[Any, Buttons]] | None = None
+        self._cache: tuple[int, list[tuple[Any, Buttons]]] | None = None
         self._stop: bool | None = None
         self._held = False  # a preview slot was taken when the terminal event came
         self._replied = False
@@ -175,7 +136,6 @@ class TextStream:
         try:
             async for event in events:
                 await self._on_event(event)
-                state.version += 1
                 self._changed.set()
                 if state.terminal is not None:
                     break
@@ -188,31 +148,15 @@ class TextStream:
             self._changed.set()
 
     async def _on_event(self, event: TurnEvent) -> None:
-        state = self._state
-        if isinstance(event, TurnStarted):
-            state.turn_id = event.turn_id
-        elif isinstance(event, TextDelta):
-            if self.first_delta_at is None and event.text:
-                self.first_delta_at = time.monotonic()
-            state.markdown += event.text
-        elif isinstance(event, ToolCallStarted):
-            state.status = progress_text(event.progress, self.t, self.lang)
-        elif isinstance(event, ToolCallFinished):
-            state.status = ""
-        elif isinstance(event, ImageReady):  # deprecated: as PartShown(MediaPart)
-            state.later.append(MediaPart((Media(
-                "image", data=event.data, url=event.url, mime=event.mime,
-                caption=event.caption),)))
-        elif isinstance(event, PartShown):
-            if state.markdown and not isinstance(event.part, ProgressPart):
-                state.later.append(event.part)  # never continue the answer above a picture
-            elif self.parts is not None:
-                await self._part(self.parts.show, event.part)
-        elif isinstance(event, PartUpdated):
-            if self.parts is not None:
-                await self._part(self.parts.update, event.update.ref, event.update.part)
-        elif isinstance(event, TurnFinal | TurnFailed | TurnCancelled | TurnMerged):
-            state.terminal = event
+        if isinstance(event, TextDelta) and event.text and self.first_delta_at is None:
+            self.first_delta_at = time.monotonic()
+        now = self._state.take(event, lambda p: progress_text(p, self.t, self.lang))
+        if self.parts is None or now is None:
+            return
+        if isinstance(now, PartUpdate):
+            await self._part(self.parts.update, now.ref, now.part)
+        else:
+            await self._part(self.parts.show, now)
 
     async def _part(self, show: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Show a part (``show(*args)``); a write failure is logged (the answer still
@@ -250,43 +194,40 @@ class TextStream:
     # ------------------------------------------------------------------ targets
     def _targets(self) -> list[tuple[Any, Buttons]]:
         """The chunks to show now and the buttons under each (cached per state)."""
-        final = self._final is not None
-        key = (self._state.version, final)
-        if self._cache is not None and self._cache[0] == key:
-            return self._cache[1]
         if self._final is not None:
-            body, last_buttons = self._final
-        else:
-            body = Body(self._state.markdown, self._state.status)
-            last_buttons = NO_BUTTONS
-        chunks = self._splitter.feed(body)
-        if not final and chunks:
-            if self._stop is None:
-                self._stop = self.surface.stop_button(self._state.turn_id)
-            last_buttons = STOP_BUTTON if self._stop else NO_BUTTONS
-        targets = [(chunk, last_buttons if i == len(chunks) - 1 else NO_BUTTONS)
+            return self._final
+        if self._cache is not None and self._cache[0] == self._state.version:
+            return self._cache[1]
+        chunks = self._splitter.feed(Body(self._state.markdown, self._state.status))
+        if chunks and self._stop is None:
+            self._stop = self.surface.stop_button(self._state.turn_id)
+        targets = [(chunk, STOP_BUTTON if self._stop and i == len(chunks) - 1 else NO_BUTTONS)
                    for i, chunk in enumerate(chunks)]
-        self._cache = (key, targets)
+        self._cache = (self._state.version, targets)
         return targets
 
-    def _next_op(self) -> _Op | None:
-        targets = self._targets()
-        for index, (chunk, buttons) in enumerate(targets):
-            if index >= len(self.messages):
-                return _Op("send", index, chunk, buttons)
-            shown = self.messages[index]
-            if shown.chunk != chunk or shown.buttons != buttons:
-                return _Op("edit", index, chunk, buttons)
-        if self._final is not None and len(self.messages) > len(targets):
-            return _Op("delete", len(targets))
-        return None
+    def _final_targets(self, terminal: TurnFinal | TurnFailed | TurnCancelled
+                       ) -> list[tuple[Any, Buttons]]:
+        body, buttons = final_body(
+            terminal, self._state.markdown, texts=self.texts, t=self.t, lang=self.lang,
+            parts_sent=self.parts is not None and bool(self.parts.sent))
+        chunks = self._splitter.feed(body)
+        targets = [(chunk, buttons if i == len(chunks) - 1 else NO_BUTTONS)
+                   for i, chunk in enumerate(chunks)]
+        if isinstance(terminal, TurnFinal) and terminal.truncated:  # the note: Continue
+            note = self.surface.splitter().feed(Body(self.t("turn.length_note", self.lang)))
+            targets += [(chunk, Buttons(actions=terminal.actions)) for chunk in note[:1]]
+        return targets
 
-    async def _apply(self, op: _Op) -> None:
+    def _next_op(self) -> Op | None:
+        return next_op(self._targets(), self.messages, final=self._final is not None)
+
+    async def _apply(self, op: Op) -> None:
         if op.kind == "send":
             handle = await self.surface.send_chunk(op.chunk, op.buttons,
                                                    reply=not self._replied)
             self._replied = True
-            self.messages.append(_Shown(handle, op.chunk, op.buttons))
+            self.messages.append(Shown(handle, op.chunk, op.buttons))
             self._mark_visible()
         elif op.kind == "edit":
             shown = self.messages[op.index]
@@ -340,19 +281,14 @@ class TextStream:
             if not await self._optional(op, slot):
                 return
 
-    async def _optional(self, op: _Op, slot: contextlib.AbstractContextManager[None]
+    async def _optional(self, op: Op, slot: contextlib.AbstractContextManager[None]
                         ) -> bool:
         """Run a preview write in ``slot``; False (logged) when it failed."""
         try:
             with slot:
                 await self._apply(op)
         except Exception as error:
-            fault = self.surface.classify(error)
-            if fault is None:
-                raise
-            if fault is Fault.UNREACHABLE:
-                raise _Gone from error
-            if fault is not Fault.THROTTLED:
+            if self._fault(error) is not Fault.THROTTLED:
                 log.warning("preview %s failed: %r", op.kind, error)
             return False
         return True
@@ -368,7 +304,7 @@ class TextStream:
         for index in range(frozen, len(chunks) - 1):
             slot = await self.pacer.preview_slot()
             if slot is None or not await self._optional(
-                    _Op("send", index, chunks[index], NO_BUTTONS), slot):
+                    Op("send", index, chunks[index], NO_BUTTONS), slot):
                 return True
         if len(chunks) <= frozen:
             return True
@@ -376,12 +312,7 @@ class TextStream:
             with self.pacer.draft_slot():
                 await self.surface.draft(chunks[-1])
         except Exception as error:
-            fault = self.surface.classify(error)
-            if fault is None:
-                raise
-            if fault is Fault.UNREACHABLE:
-                raise _Gone from error
-            if fault is Fault.THROTTLED:
+            if self._fault(error) is Fault.THROTTLED:
                 self._changed.set()  # dropped: retried after the window, at a slower pace
                 return True
             log.info("drafts unavailable (%r); editing instead", error)
@@ -392,42 +323,14 @@ class TextStream:
         return True
 
     # ------------------------------------------------------------------ final
-    def _final_body(self, terminal: TurnEvent) -> tuple[Body, Buttons]:
-        streamed = self._state.markdown
-        if isinstance(terminal, TurnFinal):
-            buttons = Buttons(actions=terminal.actions) if (
-                terminal.actions and not terminal.truncated) else NO_BUTTONS
-            text = terminal.text or streamed
-            if text.strip():
-                return Body(text), buttons
-            if self.parts is not None and self.parts.sent:
-                return Body(), NO_BUTTONS  # a job: its parts were the answer
-            return Body(notice=self.t("error.empty_answer", self.lang,
-                                      model=terminal.model)), buttons
-        if isinstance(terminal, TurnFailed):
-            partial = terminal.partial_text or streamed
-            if self.texts.failure is None:
-                return Body(partial), NO_BUTTONS
-            return Body(partial, notice="⚠️ " + self.texts.failure(terminal)), NO_BUTTONS
-        partial = (terminal.partial_text if isinstance(terminal, TurnCancelled) else "") \
-            or streamed
-        return Body(partial, notice=self.texts.cancelled), NO_BUTTONS
-
     async def _finish(self) -> None:
         terminal = self._state.terminal
         if self.unreachable:
             raise _Gone
-        if terminal is None or isinstance(terminal, TurnMerged):
-            return
-        self._final = self._final_body(terminal)
+        if not isinstance(terminal, TurnFinal | TurnFailed | TurnCancelled):
+            return  # merged into the next turn: that one shows the answer
+        self._final = self._final_targets(terminal)
         await self._deliver()
-        if self.abandoned:
-            return
-        if isinstance(terminal, TurnFinal) and terminal.truncated:  # the note: Continue
-            note = self.surface.splitter().feed(Body(self.t("turn.length_note", self.lang)))
-            if note:
-                await self._must(lambda: self.surface.send_chunk(
-                    note[0], Buttons(actions=terminal.actions), reply=False))
         if self.abandoned or self.parts is None:
             return
         await self.parts.flush()
@@ -448,11 +351,7 @@ class TextStream:
                 attempt = 0
                 continue
             except Exception as error:
-                fault = self.surface.classify(error)
-                if fault is None:
-                    raise
-                if fault is Fault.UNREACHABLE:
-                    raise _Gone from error
+                fault = self._fault(error)
                 failures += 1
                 attempt += 1
                 log.warning("final %s failed (%s): %r", op.kind, fault.value, error)
@@ -467,25 +366,15 @@ class TextStream:
                 else:
                     await asyncio.sleep(self._backoff(attempt))
 
-    async def _must(self, call: Callable[[], Awaitable[Any]]) -> None:
-        """One final write, retried like ``_deliver``'s sends."""
-        for attempt in range(1, self.attempts + 1):
-            await self.pacer.final_slot()
-            try:
-                await call()
-                self._mark_visible()
-                return
-            except Exception as error:
-                fault = self.surface.classify(error)
-                if fault is None:
-                    raise
-                if fault is Fault.UNREACHABLE:
-                    raise _Gone from error
-                log.warning("final write failed (%s): %r", fault.value, error)
-                if fault is Fault.REFUSED or attempt == self.attempts:
-                    break
-                await asyncio.sleep(self._backoff(attempt))
-        await self._give_up()
+    def _fault(self, error: Exception) -> Fault:
+        """What a write error means; raises it again when it is no write error, and
+        ``_Gone`` when the chat is unreachable."""
+        fault = self.surface.classify(error)
+        if fault is None:
+            raise error
+        if fault is Fault.UNREACHABLE:
+            raise _Gone from error
+        return fault
 
     def _backoff(self, attempt: int) -> float:
         return float(min(self.retry_delay * 2 ** (attempt - 1), self.max_retry_delay))

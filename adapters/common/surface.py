@@ -7,6 +7,10 @@ messages, how they degrade — and calls only these methods.
 
 Handles are opaque platform message objects (a Telegram message id, a Discord
 ``Message``); the presenter stores them and hands them back for edits and deletes.
+
+The streamed text of a turn goes through ``TextSurface`` (render + split into message
+chunks, send / edit / delete a chunk, drafts, what a write error means) paced by a
+``StreamPacer``; the engine is :mod:`adapters.common.stream`.
 """
 
 from __future__ import annotations

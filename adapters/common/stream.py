@@ -262,6 +262,8 @@ class TextStream:
                 await self._preview()
 
     async def _preview(self) -> None:
+        if not (self._state.markdown.strip() or self._state.status):
+            return  # nothing to show yet: no pacing slot spent (the first text goes at once)
         admit = self.pacer.admit(visible=self.first_visible_at is not None,
                                  drafting=self.drafting)
         if admit == "retry":

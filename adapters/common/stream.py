@@ -273,14 +273,15 @@ class TextStream:
             return
         if self.drafting and await self._preview_draft():
             return
-        while (op := self._next_op()) is not None:
+        while self._next_op() is not None:
             slot = await self.pacer.preview_slot()
             if slot is None:
                 return
             if self._state.terminal is not None:
                 self._held = True  # the final pass uses this slot
                 return
-            if not await self._optional(op, slot):
+            op = self._next_op()  # the latest text: deltas that came meanwhile coalesce
+            if op is None or not await self._optional(op, slot):
                 return
 
     async def _optional(self, op: Op, slot: contextlib.AbstractContextManager[None]

@@ -15,7 +15,8 @@ messages in sync with the answer through a ``TextSurface`` paced by a ``StreamPa
 * the final body (the answer, the partial text with a failure notice or the stop note,
   an empty-answer notice; nothing for a job whose parts were the answer) always goes:
   retried after transport errors and 5xx (``attempts`` tries, backoff from
-  ``retry_delay`` s), a refused edit is sent as a new message, and when sending keeps
+  ``retry_delay`` s), a refused edit is deleted and sent as a new message (so is an
+  edit that failed twice), and when sending keeps
   failing ``TextSurface.undeliverable`` tells the user. The final ``actions`` go under
   the last chunk; a cut-off answer gets the length note carrying them instead;
 * parts (media, progress, buttons) are shown through the ``PartPresenter``; those that
@@ -360,7 +361,8 @@ class TextStream:
                 log.warning("final %s failed (%s): %r", op.kind, fault.value, error)
                 transient = fault in (Fault.RETRYABLE, Fault.THROTTLED)
                 if op.kind == "edit" and (not transient or attempt > 1):
-                    del self.messages[op.index:]  # can't edit it: the rest goes out anew
+                    # can't edit it: delete it (best effort) and send the rest anew
+                    await self._apply(Op("delete", op.index))
                     attempt = 0
                 elif not transient or attempt >= self.attempts \
                         or failures >= MAX_FINAL_FAILURES:

@@ -310,8 +310,23 @@ async def test_a_failed_final_edit_is_sent_as_a_new_message() -> None:
     chat.fail["edit"] = [Fault.REFUSED]  # e.g. the message was deleted
     turn.put(TurnFinal("t1", "m", "abc def", actions=AGAIN))
     await task
-    assert chat.visible()[-1] == ("abc def", FINAL)
-    assert ("failed", "edit", "refused") in chat.log and chat.gave_up == 0
+    assert chat.visible() == [("abc def", FINAL)]  # the stale message is gone
+    assert [e for e in chat.log if e[0] != "typing"][1:] == [
+        ("failed", "edit", "refused"), ("delete", 1), ("send", "abc def", FINAL)]
+    assert chat.gave_up == 0
+
+
+async def test_a_final_edit_failing_twice_on_the_network_is_sent_anew() -> None:
+    chat, turn = FakeChat(), Turn()
+    task = start(engine(chat), turn)
+    turn.put(TextDelta("abc"))
+    await until(lambda: chat.visible() == [("abc", STOP)])
+    chat.fail["edit"] = [Fault.RETRYABLE, Fault.RETRYABLE]
+    turn.put(TurnFinal("t1", "m", "abc def"))
+    await task
+    assert chat.visible() == [("abc def", NONE)]
+    assert [e[0] for e in chat.log if e[0] != "typing"] == [
+        "send", "failed", "failed", "delete", "send"]
 
 
 async def test_a_final_send_is_retried_then_given_up_with_a_notice() -> None:

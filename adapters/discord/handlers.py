@@ -35,7 +35,7 @@ from core.commands.replies import CommandReply
 from core.commands.spec import CommandSpec
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.tickets import TurnTicket
-from core.events import TurnEvent, TurnFailed, TurnFinal
+from core.events import TurnEvent, TurnFailed
 from core.inbound import Inbound, Refusal
 
 log = logging.getLogger(__name__)
@@ -183,12 +183,8 @@ class Handlers:
                 ticket.cancel()
             if presenter.unreachable:  # and the turns queued for that channel
                 self.core.cancel_chat(PLATFORM, str(sink.channel_id))
-        if isinstance(terminal, TurnFailed):
+        if isinstance(terminal, TurnFailed):  # the length note comes with the answer
             await report(self.core.failure_text(terminal, lang))
-        elif isinstance(terminal, TurnFinal) and terminal.truncated:  # the note: Continue
-            sent = await sink.send(self.core.t("turn.length_note", lang),
-                                   actions_view(terminal.actions))
-            self.remember_message(sent.id)
 
     async def on_cancel(self, interaction: discord.Interaction, turn_id: str) -> None:
         """The Cancel button: the asker or a chat admin stops the turn."""

@@ -57,6 +57,11 @@ class Sink:
         """A typing indicator context, or ``None`` when the platform shows one already."""
         return None
 
+    async def typing_once(self) -> None:
+        """Show "typing…" once (Discord shows it ~10 s); nothing where the platform
+        shows progress already (a deferred interaction's "thinking…")."""
+        return None
+
 
 class ChannelSink(Sink):
     """Messages in a channel/thread/DM; the first one replies to ``reply_to``."""
@@ -81,6 +86,9 @@ class ChannelSink(Sink):
 
     def typing(self) -> contextlib.AbstractAsyncContextManager[Any] | None:
         return self.channel.typing()
+
+    async def typing_once(self) -> None:
+        await self.channel.typing()
 
 
 class InteractionSink(Sink):

@@ -1,27 +1,28 @@
-"""Showing a streamed answer: send once, then edit throttled, split at 2000 characters.
+"""Discord's side of the shared stream engine (:mod:`adapters.common.stream`).
 
-``StreamPresenter`` consumes a turn's ``TurnEvent``s.  One writer task owns all
-writes: each wakes on new text, waits for the channel's throttle slot, then renders the
-*latest* text — deltas that arrive meanwhile coalesce into that one edit.  When the
-answer outgrows a message the previous one is frozen (its code fence closed) and the
-answer continues in a new message.  The final text always lands: a failed final edit
-falls back to sending the rest as new messages — after an HTTP error or a connection
-blip alike (discord.py re-raises ``OSError``/``aiohttp`` errors/timeouts after retrying).
-While a tool call runs, its localized progress line (``tool.running``) is shown under
-the streamed text; parts (media, progress, buttons) go through the shared presenter.
+Messages hold at most 2000 characters of Markdown (Discord docs); an answer that
+outgrows one is frozen (its code fence closed, reopened in the next) and continues in a
+new message. Writes take the channel's ``ChannelThrottle`` slot (~5 writes / 5 s per
+channel): a preview waits for it and then shows the *latest* text, so deltas that
+arrive meanwhile coalesce into one edit. discord.py re-raises ``OSError`` / ``aiohttp``
+errors / timeouts after its own retries: they are retried like 5xx answers. The Stop
+button is the turn's ``CancelView``; failures are reported by the handlers (not under
+the text).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
+from typing import Any
 
 import discord
 
-from adapters.common.presenter import PartPresenter, progress_text
+from adapters.common.presenter import PartPresenter
+from adapters.common.stream import StreamTexts, TextStream
+from adapters.common.surface import Body, Buttons, Fault
 from adapters.discord.ratelimit import ChannelThrottle
 from adapters.discord.render import MESSAGE_LIMIT, IncrementalSplitter, fits
 from adapters.discord.sinks import NO_MENTIONS as NO_MENTIONS
@@ -32,38 +33,134 @@ from adapters.discord.sinks import Handle as Handle
 from adapters.discord.sinks import InteractionSink as InteractionSink
 from adapters.discord.sinks import Sink as Sink
 from adapters.discord.sinks import channel_unreachable as channel_unreachable
-from core.events import (
-    TERMINAL_EVENTS,
-    ImageReady,
-    PartShown,
-    PartUpdated,
-    TextDelta,
-    ToolCallFinished,
-    ToolCallStarted,
-    TurnCancelled,
-    TurnEvent,
-    TurnFailed,
-    TurnFinal,
-    TurnStarted,
-)
-from core.parts import ActionRows, Media, MediaPart, ProgressPart, ReplyPart
+from core.events import TurnEvent
+from core.i18n import t as default_t
+from core.parts import ActionRows
 
 log = logging.getLogger(__name__)
-
-@dataclass(slots=True)
-class _Shown:
-    handle: Handle
-    text: str
-    has_view: int
-    """Which view the message carries: 0 none, 1 the Stop button, 2 the final buttons."""
-
-
-MAX_FINAL_FAILURES = 5
 
 ViewFactory = Callable[[str], discord.ui.View | None]
 """Builds the Cancel view for a turn id (``None``: no button)."""
 ActionsViewFactory = Callable[[ActionRows], discord.ui.View | None]
 """Builds the view of ``TurnFinal.actions`` (``None``: no buttons)."""
+TYPING_INTERVAL = 8.0
+"""Seconds between two typing triggers (Discord shows one for ~10 s, assumed)."""
+
+
+class DiscordSplitter:
+    """Splits Markdown into messages of at most ``limit`` characters with balanced code
+    fences (``IncrementalSplitter``: cut messages are frozen). The notice goes in
+    italics under the text; the status line goes under the last chunk when it fits."""
+
+    def __init__(self, limit: int = MESSAGE_LIMIT) -> None:
+        self.splitter = IncrementalSplitter(limit)
+
+    def feed(self, body: Body) -> list[Any]:
+        text = body.markdown
+        if body.notice:
+            text = f"{text}\n\n*{body.notice}*" if text.strip() else f"*{body.notice}*"
+        chunks = self.splitter.feed(text)
+        if body.status:
+            if not chunks:
+                chunks = [body.status]
+            elif fits(with_status := f"{chunks[-1]}\n\n{body.status}", self.splitter.limit):
+                chunks[-1] = with_status
+        return chunks
+
+
+class DiscordTextSurface:
+    """Writes the answer's chunks through a ``Sink`` (channel or interaction)."""
+
+    drafts = False
+
+    def __init__(self, sink: Sink, *, limit: int = MESSAGE_LIMIT,
+                 make_view: ViewFactory | None = None,
+                 final_view: ActionsViewFactory | None = None,
+                 on_message: Callable[[int], None] | None = None) -> None:
+        self.sink = sink
+        self.limit = limit
+        self.make_view = make_view
+        self.final_view = final_view
+        self.on_message = on_message
+        self.view: discord.ui.View | None = None
+        """The Stop view, once built (stopped by the presenter at the end)."""
+
+    def splitter(self) -> DiscordSplitter:
+        return DiscordSplitter(self.limit)
+
+    def _view(self, buttons: Buttons) -> discord.ui.View | None:
+        if buttons.stop:
+            return self.view
+        if buttons.actions and self.final_view is not None:
+            return self.final_view(buttons.actions)
+        return None
+
+    async def send_chunk(self, chunk: str, buttons: Buttons, *, reply: bool) -> Handle:
+        handle = await self.sink.send(chunk, self._view(buttons))
+        if self.on_message is not None:
+            self.on_message(handle.id)
+        return handle
+
+    async def edit_chunk(self, handle: Handle, chunk: str, buttons: Buttons) -> Handle:
+        return await self.sink.edit(handle, chunk, self._view(buttons))
+
+    async def delete(self, handle: Handle) -> None:
+        await self.sink.delete(handle)
+
+    def stop_button(self, turn_id: str) -> bool:
+        if self.view is None and self.make_view is not None:
+            self.view = self.make_view(turn_id)
+        return self.view is not None
+
+    async def draft(self, chunk: str) -> None:
+        raise NotImplementedError("Discord has no drafts")
+
+    async def typing(self) -> None:
+        await self.sink.typing_once()
+
+    def classify(self, error: BaseException) -> Fault | None:
+        if channel_unreachable(error):
+            assert isinstance(error, discord.HTTPException)
+            log.info("channel %s is unreachable (%s %s): stopping the answer",
+                     self.sink.channel_id, error.code, error.text)
+            return Fault.UNREACHABLE
+        if isinstance(error, discord.HTTPException):
+            if error.status == 429:
+                return Fault.THROTTLED
+            return Fault.RETRYABLE if error.status >= 500 else Fault.REFUSED
+        return Fault.RETRYABLE if isinstance(error, WRITE_ERRORS) else None
+
+    async def undeliverable(self) -> None:
+        log.error("could not deliver an answer in channel %s", self.sink.channel_id)
+
+
+class DiscordStreamPacer:
+    """Every write waits for the channel's throttle slot; no preview is skipped."""
+
+    refresh: float | None = None
+
+    def __init__(self, throttle: ChannelThrottle, channel_id: int) -> None:
+        self.throttle = throttle
+        self.channel_id = channel_id
+
+    def due_in(self, *, shown: bool, drafting: bool) -> float:
+        return 0.0
+
+    def admit(self, *, visible: bool, drafting: bool) -> str:
+        return "go"
+
+    async def preview_slot(self) -> AbstractContextManager[None] | None:
+        await self.throttle.wait(self.channel_id)
+        return contextlib.nullcontext()
+
+    def draft_slot(self) -> AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+    def draft_shown(self) -> None:
+        return None
+
+    async def final_slot(self) -> None:
+        await self.throttle.wait(self.channel_id)
 
 
 class StreamPresenter:
@@ -77,230 +174,46 @@ class StreamPresenter:
                  final_view: ActionsViewFactory | None = None) -> None:
         self.sink = sink
         self.throttle = throttle
-        self.make_view = make_view
         self.cancelled_note = cancelled_note
         self.retry_delay = retry_delay
-        self.on_message = on_message
-        self.messages: list[_Shown] = []
-        self.text = ""
-        self.status = ""
-        """The running tool call's status line (``🔧 name…``), shown under the text."""
-        self.first_delta_at: float | None = None
-        self.first_visible_at: float | None = None
-        self._splitter = IncrementalSplitter(limit)
-        self._final: str | None = None
-        self._view: discord.ui.View | None = None
-        self._turn_id = ""
-        self._wake = asyncio.Event()
-        self._visible = asyncio.Event()
         self.parts = parts
         """Shows the turn's parts (media, progress, buttons) through the shared presenter."""
-        self.final_view = final_view
-        self._final_view: discord.ui.View | None = None
-        self._later: list[ReplyPart] = []
-        self._failures = 0
-        self._abandoned = False
-        self.unreachable = False
+        self.surface = DiscordTextSurface(sink, limit=limit, make_view=make_view,
+                                          final_view=final_view, on_message=on_message)
+        self.stream: TextStream | None = None
+
+    @property
+    def unreachable(self) -> bool:
         """A write found the channel gone (blocked, removed): nothing more is sent."""
+        return self.stream is not None and self.stream.unreachable
 
     @property
     def message_ids(self) -> list[int]:
         """Ids of the messages currently showing the answer."""
-        return [shown.handle.id for shown in self.messages]
+        return [] if self.stream is None else [m.handle.id for m in self.stream.messages]
+
+    @property
+    def first_delta_at(self) -> float | None:
+        return None if self.stream is None else self.stream.first_delta_at
+
+    @property
+    def first_visible_at(self) -> float | None:
+        return None if self.stream is None else self.stream.first_visible_at
 
     async def present(self, events: AsyncIterator[TurnEvent]) -> TurnEvent | None:
-        """Consume ``events`` to the end, keeping the messages in sync with the text."""
-        if self.parts is not None:
-            self.parts.lang = getattr(events, "language", self.parts.lang)
-        typing = asyncio.create_task(self._typing())
-        writer = asyncio.create_task(self._writer())
-        terminal: TurnEvent | None = None
+        """Consume ``events`` to the end, keeping the messages in sync with the text;
+        ``None`` when presenting stopped early (the caller cancels the turn)."""
+        parts = self.parts
+        lang = str(getattr(events, "language", parts.lang if parts is not None else "en"))
+        if parts is not None:
+            parts.lang = lang
+        self.stream = TextStream(
+            self.surface, DiscordStreamPacer(self.throttle, self.sink.channel_id),
+            parts.t if parts is not None else default_t, lang,
+            StreamTexts(self.cancelled_note), parts=parts, retry_delay=self.retry_delay,
+            typing_interval=TYPING_INTERVAL)
         try:
-            async for event in events:
-                if writer.done():
-                    break  # the writer died: stop consuming (the caller cancels the turn)
-                if isinstance(event, TurnStarted):
-                    self._turn_id = event.turn_id
-                elif isinstance(event, TextDelta):
-                    if self.first_delta_at is None:
-                        self.first_delta_at = asyncio.get_running_loop().time()
-                    self.text += event.text
-                    self._wake.set()
-                elif isinstance(event, ToolCallStarted):
-                    self.status = (progress_text(event.progress, self.parts.t, self.parts.lang)
-                                   if self.parts is not None else f"🔧 {event.name}…")
-                    self._wake.set()
-                elif isinstance(event, ToolCallFinished):
-                    self.status = ""
-                    self._wake.set()
-                elif isinstance(event, ImageReady):  # deprecated: as PartShown(MediaPart)
-                    self._later.append(MediaPart((Media(
-                        "image", data=event.data, url=event.url, mime=event.mime,
-                        caption=event.caption),)))
-                elif isinstance(event, PartShown):
-                    if self.text and not isinstance(event.part, ProgressPart):
-                        self._later.append(event.part)  # never continue above a picture
-                    else:
-                        await self._part(event.part)
-                elif isinstance(event, PartUpdated):
-                    await self._part(event.update.part, event.update.ref)
-                elif isinstance(event, TERMINAL_EVENTS):
-                    terminal = event
+            return await self.stream.present(events)
         finally:
-            self._final = self._final_text(terminal)
-            if (isinstance(terminal, TurnFinal) and not terminal.truncated
-                    and self.final_view is not None):
-                self._final_view = self.final_view(terminal.actions)
-            self._wake.set()
-            typing.cancel()
-            try:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await typing
-                await writer
-            finally:
-                if self._view is not None:
-                    self._view.stop()  # never leak the persistent Cancel view
-        await self._show_later()
-        return terminal
-
-    def _final_text(self, terminal: TurnEvent | None) -> str:
-        if isinstance(terminal, TurnFinal):
-            if not terminal.text and self.parts is not None and self.parts.sent:
-                return ""  # a job: its parts were the answer
-            return terminal.text or self.text
-        if isinstance(terminal, TurnCancelled):
-            partial = terminal.partial_text or self.text
-            return f"{partial}\n\n*{self.cancelled_note}*" if partial.strip() else ""
-        if isinstance(terminal, TurnFailed):
-            return terminal.partial_text or self.text
-        return self.text if terminal is None else ""
-
-    async def _typing(self) -> None:
-        context = self.sink.typing()
-        if context is None:
-            return
-        try:
-            async with context:
-                await self._visible.wait()
-        except WRITE_ERRORS as exc:
-            log.debug("typing indicator failed: %r", exc)
-
-    # ---- the single writer --------------------------------------------------------------
-    def _targets(self) -> list[tuple[str, int]]:
-        final = self._final is not None
-        chunks = self._splitter.feed(self._final if self._final is not None else self.text)
-        if self.status and not final:
-            if not chunks:
-                chunks = [self.status]
-            elif fits(with_status := f"{chunks[-1]}\n\n{self.status}", self._splitter.limit):
-                chunks[-1] = with_status
-        if self._view is None and chunks and not final and self.make_view is not None:
-            self._view = self.make_view(self._turn_id)
-        last = len(chunks) - 1
-        if final:
-            return [(chunk, 2 if self._final_view is not None and i == last else 0)
-                    for i, chunk in enumerate(chunks)]
-        return [(chunk, 1 if self._view is not None and i == last else 0)
-                for i, chunk in enumerate(chunks)]
-
-    def _next_op(self) -> tuple[str, int, str, int] | None:
-        if self._abandoned:
-            return None
-        targets = self._targets()
-        for i, (chunk, with_view) in enumerate(targets):
-            if i >= len(self.messages):
-                return ("send", i, chunk, with_view)
-            shown = self.messages[i]
-            if shown.text != chunk or shown.has_view != with_view:
-                return ("edit", i, chunk, with_view)
-        if self._final is not None and len(self.messages) > len(targets):
-            return ("delete", len(targets), "", 0)
-        return None
-
-    async def _writer(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._next_op() is not None:
-                await self.throttle.wait(self.sink.channel_id)
-                op = self._next_op()
-                if op is None:
-                    break
-                if not await self._apply(*op) and self._final is None:
-                    if self.unreachable:
-                        return
-                    break  # retried on the next delta; the final pass falls back
-            if self._final is not None and self._next_op() is None:
-                return
-
-    async def _apply(self, kind: str, index: int, chunk: str, with_view: int) -> bool:
-        view = (None, self._view, self._final_view)[with_view]
-        try:
-            if kind == "send":
-                handle = await self.sink.send(chunk, view)
-                self.messages.append(_Shown(handle, chunk, with_view))
-                if self.first_visible_at is None:
-                    self.first_visible_at = asyncio.get_running_loop().time()
-                self._visible.set()
-                if self.on_message is not None:
-                    self.on_message(handle.id)
-            elif kind == "edit":
-                shown = self.messages[index]
-                shown.handle = await self.sink.edit(shown.handle, chunk, view)
-                shown.text, shown.has_view = chunk, with_view
-            else:
-                for shown in self.messages[index:]:
-                    with contextlib.suppress(*WRITE_ERRORS):
-                        await self.sink.delete(shown.handle)
-                del self.messages[index:]
-            return True
-        except WRITE_ERRORS as exc:
-            if channel_unreachable(exc):  # blocked / removed: stop here, the turn is cancelled
-                assert isinstance(exc, discord.HTTPException)
-                log.info("channel %s is unreachable (%s %s): stopping the answer",
-                         self.sink.channel_id, exc.code, exc.text)
-                self.unreachable = self._abandoned = True
-                return False
-            if isinstance(exc, discord.HTTPException):
-                log.warning("discord %s failed (%s %s): %s", kind, exc.status, exc.code,
-                            exc.text)
-            else:
-                log.warning("discord %s failed (connection): %r", kind, exc)
-            if self._final is None:
-                return False
-            await self._fallback(kind, index, getattr(exc, "status", None))
-            return False
-
-    async def _fallback(self, kind: str, index: int, status: int | None) -> None:
-        """Final pass after a failed write: retry, then resend from ``index`` as new messages."""
-        self._failures += 1
-        if self._failures > MAX_FINAL_FAILURES:
-            log.error("giving up delivering an answer in channel %s", self.sink.channel_id)
-            self._abandoned = True
-            return
-        await asyncio.sleep(min(self.retry_delay * self._failures, 5.0))
-        if kind == "edit" and (status in (403, 404) or self._failures > 1):
-            del self.messages[index:]  # can't edit it: the rest goes out as new messages
-
-    async def _part(self, part: ReplyPart, ref: str = "") -> None:
-        """Show a part now (an update replaces the part named ``ref``); failures are
-        logged, the answer still comes."""
-        if self.parts is None:
-            return
-        try:
-            if ref:
-                await self.parts.update(ref, part)
-            else:
-                await self.parts.show(part)
-        except WRITE_ERRORS as exc:
-            log.warning("could not show a part: %r", exc)
-        self._visible.set()
-
-    async def _show_later(self) -> None:
-        """After the final text: the newest skipped progress, then the parts held back."""
-        if self.parts is None or self._abandoned:
-            return
-        with contextlib.suppress(*WRITE_ERRORS):
-            await self.parts.flush()
-        for part in self._later:
-            await self._part(part)
+            if self.surface.view is not None:
+                self.surface.view.stop()  # never leak the persistent Cancel view

@@ -211,9 +211,11 @@ class GroupsSide:
         self.asked_at = 0.0
 
     async def start(self) -> dict[str, Any]:
-        self.tg = await StrictTelegram().start()
-        self.tg.limits = FloodLimits(limited_methods=MESSAGE_METHODS)
-        return {"url": self.tg.url, "token": self.tg.token}
+        tg = StrictTelegram()
+        await tg.start()
+        tg.limits = FloodLimits(limited_methods=MESSAGE_METHODS)
+        self.tg = tg
+        return {"url": tg.url, "token": tg.token}
 
     def _results(self, chat: int) -> int:
         assert self.tg is not None

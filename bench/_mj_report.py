@@ -58,7 +58,7 @@ def analyse(stats: dict[str, Any]) -> dict[str, Any]:
             by_index.setdefault(index, []).append(gap)
     after_success = sum(1 for task_id, times in gw["polls"].items()
                         if task_id in gw["success_seen"]
-                        and sum(1 for t in times if t > gw["success_seen"][task_id]))
+                        and any(t > gw["success_seen"][task_id] for t in times))
     lag = []
     for task_id, seen in gw["success_seen"].items():
         duration = gw["durations"][task_id]

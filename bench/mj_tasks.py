@@ -75,11 +75,11 @@ async def _patched_timing(speed: float) -> AsyncIterator[None]:
     from core.midjourney import service
 
     original = service.new_timing
-    service.new_timing = scaled_timing(speed)  # type: ignore[method-assign]
+    service.new_timing = scaled_timing(speed)
     try:
         yield
     finally:
-        service.new_timing = original  # type: ignore[method-assign]
+        service.new_timing = original
 
 
 def _time_queue(core: Any, waits: list[float]) -> None:
@@ -133,6 +133,8 @@ async def run(groups: int = 20, users: int = 5, plan: Plan | None = None, *,
               timeout: float | None = None) -> dict[str, Any]:
     """Run the benchmark once on ``platform`` ("telegram" or "discord"); returns the
     numbers :func:`bench._mj_report.report` prints."""
+    from pydantic import SecretStr
+
     from bots.heap import settle_heap
     from core.app import ChatCore
     from core.config import AppSettings
@@ -152,7 +154,7 @@ async def run(groups: int = 20, users: int = 5, plan: Plan | None = None, *,
         await stack.enter_async_context(_patched_timing(plan.speed))
         settings = AppSettings(
             _env_file=None,  # type: ignore[call-arg]
-            gateway_base_url=gw["url"], gateway_api_key="gw-key", data_dir=Path(tmp),
+            gateway_base_url=gw["url"], gateway_api_key=SecretStr("gw-key"), data_dir=Path(tmp),
             database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",
             models_refresh_interval=0)
         core = await ChatCore.create(settings)

@@ -27,6 +27,7 @@ from core.midjourney.client import MjClient, Speed, SubmitResult
 from core.midjourney.images import sniff_mime
 from core.midjourney.results import (
     JOB,
+    closing_events,
     failure_event,
     percent_of,
     result_events,
@@ -217,7 +218,7 @@ class Midjourney:
         row.notified = ticket is not None or self.core.outbox.attached(row.platform)
         await self.repo.update([row])  # first: a restart now never posts it twice
         if ticket is not None:
-            for event in events:
+            for event in closing_events(events):
                 ticket.emit(event)
         elif row.notified:
             self._deliver(row, events)

@@ -9,11 +9,11 @@ EN: dict[str, str] = {
     "mj.action_started": "🎨 {action}…",
     "mj.progress.waiting": "⏳ Submitted to Midjourney, waiting to start…",
     "mj.progress.queued": "⏳ Queued: {position} task(s) ahead",
-    "mj.progress.running": "🎨 Drawing… {percent}%",
+    "mj.progress.running": "🎨 Drawing…",
     "mj.caption": "`{prompt}`",
-    "mj.failed": "❌ Midjourney failed: {reason}{refund}",
+    "mj.failed": "Midjourney failed: {reason}.{refund}",
     "mj.refund_note": " The gateway refunds failed tasks.",
-    "mj.timeout": ("⌛ Midjourney did not finish within {minutes} min, so I stopped waiting "
+    "mj.timeout": ("Midjourney did not finish within {minutes} min, so I stopped waiting "
                    "(a gateway may keep a task up to an hour).{refund}"),
     "mj.queue_full": "Midjourney's queue is full right now. Please try again in a few minutes.",
     "mj.banned": ("Midjourney refused the prompt: the word “{word}” is banned. "
@@ -58,6 +58,7 @@ EN: dict[str, str] = {
                         "(shown once)."),
     "mj.bad_image": "That image could not be read.",
     "mj.cancelled": "Stopped following this Midjourney task.",
+    "mj.progress.stopped": "❌ Not finished",
 }
 
 ZH: dict[str, str] = {
@@ -65,11 +66,11 @@ ZH: dict[str, str] = {
     "mj.action_started": "🎨 {action}…",
     "mj.progress.waiting": "⏳ 已提交到 Midjourney,等待开始…",
     "mj.progress.queued": "⏳ 排队中:前面还有 {position} 个任务",
-    "mj.progress.running": "🎨 绘制中… {percent}%",
+    "mj.progress.running": "🎨 绘制中…",
     "mj.caption": "`{prompt}`",
-    "mj.failed": "❌ Midjourney 失败:{reason}{refund}",
+    "mj.failed": "Midjourney 失败:{reason}。{refund}",
     "mj.refund_note": " 网关会自动退还失败任务的费用。",
-    "mj.timeout": ("⌛ Midjourney 在 {minutes} 分钟内没有完成,已停止等待"
+    "mj.timeout": ("Midjourney 在 {minutes} 分钟内没有完成,已停止等待"
                    "(网关最多可能保留任务一小时)。{refund}"),
     "mj.queue_full": "Midjourney 队列已满,请几分钟后再试。",
     "mj.banned": "Midjourney 拒绝了提示词:“{word}”是禁用词。发送的英文提示词:{prompt_en}",
@@ -112,6 +113,7 @@ ZH: dict[str, str] = {
     "mj.swap.consent": "ℹ️ 换脸:请只使用本人同意的人脸(仅提示一次)。",
     "mj.bad_image": "无法读取这张图片。",
     "mj.cancelled": "已停止跟踪这个 Midjourney 任务。",
+    "mj.progress.stopped": "❌ 未完成",
 }
 
 

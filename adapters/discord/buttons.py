@@ -10,10 +10,13 @@ to that message. ``prompt`` → an ephemeral follow-up whose button opens a Moda
 from __future__ import annotations
 
 import logging
+import re
+from typing import Any
 
 import discord
 
 from adapters.common.presenter import PartPresenter
+from adapters.discord.attachments import attachment_refs
 from adapters.discord.host import HandlersHost as Handlers
 from adapters.discord.prompts import PromptView
 from adapters.discord.render import split_message
@@ -100,6 +103,23 @@ class ActionButtons:
         await interaction.followup.send(prompt.label[:2000], ephemeral=True,
                                         view=PromptView(prompt, submit),
                                         allowed_mentions=NO_MENTIONS)
+
+    async def answer(self, message: discord.Message, chat: ChatRef, actor: Actor,
+                     answer: dict[str, Any]) -> None:
+        """``message`` replies to a prompt (``prompts.answer_of``): submit its text (and
+        its first image as the mask when accepted); show the job or the error."""
+        mask = None
+        if answer.get("accepts_mask"):
+            images = [ref for ref in attachment_refs(message.attachments)
+                      if ref.kind == "image"]
+            mask = await images[0].fetch() if images else None
+        me = self.handlers.bot.client.user
+        text = re.sub(rf"<@!?{me.id}>", "", message.content).strip() if me else message.content
+        reply = await self.core.submit_prompt(str(answer["action_id"]), text, chat, actor,
+                                              mask)
+        sink = ChannelSink(message.channel, message.channel.id, reply_to=message)
+        lang = await self.core.language_for(chat, actor)
+        await self.present_reply(sink, reply, lang, int(actor.user_id))
 
     async def present_reply(self, sink: Sink, reply: CommandReply, lang: str, user_id: int,
                             *, text: bool = True) -> None:

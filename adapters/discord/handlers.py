@@ -23,7 +23,7 @@ from typing import Any, cast
 import discord
 from discord.app_commands import Choice
 
-from adapters.discord import attachments
+from adapters.discord import attachments, prompts
 from adapters.discord.buttons import ActionButtons
 from adapters.discord.commands import language_of
 from adapters.discord.host import BotHost, Place
@@ -120,6 +120,11 @@ class Handlers:
             return
         place = self.place_of(message.channel, message.channel.id,
                               message.guild.id if message.guild else None)
+        answer = await prompts.answer_of(self.core, place.chat, message)
+        if answer is not None:  # a reply to a prompt (the Vary Region picker)
+            await self.buttons.answer(message, place.chat, self.actor_of(message.author, None),
+                                      answer)
+            return
         inbound = Inbound(
             place.chat, self.actor_of(message.author, None),
             re.sub(rf"<@!?{client.user.id}>", "", message.content).strip(),

@@ -6,16 +6,23 @@ initial response"), so the request arrives as an ephemeral follow-up with one bu
 (the label); pressing it opens a ``discord.ui.Modal`` with one paragraph ``TextInput``
 (label ≤ 45 characters, Discord API; prefilled with the default text). The submitted text
 goes to ``ChatCore.submit_prompt`` and its reply (with the job's ticket) is presented in
-the channel. Masks (Vary Region) are not asked for on Discord (a Modal takes no file).
+the channel. A Modal takes no file, so a Vary Region mask arrives as a *reply*: the user
+replies to the square picker with the mask image attached and the prompt as the text
+(``answer_of`` finds the picker's answerable button, ``ActionService.register_answer``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import discord
 
+from adapters.discord.surface import ACTION_TEMPLATE
 from core.actions import PromptRequest
+from core.app import ChatCore
+from core.conversation.keys import ChatRef
 
 LABEL_MAX = 45
 """Discord API: a modal title and a text input label are at most 45 characters."""
@@ -66,3 +73,21 @@ class PromptView(discord.ui.View):
 
     async def open(self, interaction: discord.Interaction) -> None:
         await interaction.response.send_modal(PromptModal(self._prompt, self._submit))
+
+
+async def answer_of(core: ChatCore, chat: ChatRef, message: discord.Message
+                    ) -> dict[str, Any] | None:
+    """What ``message`` answers when it replies to a bot message: a bound prompt, or an
+    answerable button on the replied message (``{"action_id", "accepts_mask"}``); None
+    for an ordinary message."""
+    ref = message.reference
+    if ref is None or ref.message_id is None:
+        return None
+    ids: list[str] = []
+    if isinstance(ref.resolved, discord.Message):
+        for row in ref.resolved.components:
+            for child in getattr(row, "children", ()):
+                found = re.fullmatch(ACTION_TEMPLATE, str(getattr(child, "custom_id", "")))
+                if found:
+                    ids.append(found["id"])
+    return await core.actions.bound_to(chat, str(ref.message_id), ids)

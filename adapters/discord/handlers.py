@@ -132,10 +132,17 @@ class Handlers:
             replies_to_bot=self._replies_to_bot(message), in_bot_thread=place.bot_thread,
             bot_username=client.user.name,
             attachments=attachments.attachment_refs(message.attachments),
-            unreadable="sticker" if message.stickers else "poll" if message.poll else "")
+            unreadable="sticker" if message.stickers else "poll" if message.poll else "",
+            message_id=str(message.id))
         result = await self.core.receive(inbound)
         reply = self._channel_reporter(message)
-        if isinstance(result, (Refusal, CommandReply)):  # a text reply (no ephemeral here)
+        if isinstance(result, CommandReply) and (result.ticket or result.parts or
+                                                 result.actions):  # e.g. a typed /mj
+            lang = await self.core.language_for(place.chat, inbound.actor)
+            await self.buttons.present_reply(
+                ChannelSink(message.channel, place.channel_id, reply_to=message), result,
+                lang, message.author.id)
+        elif isinstance(result, (Refusal, CommandReply)):  # a text reply (no ephemeral here)
             await reply(result.text)
         elif isinstance(result, TurnTicket):
             sink = ChannelSink(message.channel, place.channel_id, reply_to=message)

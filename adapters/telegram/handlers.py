@@ -199,7 +199,8 @@ class TelegramHandlers:
             replies_to_bot=replies_to_bot(first, me.id), bot_username=me.username or "",
             attachments=tuple(attachment_refs(bot, sources)),
             unreadable=next(filter(None, map(unreadable_kind, messages)), ""),
-            may_continue=utf16_len(first.text or "") >= LONG_PART_UNITS)
+            may_continue=utf16_len(first.text or "") >= LONG_PART_UNITS,
+            message_id=str(first.message_id))
         result = await self.core.receive(inbound)
         if isinstance(result, Refusal):
             await self.replies.send_text(bot, first, result.text)

@@ -143,8 +143,11 @@ class Midjourney:
         task_id = next((k for k, v in self._tickets.items() if v is ticket), None)
         if task_id is None:
             return
-        follow = self.tracker.unfollow(task_id)
         self._tickets.pop(task_id, None)
+        follow = self.tracker.get(task_id)
+        if follow is not None and not self.core.outbox.attached(follow.state["row"].platform):
+            return  # its adapter is stopping, no user's stop: the result goes to the outbox
+        follow = self.tracker.unfollow(task_id)
         ticket.emit(TurnCancelled())
         if follow is not None:
             row: MjTaskRow = follow.state["row"]

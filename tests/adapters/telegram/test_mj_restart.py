@@ -154,10 +154,10 @@ async def test_a_photo_replying_to_the_region_picker_is_the_mask(world: Telegram
     [(_, body)] = mj.submits("modal")
     assert body["prompt"] == "a red hat"
     assert mask_of(body).getpixel((0, 0)) == 255  # the user's all-white mask
-    count = len(tg.bot_messages(ann.id))
+    count, answered = len(tg.bot_messages(ann.id)), len(tg.answered_callbacks)
     tg.press_button(ann, 42, board.message_id, callback(board, "Done"))  # used up
-    await tg.wait_until(lambda: len(tg.answered_callbacks) and
-                        tg.answered_callbacks[-1].get("show_alert") or None)
+    await tg.wait_until(lambda: len(tg.answered_callbacks) > answered)
+    assert tg.answered_callbacks[-1].get("show_alert") is True
     assert tg.answered_callbacks[-1]["text"] == "This button is no longer available."
     assert len(tg.bot_messages(ann.id)) == count
 

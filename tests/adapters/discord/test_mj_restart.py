@@ -49,17 +49,17 @@ async def upscaled(world: DiscordWorld) -> FakeMessage:
     await world.dc.slash("mj", {"prompt": "a pig"}, user_id=USER, channel_id=world.channel)
     [grid] = await world.dc.wait_until(messages_with(world, world.channel, image_with("U1")))
     await world.dc.click(grid.id, custom_id(grid, "U1"), user_id=USER)
-    [image] = await world.dc.wait_until(messages_with(
+    found: list[FakeMessage] = await world.dc.wait_until(messages_with(
         world, world.channel, image_with("🖌️ Vary (Region)")))
-    return image
+    return found[0]
 
 
 async def region_picker(world: DiscordWorld) -> FakeMessage:
     image = await upscaled(world)
     await world.dc.click(image.id, custom_id(image, "🖌️ Vary (Region)"), user_id=USER)
-    [board] = await world.dc.wait_until(messages_with(world, world.channel,
-                                                      text_with("tap the squares")))
-    return board
+    found: list[FakeMessage] = await world.dc.wait_until(messages_with(
+        world, world.channel, text_with("tap the squares")))
+    return found[0]
 
 
 async def test_a_task_in_progress_at_a_restart_is_posted_to_the_same_channel(

@@ -26,6 +26,7 @@ from core.actions import ActionOutcome, PromptRequest
 from core.commands.replies import CommandReply
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.tickets import TurnTicket
+from core.errors import UserInputError
 from core.outbox import Delivery
 
 log = logging.getLogger(__name__)
@@ -108,17 +109,22 @@ class ActionButtons:
                      answer: dict[str, Any]) -> None:
         """``message`` replies to a prompt (``prompts.answer_of``): submit its text (and
         its first image as the mask when accepted); show the job or the error."""
+        sink = ChannelSink(message.channel, message.channel.id, reply_to=message)
+        lang = await self.core.language_for(chat, actor)
         mask = None
         if answer.get("accepts_mask"):
             images = [ref for ref in attachment_refs(message.attachments)
                       if ref.kind == "image"]
-            mask = await images[0].fetch() if images else None
+            try:
+                mask = await images[0].fetch() if images else None
+            except UserInputError as exc:  # the attachment could not be downloaded
+                await self.present_reply(sink, CommandReply(self.core.error_text(exc, lang)),
+                                         lang, int(actor.user_id))
+                return
         me = self.handlers.bot.client.user
         text = re.sub(rf"<@!?{me.id}>", "", message.content).strip() if me else message.content
         reply = await self.core.submit_prompt(str(answer["action_id"]), text, chat, actor,
                                               mask)
-        sink = ChannelSink(message.channel, message.channel.id, reply_to=message)
-        lang = await self.core.language_for(chat, actor)
         await self.present_reply(sink, reply, lang, int(actor.user_id))
 
     async def present_reply(self, sink: Sink, reply: CommandReply, lang: str, user_id: int,

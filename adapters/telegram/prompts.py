@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 PLACEHOLDER_MAX = 64
 """Bot API ``ForceReply.input_field_placeholder``: 1-64 characters."""
 
+
 @dataclass(frozen=True, slots=True)
 class Pending:
     """An open prompt request: the action to submit, whether a photo may be the mask."""

@@ -102,8 +102,6 @@ class Presses:
     async def modal_prompt(self, ctx: ActionContext) -> ActionOutcome:
         """The ``mj.modal`` action pressed as a button: ask for the prompt again."""
         modal = await self._modal(str(ctx.payload["modal_id"]))
-        if not modal.properties.get("cells"):
-            return ActionOutcome(notice=t("mj.region.none", ctx.lang), alert=True)
         return ActionOutcome(prompt=await self._prompt_request(ctx.chat, ctx.actor, modal,
                                                                ctx.lang))
 

@@ -165,3 +165,31 @@ async def test_a_typed_mj_command_in_a_dm_shows_its_job(world: DiscordWorld) -> 
     [grid] = await world.dc.wait_until(messages_with(world, dm, image_with("U1")))
     assert grid.content.endswith("`a green owl`")
     assert mj.submits("imagine")[0][1]["prompt"] == "a green owl"
+
+
+async def test_the_custom_zoom_form_button_still_opens_the_form_after_a_restart(
+        world: DiscordWorld) -> None:
+    mj: FakeMidjourney = install_midjourney(world.gateway)
+    image = await upscaled(world)
+    zoom = await world.dc.click(image.id, custom_id(image, "🔍 Custom Zoom"), user_id=USER)
+    followup = await world.dc.wait_until(lambda: next(
+        (m for m in zoom.followups if m.components), None))
+    assert labels(followup) == ["✏️ Custom Zoom: send the prompt with --zoom 1 to 2 "
+                                "(e.g. --zoom 1.5)."]
+
+    await restart(world)
+    opener = await world.dc.click(followup.id, custom_id(followup, labels(followup)[0]),
+                                  user_id=USER)
+
+    await world.dc.wait_until(lambda: opener.callback)
+    assert opener.callback is not None and opener.callback.type == 9  # a Modal, at once
+    form = opener.callback.data
+    [field] = [c for row in form["components"] for c in row["components"]]
+    assert field["value"] == "a pig --zoom 2"
+    await world.dc.submit_modal(form["custom_id"], {field["custom_id"]: "a pig --zoom 1.5"},
+                                user_id=USER, channel_id=world.channel)
+
+    await world.dc.wait_until(messages_with(world, world.channel, image_with("U1"),
+                                            count=2))
+    [(_, body)] = mj.submits("modal")
+    assert body["prompt"] == "a pig --zoom 1.5"

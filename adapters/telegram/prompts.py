@@ -12,7 +12,9 @@ the Vary Region picker) answers it the same way (a photo with it is the mask).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from dataclasses import dataclass
 
 from aiogram import Bot
@@ -45,6 +47,9 @@ class PromptRequests:
 
     def __init__(self, core: ChatCore) -> None:
         self.core = core
+        self._asking: weakref.WeakValueDictionary[int, asyncio.Lock] = (
+            weakref.WeakValueDictionary())
+        """Per chat: held while a request is sent and bound (gone when unused)."""
 
     async def ask(self, bot: Bot, message: Message, prompt: PromptRequest,
                   presser: User) -> None:
@@ -61,18 +66,27 @@ class PromptRequests:
             text = f"{name} {text}"
         markup = ForceReply(selective=True,
                             input_field_placeholder=prompt.placeholder[:PLACEHOLDER_MAX] or None)
-        sent = await bot.send_message(message.chat.id, text,
-                                      message_thread_id=topic_of(message),
-                                      reply_markup=markup, entities=entities, parse_mode=None)
-        await self.core.actions.bind_message(prompt.action_id, _chat(message),
-                                             str(sent.message_id),
-                                             accepts_mask=prompt.accepts_mask)
+        # a reply can only follow the request, but may be handled before its binding is
+        # stored: replies in this chat wait for asks in flight (``answer_to``)
+        lock = self._asking.setdefault(message.chat.id, asyncio.Lock())
+        async with lock:
+            sent = await bot.send_message(message.chat.id, text,
+                                          message_thread_id=topic_of(message),
+                                          reply_markup=markup, entities=entities,
+                                          parse_mode=None)
+            await self.core.actions.bind_message(prompt.action_id, _chat(message),
+                                                 str(sent.message_id),
+                                                 accepts_mask=prompt.accepts_mask)
 
     async def answer_to(self, message: Message) -> Pending | None:
         """The open request ``message`` answers (it replies to a bound message)."""
         replied = message.reply_to_message
         if replied is None:
             return None
+        asking = self._asking.get(message.chat.id)
+        if asking is not None:
+            async with asking:  # its binding is stored
+                pass
         markup = replied.reply_markup
         data = [button.callback_data or "" for row in (markup.inline_keyboard if markup
                                                          else ()) for button in row]

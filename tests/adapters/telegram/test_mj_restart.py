@@ -6,6 +6,7 @@ to the Vary Region picker is the mask."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 from typing import Any
@@ -182,3 +183,34 @@ async def test_someone_else_answering_a_prompt_in_a_group_is_refused(world: Tele
     tg.user_sends(group, 42, "a pig --zoom 2", reply_to=request.message_id)  # still open
     await tg.wait_until(lambda: mj.submits("modal") or None)
     assert mj.submits("modal")[0][1]["prompt"] == "a pig --zoom 2"
+
+
+async def test_a_reply_handled_before_the_request_is_stored_still_answers_it(
+        world: TelegramWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    mj: FakeMidjourney = install_midjourney(world.gateway)
+    tg = world.tg
+    ann = tg.private_chat(42)
+    photo = await upscaled(world, ann)
+    stored = asyncio.Event()
+    bind = world.core.actions.bind_message
+
+    def reply_fetched() -> bool:
+        return any(u.get("message", {}).get("reply_to_message")
+                   for u in tg.delivered_updates)
+
+    async def slow_bind(*args: Any, **kwargs: Any) -> None:
+        await tg.wait_until(reply_fetched)  # the bot has the reply before the binding
+        await asyncio.sleep(0.2)  # widen the window: its handler runs first
+        await bind(*args, **kwargs)
+        stored.set()
+
+    monkeypatch.setattr(world.core.actions, "bind_message", slow_bind)
+    count = len(tg.bot_messages(ann.id))
+    tg.press_button(ann, 42, photo.message_id, callback(photo, "🔍 Custom Zoom"))
+    request = (await world.wait_for_messages(ann.id, count + 1))[-1]
+
+    tg.user_sends(ann, 42, "a pig --zoom 1.5", reply_to=request.message_id)
+
+    await world.wait_for_messages(ann.id, done=photo_with("U1", count=2))
+    assert stored.is_set()
+    assert mj.submits("modal")[0][1]["prompt"] == "a pig --zoom 1.5"

@@ -9,6 +9,8 @@ Discord ``custom_id`` ``cb:a:<id>``) and call ``ChatCore.run_action``.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import re
 import secrets
@@ -35,6 +37,9 @@ ID_BYTES = 12
 """Random bytes per id: ``secrets.token_urlsafe(12)`` is 16 URL-safe characters."""
 _ID_PATTERN = re.compile(rf"[A-Za-z0-9_-]{{1,{ACTION_ID_MAX}}}")
 _WHO: tuple[str, ...] = get_args(Who)
+ANSWER_KIND = "message.answer"
+"""Kind of the stored binding "a reply to this platform message answers that action"
+(no handler: its id cannot be pressed)."""
 PURGE_EVERY = 1000
 """Expired actions are deleted at start-up and after every this many created ones."""
 
@@ -113,6 +118,7 @@ class ActionService:
         self._repo = repo
         self._core = core
         self._handlers: dict[str, ActionHandler] = {}
+        self._answers: dict[str, bool] = {}
         self.clock = clock
         self.purge_every = PURGE_EVERY
         self._created = 0
@@ -120,6 +126,12 @@ class ActionService:
     def register(self, kind: str, handler: ActionHandler) -> None:
         """Run ``handler`` for presses of actions of ``kind`` (replaces an earlier one)."""
         self._handlers[kind] = handler
+
+    def register_answer(self, kind: str, *, accepts_mask: bool = False) -> None:
+        """A reply to a message carrying a button of ``kind`` answers that action like a
+        ``PromptRequest`` (see ``bound_to``); ``accepts_mask``: an image sent with the
+        reply is the mask."""
+        self._answers[kind] = accepts_mask
 
     def kinds(self) -> list[str]:
         """Registered action kinds."""
@@ -152,6 +164,51 @@ class ActionService:
             self._created = 0
             await self.purge_expired()
         return [row.id for row in rows]
+
+    async def bind_message(self, action_id: str, chat: ChatRef, message_id: str,
+                           **extra: Any) -> None:
+        """Remember that a reply to the platform message ``message_id`` in ``chat`` answers
+        the action ``action_id`` (a ``PromptRequest``: Telegram's ForceReply message,
+        Discord's region picker). Stored in the actions table under an id derived from
+        the message (so it survives a restart), with the owner, ``who`` and expiry of
+        ``action_id``; ``extra`` (JSON values) comes back from ``bound_to``. Nothing is
+        stored when ``action_id`` is unknown."""
+        target = await self._repo.get(action_id)
+        if target is None:
+            return
+        key = _message_key(chat, message_id)
+        await self._repo.delete(key)
+        await self._repo.insert([StoredAction(
+            id=key, kind=ANSWER_KIND, platform=chat.platform, chat_id=chat.chat_id,
+            owner_id=target.owner_id, who=target.who,
+            payload={**extra, "action_id": action_id}, created_at=self.clock(),
+            expires_at=target.expires_at)])
+
+    async def bound_to(self, chat: ChatRef, message_id: str,
+                       action_ids: Sequence[str] = ()) -> dict[str, Any] | None:
+        """What a reply to the platform message ``message_id`` in ``chat`` answers:
+        ``{"action_id": ..., "accepts_mask": bool, **extra}`` of ``bind_message``, else
+        the first of ``action_ids`` (the buttons on that message) whose kind was
+        registered with ``register_answer``. None when nothing answers there or the
+        action is gone (used, expired, deleted): the reply is then an ordinary message."""
+        binding = await self._repo.get(_message_key(chat, message_id))
+        if binding is not None and binding.kind == ANSWER_KIND and self._usable(
+                binding, chat) and await self._live(str(binding.payload.get("action_id"))):
+            return {"accepts_mask": False, **binding.payload}
+        for action_id in action_ids:
+            row = (await self._repo.get(action_id) if _ID_PATTERN.fullmatch(action_id)
+                   else None)
+            if row is not None and row.kind in self._answers and self._usable(row, chat):
+                return {"action_id": row.id, "accepts_mask": self._answers[row.kind]}
+        return None
+
+    def _usable(self, row: StoredAction, chat: ChatRef) -> bool:
+        return (row.platform, row.chat_id) == (chat.platform, chat.chat_id) and (
+            row.expires_at is None or row.expires_at > self.clock())
+
+    async def _live(self, action_id: str) -> bool:
+        row = await self._repo.get(action_id) if _ID_PATTERN.fullmatch(action_id) else None
+        return row is not None and (row.expires_at is None or row.expires_at > self.clock())
 
     async def forget(self, action_id: str) -> bool:
         """Delete an action (its button then answers "no longer available")."""
@@ -218,6 +275,12 @@ class ActionService:
                 actor.is_chat_admin or self._core.is_bot_admin(actor) or chat.is_private):
             return "action.admins_only"
         return ""
+
+
+def _message_key(chat: ChatRef, message_id: str) -> str:
+    """An action id (21 URL-safe chars) derived from a platform message."""
+    digest = hashlib.sha256(f"{chat.platform}:{chat.chat_id}:{message_id}".encode()).digest()
+    return "m" + base64.urlsafe_b64encode(digest).decode()[:20]
 
 
 def _notice(key: str, lang: str) -> ActionOutcome:

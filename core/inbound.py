@@ -77,6 +77,9 @@ class Inbound:
     attachments: tuple[AttachmentRef, ...] = ()
     unreadable: str = ""
     may_continue: bool = False
+    message_id: str = ""
+    """The platform id of the message (commands that post later, e.g. a Midjourney result
+    after a restart, reply to it); "" when unknown."""
 
     @property
     def addressed(self) -> bool:
@@ -179,6 +182,8 @@ class InboundPipeline:
                 if isinstance(images, Refusal):
                     return images
                 args.update(image_args(spec, args, images))
+            if message.message_id:
+                args.setdefault("reply_to", message.message_id)
             return await core.run_command(spec.name, args, chat, actor)
         prompt = str(parsed.args.get("prompt") or "")
         model = parsed.args.get("model")

@@ -35,6 +35,7 @@ from adapters.discord.commands import (
 )
 from adapters.discord.handlers import Handlers
 from adapters.discord.messages import register as register_messages
+from adapters.discord.prompts import PromptButton
 from adapters.discord.ratelimit import DEFAULT_EDIT_INTERVAL, ChannelThrottle
 from adapters.discord.settings import DiscordSettings
 from adapters.discord.streaming import NO_MENTIONS, Sink, StreamPresenter, ViewFactory
@@ -89,7 +90,7 @@ class BridgeClient(discord.Client):
 
     async def setup_hook(self) -> None:
         """Build slash commands from the core's specs and sync them if they changed."""
-        self.add_dynamic_items(ActionButton)  # action buttons work after a restart
+        self.add_dynamic_items(ActionButton, PromptButton)  # they work after a restart
         await self.bot.setup_commands()
 
     async def on_message(self, message: discord.Message) -> None:

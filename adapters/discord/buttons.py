@@ -10,12 +10,15 @@ to that message. ``prompt`` → an ephemeral follow-up whose button opens a Moda
 from __future__ import annotations
 
 import logging
+import re
+from typing import Any
 
 import discord
 
 from adapters.common.presenter import PartPresenter
+from adapters.discord.attachments import attachment_refs
 from adapters.discord.host import HandlersHost as Handlers
-from adapters.discord.prompts import PromptView
+from adapters.discord.prompts import PromptModal, prompt_view
 from adapters.discord.render import split_message
 from adapters.discord.sinks import NO_MENTIONS, WRITE_ERRORS, ChannelSink, Sink
 from adapters.discord.surface import DiscordPacer, DiscordSurface, actions_view
@@ -23,6 +26,7 @@ from core.actions import ActionOutcome, PromptRequest
 from core.commands.replies import CommandReply
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.tickets import TurnTicket
+from core.errors import UserInputError
 from core.outbox import Delivery
 
 log = logging.getLogger(__name__)
@@ -80,15 +84,37 @@ class ActionButtons:
         if outcome.ticket is not None and sink is not None:
             await self.present_ticket(sink, outcome.ticket, int(actor.user_id))
         if outcome.prompt is not None:
-            await self.ask_prompt(interaction, chat, actor, outcome.prompt, sink)
+            await self.ask_prompt(interaction, outcome.prompt)
 
-    async def ask_prompt(self, interaction: discord.Interaction, chat: ChatRef, actor: Actor,
-                         prompt: PromptRequest, sink: Sink | None) -> None:
+    async def ask_prompt(self, interaction: discord.Interaction, prompt: PromptRequest
+                         ) -> None:
         """An ephemeral follow-up whose button opens the prompt's Modal (see
-        ``adapters.discord.prompts``); the submitted text runs ``core.submit_prompt``."""
+        ``adapters.discord.prompts``)."""
+        await interaction.followup.send(prompt.label[:2000], ephemeral=True,
+                                        view=prompt_view(prompt),
+                                        allowed_mentions=NO_MENTIONS)
+
+    async def open_prompt(self, interaction: discord.Interaction, action_id: str) -> None:
+        """A press of a follow-up's ✏️ button: run the prompt's action for a fresh
+        request and answer with its Modal (the first answer, within 3 s); the submitted
+        text runs ``core.submit_prompt`` and the job is presented in the channel."""
+        place = self.handlers.place_of(interaction.channel, interaction.channel_id or 0,
+                                       interaction.guild_id)
+        chat = place.chat
+        actor = self.handlers.actor_of(interaction.user, str(interaction.locale))
+        outcome = await self.core.run_action(action_id, chat, actor)
+        if outcome.prompt is None:
+            await interaction.response.send_message(outcome.notice or "…", ephemeral=True,
+                                                    allowed_mentions=NO_MENTIONS)
+            return
+        channel = interaction.channel
+        sink = (ChannelSink(channel, interaction.channel_id or 0)
+                if isinstance(channel, discord.abc.Messageable) else None)
+        request = outcome.prompt
+
         async def submit(modal: discord.Interaction, text: str) -> None:
             await modal.response.defer(ephemeral=True, thinking=True)
-            reply = await self.core.submit_prompt(prompt.action_id, text, chat, actor)
+            reply = await self.core.submit_prompt(request.action_id, text, chat, actor)
             lang = await self.core.language_for(chat, actor)
             if reply.is_error or sink is None:
                 await modal.followup.send(reply.text or "…", ephemeral=True,
@@ -97,9 +123,29 @@ class ActionButtons:
             await modal.delete_original_response()
             await self.present_reply(sink, reply, lang, int(actor.user_id))
 
-        await interaction.followup.send(prompt.label[:2000], ephemeral=True,
-                                        view=PromptView(prompt, submit),
-                                        allowed_mentions=NO_MENTIONS)
+        await interaction.response.send_modal(PromptModal(request, submit))
+
+    async def answer(self, message: discord.Message, chat: ChatRef, actor: Actor,
+                     answer: dict[str, Any]) -> None:
+        """``message`` replies to a prompt (``prompts.answer_of``): submit its text (and
+        its first image as the mask when accepted); show the job or the error."""
+        sink = ChannelSink(message.channel, message.channel.id, reply_to=message)
+        lang = await self.core.language_for(chat, actor)
+        mask = None
+        if answer.get("accepts_mask"):
+            images = [ref for ref in attachment_refs(message.attachments)
+                      if ref.kind == "image"]
+            try:
+                mask = await images[0].fetch() if images else None
+            except UserInputError as exc:  # the attachment could not be downloaded
+                await self.present_reply(sink, CommandReply(self.core.error_text(exc, lang)),
+                                         lang, int(actor.user_id))
+                return
+        me = self.handlers.bot.client.user
+        text = re.sub(rf"<@!?{me.id}>", "", message.content).strip() if me else message.content
+        reply = await self.core.submit_prompt(str(answer["action_id"]), text, chat, actor,
+                                              mask)
+        await self.present_reply(sink, reply, lang, int(actor.user_id))
 
     async def present_reply(self, sink: Sink, reply: CommandReply, lang: str, user_id: int,
                             *, text: bool = True) -> None:

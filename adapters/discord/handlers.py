@@ -23,7 +23,7 @@ from typing import Any, cast
 import discord
 from discord.app_commands import Choice
 
-from adapters.discord import attachments
+from adapters.discord import attachments, prompts
 from adapters.discord.buttons import ActionButtons
 from adapters.discord.commands import language_of
 from adapters.discord.host import BotHost, Place
@@ -120,6 +120,11 @@ class Handlers:
             return
         place = self.place_of(message.channel, message.channel.id,
                               message.guild.id if message.guild else None)
+        answer = await prompts.answer_of(self.core, place.chat, message)
+        if answer is not None:  # a reply to a prompt (the Vary Region picker)
+            await self.buttons.answer(message, place.chat, self.actor_of(message.author, None),
+                                      answer)
+            return
         inbound = Inbound(
             place.chat, self.actor_of(message.author, None),
             re.sub(rf"<@!?{client.user.id}>", "", message.content).strip(),
@@ -127,10 +132,17 @@ class Handlers:
             replies_to_bot=self._replies_to_bot(message), in_bot_thread=place.bot_thread,
             bot_username=client.user.name,
             attachments=attachments.attachment_refs(message.attachments),
-            unreadable="sticker" if message.stickers else "poll" if message.poll else "")
+            unreadable="sticker" if message.stickers else "poll" if message.poll else "",
+            message_id=str(message.id))
         result = await self.core.receive(inbound)
         reply = self._channel_reporter(message)
-        if isinstance(result, (Refusal, CommandReply)):  # a text reply (no ephemeral here)
+        if isinstance(result, CommandReply) and (result.ticket or result.parts or
+                                                 result.actions):  # e.g. a typed /mj
+            lang = await self.core.language_for(place.chat, inbound.actor)
+            await self.buttons.present_reply(
+                ChannelSink(message.channel, place.channel_id, reply_to=message), result,
+                lang, message.author.id)
+        elif isinstance(result, (Refusal, CommandReply)):  # a text reply (no ephemeral here)
             await reply(result.text)
         elif isinstance(result, TurnTicket):
             sink = ChannelSink(message.channel, place.channel_id, reply_to=message)

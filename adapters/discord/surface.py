@@ -59,8 +59,10 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
 
     def __init__(self, action_id: str, label: str = "…",
                  style: discord.ButtonStyle = discord.ButtonStyle.secondary,
-                 row: int | None = None) -> None:
-        super().__init__(discord.ui.Button(label=label[:80] or "…", style=style, row=row,
+                 row: int | None = None, emoji: str | None = None) -> None:
+        # Discord API: a button needs a label or an emoji; an icon alone is enough
+        text = label[:80] or (None if emoji else "…")
+        super().__init__(discord.ui.Button(label=text, style=style, row=row, emoji=emoji,
                                            custom_id=f"cb:a:{action_id}"))
         self.action_id = action_id
 
@@ -98,8 +100,7 @@ def actions_view(actions: ActionRows) -> discord.ui.View | None:
                                                 row=index))
                 continue
             item = ActionButton(action.action_id, label, STYLES.get(action.style,
-                                discord.ButtonStyle.secondary), row=index)
-            item.item.emoji = emoji
+                                discord.ButtonStyle.secondary), row=index, emoji=emoji)
             view.add_item(item)
     view.stop()
     return view

@@ -68,7 +68,7 @@ class TelegramHandlers:
         self.albums = AlbumCollector(album_delay, self._on_album, self.spawn)
         self.replies = CommandReplies(core)
         self.buttons = ActionButtons(self)
-        self.prompts = PromptRequests()
+        self.prompts = PromptRequests(core)
         self.lifecycle = ChatLifecycle(core)
         self.guard = self.lifecycle.guard
         """Session middleware: unreachable and migrated chats (install on the Bot)."""
@@ -179,7 +179,7 @@ class TelegramHandlers:
             part.text or part.caption or "" for part in messages).strip()
         chat, actor = await self.context(bot, first.chat, user, topic_of(first),
                                          need_admin=text.startswith("/"))
-        pending = self.prompts.answer_to(first)
+        pending = await self.prompts.answer_to(first)
         if pending is not None:  # the answer to a prompt request (a ForceReply)
             try:
                 mask = await self.prompts.mask_of(bot, first) if pending.accepts_mask else None
@@ -199,7 +199,8 @@ class TelegramHandlers:
             replies_to_bot=replies_to_bot(first, me.id), bot_username=me.username or "",
             attachments=tuple(attachment_refs(bot, sources)),
             unreadable=next(filter(None, map(unreadable_kind, messages)), ""),
-            may_continue=utf16_len(first.text or "") >= LONG_PART_UNITS)
+            may_continue=utf16_len(first.text or "") >= LONG_PART_UNITS,
+            message_id=str(first.message_id))
         result = await self.core.receive(inbound)
         if isinstance(result, Refusal):
             await self.replies.send_text(bot, first, result.text)

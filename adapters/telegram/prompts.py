@@ -2,16 +2,19 @@
 
 The request is a message with the label (and the default text to copy) and a
 ``ForceReply`` (Bot API: ``input_field_placeholder`` 0-64 characters). Its message id is
-remembered with the action id; the user's reply to it (text, or a photo with a caption
-when the request accepts a mask) is passed to ``ChatCore.submit_prompt`` and the reply
-(its ticket: the job) is presented. The memory is per process and bounded (assumed
-enough: ``MAX_PENDING`` open requests); after a restart a reply is an ordinary message.
+bound to the action id in the core's actions table (``ActionService.bind_message``), so
+a reply to it still answers after a restart, until the action is used or expires. The
+user's reply (text, or a photo with a caption when the request accepts a mask) is passed
+to ``ChatCore.submit_prompt`` and the reply (its ticket: the job) is presented. A reply to a
+message whose buttons include an answerable action (``ActionService.register_answer``:
+the Vary Region picker) answers it the same way (a photo with it is the mask).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections import OrderedDict
+import weakref
 from dataclasses import dataclass
 
 from aiogram import Bot
@@ -19,16 +22,16 @@ from aiogram.types import ForceReply, Message, MessageEntity, User
 from telegramify_markdown import utf16_len
 
 from adapters.telegram.attachments import attachment_refs
-from adapters.telegram.commands import topic_of
+from adapters.telegram.commands import PLATFORM, topic_of
+from adapters.telegram.surface import ACTION_PREFIX
 from core.actions import PromptRequest
+from core.app import ChatCore
+from core.conversation.keys import ChatRef
 
 log = logging.getLogger(__name__)
 
 PLACEHOLDER_MAX = 64
 """Bot API ``ForceReply.input_field_placeholder``: 1-64 characters."""
-
-MAX_PENDING = 1024
-"""Open prompt requests remembered (oldest forgotten first; assumed enough)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +45,11 @@ class Pending:
 class PromptRequests:
     """Sends ForceReply prompt requests and recognizes the replies to them."""
 
-    def __init__(self, max_pending: int = MAX_PENDING) -> None:
-        self._pending: OrderedDict[tuple[int, int], Pending] = OrderedDict()
-        self._max = max_pending
+    def __init__(self, core: ChatCore) -> None:
+        self.core = core
+        self._asking: weakref.WeakValueDictionary[int, asyncio.Lock] = (
+            weakref.WeakValueDictionary())
+        """Per chat: held while a request is sent and bound (gone when unused)."""
 
     async def ask(self, bot: Bot, message: Message, prompt: PromptRequest,
                   presser: User) -> None:
@@ -61,20 +66,36 @@ class PromptRequests:
             text = f"{name} {text}"
         markup = ForceReply(selective=True,
                             input_field_placeholder=prompt.placeholder[:PLACEHOLDER_MAX] or None)
-        sent = await bot.send_message(message.chat.id, text,
-                                      message_thread_id=topic_of(message),
-                                      reply_markup=markup, entities=entities, parse_mode=None)
-        self._pending[(sent.chat.id, sent.message_id)] = Pending(prompt.action_id,
-                                                                 prompt.accepts_mask)
-        while len(self._pending) > self._max:
-            self._pending.popitem(last=False)
+        # a reply can only follow the request, but may be handled before its binding is
+        # stored: replies in this chat wait for asks in flight (``answer_to``)
+        lock = self._asking.setdefault(message.chat.id, asyncio.Lock())
+        async with lock:
+            sent = await bot.send_message(message.chat.id, text,
+                                          message_thread_id=topic_of(message),
+                                          reply_markup=markup, entities=entities,
+                                          parse_mode=None)
+            await self.core.actions.bind_message(prompt.action_id, _chat(message),
+                                                 str(sent.message_id),
+                                                 accepts_mask=prompt.accepts_mask)
 
-    def answer_to(self, message: Message) -> Pending | None:
-        """The request ``message`` answers (it replies to one), taken off the list."""
+    async def answer_to(self, message: Message) -> Pending | None:
+        """The open request ``message`` answers (it replies to a bound message)."""
         replied = message.reply_to_message
         if replied is None:
             return None
-        return self._pending.pop((message.chat.id, replied.message_id), None)
+        asking = self._asking.get(message.chat.id)
+        if asking is not None:
+            async with asking:  # its binding is stored
+                pass
+        markup = replied.reply_markup
+        data = [button.callback_data or "" for row in (markup.inline_keyboard if markup
+                                                         else ()) for button in row]
+        ids = [d.removeprefix(ACTION_PREFIX) for d in data if d.startswith(ACTION_PREFIX)]
+        bound = await self.core.actions.bound_to(_chat(message), str(replied.message_id),
+                                                 ids)
+        if bound is None:
+            return None
+        return Pending(str(bound["action_id"]), bool(bound.get("accepts_mask")))
 
     @staticmethod
     async def mask_of(bot: Bot, message: Message) -> bytes | None:
@@ -83,3 +104,8 @@ class PromptRequests:
             if ref.kind == "image":
                 return await ref.fetch()
         return None
+
+
+def _chat(message: Message) -> ChatRef:
+    """The chat of ``message`` as the actions table keys it (platform, chat id)."""
+    return ChatRef(PLATFORM, str(message.chat.id), "", message.chat.type == "private")

@@ -42,6 +42,7 @@ class Presses:
         actions.register("mj.modal", self.modal_prompt)
         actions.register("mj.mask.toggle", self.toggle)
         actions.register("mj.mask.done", self.done)
+        actions.register_answer("mj.mask.done", accepts_mask=True)  # a reply to the picker
 
     def _row(self, ctx: ActionContext, action: str, prompt: str, speed: str,
              parent: MjTaskRow | None) -> MjTaskRow:
@@ -166,6 +167,8 @@ class Presses:
         mask_url = None
         if mask is not None:
             mask_url = data_url(mask_from_image(mask, width, height), "image/png")
+        elif kind == "region" and not modal.properties.get("cells"):
+            raise UserInputError("mj.region.need_mask")
         elif kind == "region":
             mask_url = data_url(mask_from_cells(modal.properties.get("cells") or (), width,
                                                 height), "image/png")

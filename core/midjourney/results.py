@@ -22,6 +22,7 @@ from core.parts import (
     MediaPart,
     PartUpdate,
     Progress,
+    ProgressPart,
     Who,
 )
 from core.storage.mj_tasks_repo import MjTaskRow
@@ -134,7 +135,17 @@ async def result_events(client: MjClient, actions: ActionService, chat: ChatRef,
 def failure_event(row: MjTaskRow, reason: str, refunds: bool) -> TurnFailed:
     """``mj.failed`` with the proxy's reason and, when enabled, the refund note."""
     refund = t("mj.refund_note", row.lang) if refunds else ""
-    return TurnFailed("mj.failed", {"reason": reason or "?", "refund": refund})
+    reason = reason.strip().rstrip("。.") or "?"  # the text adds the full stop
+    return TurnFailed("mj.failed", {"reason": reason, "refund": refund})
+
+
+def closing_events(events: list[TurnEvent]) -> list[TurnEvent]:
+    """``events`` for a ticket that shows the progress part: a failure (or timeout) first
+    turns that part into "stopped", so a blurry preview never keeps saying "Drawing…"."""
+    if events and isinstance(events[-1], TurnFailed):
+        stopped = ProgressPart(Progress("mj.progress.stopped"), ref=JOB)
+        return [PartUpdated(PartUpdate(JOB, stopped)), *events]
+    return events
 
 
 def timeout_event(row: MjTaskRow, timeout: float, refunds: bool) -> TurnFailed:

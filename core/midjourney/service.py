@@ -27,6 +27,7 @@ from core.midjourney.client import MjClient, Speed, SubmitResult
 from core.midjourney.images import sniff_mime
 from core.midjourney.results import (
     JOB,
+    closing_events,
     failure_event,
     percent_of,
     result_events,
@@ -142,8 +143,11 @@ class Midjourney:
         task_id = next((k for k, v in self._tickets.items() if v is ticket), None)
         if task_id is None:
             return
-        follow = self.tracker.unfollow(task_id)
         self._tickets.pop(task_id, None)
+        follow = self.tracker.get(task_id)
+        if follow is not None and not self.core.outbox.attached(follow.state["row"].platform):
+            return  # its adapter is stopping, no user's stop: the result goes to the outbox
+        follow = self.tracker.unfollow(task_id)
         ticket.emit(TurnCancelled())
         if follow is not None:
             row: MjTaskRow = follow.state["row"]
@@ -217,7 +221,7 @@ class Midjourney:
         row.notified = ticket is not None or self.core.outbox.attached(row.platform)
         await self.repo.update([row])  # first: a restart now never posts it twice
         if ticket is not None:
-            for event in events:
+            for event in closing_events(events):
                 ticket.emit(event)
         elif row.notified:
             self._deliver(row, events)

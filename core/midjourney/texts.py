@@ -11,9 +11,9 @@ EN: dict[str, str] = {
     "mj.progress.queued": "⏳ Queued: {position} task(s) ahead",
     "mj.progress.running": "🎨 Drawing…",
     "mj.caption": "`{prompt}`",
-    "mj.failed": "❌ Midjourney failed: {reason}{refund}",
+    "mj.failed": "Midjourney failed: {reason}.{refund}",
     "mj.refund_note": " The gateway refunds failed tasks.",
-    "mj.timeout": ("⌛ Midjourney did not finish within {minutes} min, so I stopped waiting "
+    "mj.timeout": ("Midjourney did not finish within {minutes} min, so I stopped waiting "
                    "(a gateway may keep a task up to an hour).{refund}"),
     "mj.queue_full": "Midjourney's queue is full right now. Please try again in a few minutes.",
     "mj.banned": ("Midjourney refused the prompt: the word “{word}” is banned. "
@@ -40,7 +40,8 @@ EN: dict[str, str] = {
     "mj.prompt.region": "Vary Region: describe what to draw in the selected area.",
     "mj.prompt.remix": "Remix: send the prompt to use.",
     "mj.region.pick": ("Vary Region: tap the squares to redraw ({count} selected), "
-                       "then press Done. Or reply with a mask image (white = redraw)."),
+                       "then press Done. Or reply to this message with a mask image (white = "
+                       "redraw) and the prompt as its text."),
     "mj.region.done": "Done",
     "mj.region.none": "Select at least one square first.",
     "mj.no_prompt": "Send a prompt, e.g. /mj a red fox in the snow --ar 16:9",
@@ -58,6 +59,9 @@ EN: dict[str, str] = {
                         "(shown once)."),
     "mj.bad_image": "That image could not be read.",
     "mj.cancelled": "Stopped following this Midjourney task.",
+    "mj.progress.stopped": "❌ Not finished",
+    "mj.region.need_mask": ("Pick squares on the picker, or reply to it with a mask image "
+                            "(white = the area to redraw) and the prompt."),
 }
 
 ZH: dict[str, str] = {
@@ -67,9 +71,9 @@ ZH: dict[str, str] = {
     "mj.progress.queued": "⏳ 排队中:前面还有 {position} 个任务",
     "mj.progress.running": "🎨 绘制中…",
     "mj.caption": "`{prompt}`",
-    "mj.failed": "❌ Midjourney 失败:{reason}{refund}",
+    "mj.failed": "Midjourney 失败:{reason}。{refund}",
     "mj.refund_note": " 网关会自动退还失败任务的费用。",
-    "mj.timeout": ("⌛ Midjourney 在 {minutes} 分钟内没有完成,已停止等待"
+    "mj.timeout": ("Midjourney 在 {minutes} 分钟内没有完成,已停止等待"
                    "(网关最多可能保留任务一小时)。{refund}"),
     "mj.queue_full": "Midjourney 队列已满,请几分钟后再试。",
     "mj.banned": "Midjourney 拒绝了提示词:“{word}”是禁用词。发送的英文提示词:{prompt_en}",
@@ -95,7 +99,7 @@ ZH: dict[str, str] = {
     "mj.prompt.region": "局部重绘:描述选中区域要画的内容。",
     "mj.prompt.remix": "Remix:发送要使用的提示词。",
     "mj.region.pick": ("局部重绘:点选要重绘的方格(已选 {count} 个),然后点“完成”。"
-                       "也可以回复一张蒙版图片(白色 = 重绘)。"),
+                       "也可以回复这条消息,附上蒙版图片(白色 = 重绘)并写上提示词。"),
     "mj.region.done": "完成",
     "mj.region.none": "请先至少选择一个方格。",
     "mj.no_prompt": "请发送提示词,例如 /mj 雪地里的红狐狸 --ar 16:9",
@@ -112,6 +116,9 @@ ZH: dict[str, str] = {
     "mj.swap.consent": "ℹ️ 换脸:请只使用本人同意的人脸(仅提示一次)。",
     "mj.bad_image": "无法读取这张图片。",
     "mj.cancelled": "已停止跟踪这个 Midjourney 任务。",
+    "mj.progress.stopped": "❌ 未完成",
+    "mj.region.need_mask": ("请在方格选择消息上选择方格,或回复它并附上遮罩图片"
+                            "(白色 = 要重绘的区域)和提示词。"),
 }
 
 

@@ -15,6 +15,7 @@ import base64
 import itertools
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,6 +104,8 @@ class FakeMidjourney:
         self.image_root = ""
         """Serve ``imageUrl``s from another origin (a CDN), e.g. a second fake sharing
         ``tasks``; "" = this gateway."""
+        self.on_poll: Callable[[dict[str, Any]], None] | None = None
+        """Called with each task object a poll returns (a test pauses time at a state)."""
         self.polls: Counter[str] = Counter()
         self.image_requests: list[tuple[str, dict[str, str]]] = []
         for prefix in PREFIXES:
@@ -293,12 +296,15 @@ class FakeMidjourney:
         elif status == "SUCCESS" and task.action not in ("DESCRIBE", "SHORTEN"):
             url = image_url(root, task.id)
         props = {"finalPrompt": task.prompt, "finalZhPrompt": ""} | task.properties
-        return {"id": task.id, "action": task.action, "status": status, "progress": progress,
+        view = {"id": task.id, "action": task.action, "status": status, "progress": progress,
                 "prompt": task.prompt, "promptEn": task.prompt,
                 "description": props.pop("description", "Submit success"),
                 "imageUrl": url, "failReason": task.fail_reason if status == "FAILURE" else "",
                 "buttons": self._buttons(task) if status == "SUCCESS" else [],
                 "submitTime": 1730621826053, "properties": props}
+        if poll and self.on_poll is not None:
+            self.on_poll(view)
+        return view
 
     async def _fetch(self, call: Call) -> web.StreamResponse:
         task = self.tasks.get(call.request.match_info["id"])

@@ -53,7 +53,7 @@ async def test_mj_grid_upscale_and_custom_zoom_through_a_modal(world: DiscordWor
     await dc.slash("mj", {"prompt": "a pig"}, user_id=USER, channel_id=world.channel)
 
     [grid] = await dc.wait_until(with_button(world, "U2"))
-    assert [x for x in labels(grid) if x[:1] in "UV"][:8] == [
+    assert [x for x in labels(grid) if x and x[0] in "UV"][:8] == [
         "U1", "U2", "U3", "U4", "V1", "V2", "V3", "V4"]
 
     await dc.click(grid.id, custom_id(grid.components, "U2"), user_id=USER)

@@ -58,7 +58,7 @@ async def test_a_failed_task_says_why_and_that_the_gateway_refunds_it(
     assert failed == TurnFailed("mj.failed", {"reason": "Job action restricted",
                                               "refund": " The gateway refunds failed tasks."})
     assert core.failure_text(failed, "en") == (
-        "❌ Midjourney failed: Job action restricted The gateway refunds failed tasks.")
+        "Midjourney failed: Job action restricted. The gateway refunds failed tasks.")
     await core.close()
 
     quiet = await make_core(mj_refunds_failed=False, db=core.settings.database_url.split(
@@ -68,7 +68,7 @@ async def test_a_failed_task_says_why_and_that_the_gateway_refunds_it(
     assert reply is not None
     failed = (await events_of(reply.ticket))[-1]
     assert isinstance(failed, TurnFailed)
-    assert quiet.failure_text(failed, "en") == "❌ Midjourney failed: Job action restricted"
+    assert quiet.failure_text(failed, "en") == "Midjourney failed: Job action restricted."
 
 
 async def test_a_stuck_task_times_out_and_polls_back_off(make_core: CoreFactory,
@@ -83,7 +83,7 @@ async def test_a_stuck_task_times_out_and_polls_back_off(make_core: CoreFactory,
 
     assert isinstance(failed, TurnFailed) and failed.key == "mj.timeout"
     assert core.failure_text(failed, "en") == (
-        "⌛ Midjourney did not finish within 1 min, so I stopped waiting (a gateway may keep "
+        "Midjourney did not finish within 1 min, so I stopped waiting (a gateway may keep "
         "a task up to an hour). The gateway refunds failed tasks.")
     assert clock.slept == [2, 4, 8, 15, 15, 15, 1]  # 2 s, 4 s, 8 s, then every 15 s
     task_id = next(iter(mj.tasks))

@@ -1,0 +1,90 @@
+"""Helpers of the Telegram Midjourney transcripts: PNGs, inline keyboards, waits, a
+restart on the same database. The poller runs on a virtual clock (``clock`` fixture)."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable
+
+from PIL import Image
+
+from adapters.telegram import TelegramBot
+from core.app import ChatCore
+from tests.adapters.telegram.conftest import (
+    FAST_LIMITS,
+    FAST_TIMINGS,
+    TelegramWorld,
+    make_bot_settings,
+    make_settings,
+)
+from tests.fakes.telegram_models import SentMessage
+
+RED, GREEN, BLUE, WHITE = (250, 0, 0), (0, 250, 0), (0, 0, 250), (255, 255, 255)
+
+
+def png(color: tuple[int, int, int], size: tuple[int, int] = (40, 30)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, format="PNG")
+    return out.getvalue()
+
+
+def color_of(data_url: str) -> tuple[int, int, int]:
+    """The (rounded) colour of a data-URL image the gateway received."""
+    raw = base64.b64decode(data_url.split(",", 1)[1])
+    with Image.open(io.BytesIO(raw)) as image:
+        r, g, b = image.convert("RGB").getpixel((5, 5))  # type: ignore[misc]
+    return (round(r / 50) * 50, round(g / 50) * 50, round(b / 50) * 50)
+
+
+def labels(message: SentMessage) -> list[list[str]]:
+    rows = (message.reply_markup or {}).get("inline_keyboard", [])
+    return [[b["text"] for b in row] for row in rows]
+
+
+def flat(message: SentMessage) -> list[str]:
+    return [label for row in labels(message) for label in row]
+
+
+def callback(message: SentMessage, text: str) -> str:
+    """The callback data of the button labelled ``text`` (exactly)."""
+    for row in (message.reply_markup or {}).get("inline_keyboard", []):
+        for b in row:
+            if b["text"] == text:
+                data: str = b["callback_data"]
+                return data
+    raise AssertionError(f"no {text!r} in {labels(message)}")
+
+
+def photo_with(label: str, count: int = 1) -> Callable[[list[SentMessage]], bool]:
+    """``done`` for ``wait_for_messages``: ``count`` photos carry a button ``label``."""
+    def done(messages: list[SentMessage]) -> bool:
+        return sum(1 for m in messages if m.photo and label in flat(m)) >= count
+    return done
+
+
+def finished_photos(count: int = 1) -> Callable[[list[SentMessage]], bool]:
+    """``done``: ``count`` photos show a result (no progress caption any more)."""
+    def done(messages: list[SentMessage]) -> bool:
+        return sum(1 for m in messages if m.photo and "Drawing" not in m.text) >= count
+    return done
+
+
+def text_with(part: str) -> Callable[[list[SentMessage]], bool]:
+    def done(messages: list[SentMessage]) -> bool:
+        return any(part in m.text for m in messages)
+    return done
+
+
+def last_with(messages: list[SentMessage], part: str) -> SentMessage:
+    return [m for m in messages if part in m.text or part in flat(m)][-1]
+
+
+async def restart(world: TelegramWorld) -> None:
+    """Stop the bot, close the core, start new ones on the same SQLite file."""
+    await world.bot.stop()
+    await world.core.close()
+    world.core = await ChatCore.create(make_settings(world.gateway, world.tg, world.tmp_path))
+    world.bot = TelegramBot(world.core, make_bot_settings(world.tg), timings=FAST_TIMINGS,
+                            limits=FAST_LIMITS, album_delay=0.2, polling_timeout=1)
+    await world.bot.start()

@@ -1,0 +1,216 @@
+"""Midjourney across a bot restart on Telegram (a new bot and core on the same SQLite
+file): a task IN_PROGRESS resumes and its result is posted in the same chat as a reply
+to the command; buttons of an earlier result still work; a ForceReply prompt (Custom
+Zoom, Vary Region) asked before the restart is still answered after it; a photo replying
+to the Vary Region picker is the mask."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from core.midjourney import service
+from core.midjourney.tracker import Timing
+from tests.adapters.telegram.conftest import TelegramWorld
+from tests.adapters.telegram.mj_support import (
+    WHITE,
+    callback,
+    flat,
+    photo_with,
+    png,
+    restart,
+    text_with,
+)
+from tests.core.midjourney.conftest import VirtualClock
+from tests.fakes.gateway_mj import FakeMidjourney, install_midjourney
+from tests.fakes.telegram_models import SentMessage
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
+    virtual = VirtualClock()
+    monkeypatch.setattr(service, "new_timing",
+                        lambda: Timing(clock=virtual.clock, sleep=virtual.sleep))
+    return virtual
+
+
+def mask_of(body: dict[str, Any]) -> Image.Image:
+    return Image.open(io.BytesIO(base64.b64decode(body["maskBase64"].split(",", 1)[1])))
+
+
+async def upscaled(world: TelegramWorld, chat: Any) -> SentMessage:
+    """/mj a pig → the grid → U1 → the upscaled photo (with Custom Zoom, Vary Region)."""
+    tg = world.tg
+    tg.command(chat, 42, "/mj a pig")
+    messages = await world.wait_for_messages(chat.id, done=photo_with("U1"))
+    grid = next(m for m in messages if m.photo)
+    tg.press_button(chat, 42, grid.message_id, callback(grid, "U1"))
+    messages = await world.wait_for_messages(chat.id, done=photo_with("🔍 Custom Zoom"))
+    return next(m for m in messages if m.photo and "🔍 Custom Zoom" in flat(m))
+
+
+async def test_a_task_in_progress_at_a_restart_is_posted_to_the_same_group(
+        world: TelegramWorld, clock: VirtualClock) -> None:
+    mj = install_midjourney(world.gateway)
+    tg = world.tg
+    group = tg.group_chat()
+    tg.command(group, 42, "/mj a red fox")
+    messages = await world.wait_for_messages(group.id, done=photo_with("U2"))
+    [grid] = [m for m in messages if m.photo]
+    first_task = list(mj.tasks)[-1]
+
+    def pause_when_in_progress(task: dict[str, Any]) -> None:
+        if task["status"] == "IN_PROGRESS":
+            clock.running.clear()  # the poller's next sleep waits: the bot stops here
+
+    mj.on_poll = pause_when_in_progress
+    command = tg.command(group, 42, "/mj a blue cat")
+    await world.wait_for_messages(group.id, done=text_with("Drawing… 30%"))
+    task_id = list(mj.tasks)[-1]
+    polled = mj.polls[task_id]
+
+    await restart(world)
+    mj.on_poll = None
+    clock.running.set()
+    messages = await world.wait_for_messages(group.id, done=photo_with("U2", count=2))
+    result = [m for m in messages if m.photo and "U2" in flat(m)][-1]
+    assert result.reply_to == command["message_id"]  # the same chat, under the command
+    assert result.text.endswith("a blue cat")
+    assert mj.polls[task_id] > polled  # polling resumed after the restart
+
+    count = len(messages)
+    tg.press_button(group, 42, grid.message_id, callback(grid, "U2"))  # an earlier button
+
+    await world.wait_for_messages(group.id, count + 1, done=photo_with("🔍 Custom Zoom"))
+    [(_, action)] = mj.submits("action")
+    assert (action["taskId"], action["customId"].split("::")[:4]) == (
+        first_task, ["MJ", "JOB", "upsample", "2"])
+
+
+async def test_a_custom_zoom_prompt_asked_before_a_restart_is_answered_after_it(
+        world: TelegramWorld) -> None:
+    mj: FakeMidjourney = install_midjourney(world.gateway)
+    tg = world.tg
+    ann = tg.private_chat(42)
+    photo = await upscaled(world, ann)
+    count = len(tg.bot_messages(ann.id))
+    tg.press_button(ann, 42, photo.message_id, callback(photo, "🔍 Custom Zoom"))
+    request = (await world.wait_for_messages(ann.id, count + 1))[-1]
+    assert request.reply_markup is not None and request.reply_markup["force_reply"] is True
+
+    await restart(world)
+    tg.user_sends(ann, 42, "a pig —zoom 1.5", reply_to=request.message_id)
+
+    await world.wait_for_messages(ann.id, done=photo_with("U1", count=2))
+    [(_, body)] = mj.submits("modal")
+    assert body["prompt"] == "a pig --zoom 1.5"  # the client's em-dash restored
+
+
+async def test_a_vary_region_prompt_answered_with_a_photo_after_a_restart(
+        world: TelegramWorld) -> None:
+    mj: FakeMidjourney = install_midjourney(world.gateway)
+    tg = world.tg
+    ann = tg.private_chat(42)
+    photo = await upscaled(world, ann)
+    tg.press_button(ann, 42, photo.message_id, callback(photo, "🖌️ Vary (Region)"))
+    messages = await world.wait_for_messages(ann.id, done=text_with("tap the squares"))
+    board = messages[-1]
+    tg.press_button(ann, 42, board.message_id, callback(board, "⬜"))
+    await tg.wait_until(lambda: "✅" in flat(board))
+    count = len(tg.bot_messages(ann.id))
+    tg.press_button(ann, 42, board.message_id, callback(board, "Done"))
+    request = (await world.wait_for_messages(ann.id, count + 1))[-1]
+    assert request.text.startswith("Vary Region: describe what to draw")
+
+    await restart(world)
+    tg.user_sends(ann, 42, photo=png(WHITE, (8, 8)), caption="a hat",
+                  reply_to=request.message_id)
+
+    await world.wait_for_messages(ann.id, done=photo_with("U1", count=2))
+    [(_, body)] = mj.submits("modal")
+    assert body["prompt"] == "a hat"
+    assert mask_of(body).size == (32, 32) and mask_of(body).getpixel((30, 30)) == 255
+
+
+async def test_a_photo_replying_to_the_region_picker_is_the_mask(world: TelegramWorld
+                                                                 ) -> None:
+    mj: FakeMidjourney = install_midjourney(world.gateway)
+    tg = world.tg
+    ann = tg.private_chat(42)
+    photo = await upscaled(world, ann)
+    tg.press_button(ann, 42, photo.message_id, callback(photo, "🖌️ Vary (Region)"))
+    messages = await world.wait_for_messages(ann.id, done=text_with("tap the squares"))
+    board = messages[-1]
+    assert "Or reply to this message with a mask image" in board.text
+
+    tg.user_sends(ann, 42, photo=png(WHITE, (8, 8)), caption="a red hat",
+                  reply_to=board.message_id)
+
+    await world.wait_for_messages(ann.id, done=photo_with("U1", count=2))
+    [(_, body)] = mj.submits("modal")
+    assert body["prompt"] == "a red hat"
+    assert mask_of(body).getpixel((0, 0)) == 255  # the user's all-white mask
+    count, answered = len(tg.bot_messages(ann.id)), len(tg.answered_callbacks)
+    tg.press_button(ann, 42, board.message_id, callback(board, "Done"))  # used up
+    await tg.wait_until(lambda: len(tg.answered_callbacks) > answered)
+    assert tg.answered_callbacks[-1].get("show_alert") is True
+    assert tg.answered_callbacks[-1]["text"] == "This button is no longer available."
+    assert len(tg.bot_messages(ann.id)) == count
+
+
+async def test_someone_else_answering_a_prompt_in_a_group_is_refused(world: TelegramWorld
+                                                                     ) -> None:
+    mj: FakeMidjourney = install_midjourney(world.gateway)
+    tg = world.tg
+    group = tg.group_chat()
+    photo = await upscaled(world, group)
+    count = len(tg.bot_messages(group.id))
+    tg.press_button(group, 42, photo.message_id, callback(photo, "🔍 Custom Zoom"))
+    request = (await world.wait_for_messages(group.id, count + 1))[-1]
+    await restart(world)
+
+    tg.user_sends(group, 77, "a cow --zoom 2", reply_to=request.message_id)
+
+    messages = await world.wait_for_messages(
+        group.id, done=text_with("Only the person who asked"))
+    assert messages[-1].text == "Only the person who asked can use this button."
+    assert mj.submits("modal") == []
+    tg.user_sends(group, 42, "a pig --zoom 2", reply_to=request.message_id)  # still open
+    await tg.wait_until(lambda: mj.submits("modal") or None)
+    assert mj.submits("modal")[0][1]["prompt"] == "a pig --zoom 2"
+
+
+async def test_a_reply_handled_before_the_request_is_stored_still_answers_it(
+        world: TelegramWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    mj: FakeMidjourney = install_midjourney(world.gateway)
+    tg = world.tg
+    ann = tg.private_chat(42)
+    photo = await upscaled(world, ann)
+    stored = asyncio.Event()
+    bind = world.core.actions.bind_message
+
+    def reply_fetched() -> bool:
+        return any(u.get("message", {}).get("reply_to_message")
+                   for u in tg.delivered_updates)
+
+    async def slow_bind(*args: Any, **kwargs: Any) -> None:
+        await tg.wait_until(reply_fetched)  # the bot has the reply before the binding
+        await asyncio.sleep(0.2)  # widen the window: its handler runs first
+        await bind(*args, **kwargs)
+        stored.set()
+
+    monkeypatch.setattr(world.core.actions, "bind_message", slow_bind)
+    count = len(tg.bot_messages(ann.id))
+    tg.press_button(ann, 42, photo.message_id, callback(photo, "🔍 Custom Zoom"))
+    request = (await world.wait_for_messages(ann.id, count + 1))[-1]
+
+    tg.user_sends(ann, 42, "a pig --zoom 1.5", reply_to=request.message_id)
+
+    await world.wait_for_messages(ann.id, done=photo_with("U1", count=2))
+    assert stored.is_set()
+    assert mj.submits("modal")[0][1]["prompt"] == "a pig --zoom 1.5"

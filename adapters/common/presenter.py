@@ -211,8 +211,8 @@ class PartPresenter:
             self._defer(ref, part)
             return
         async with lock:
-            slot = self.pacer.preview_slot()
             old = self.shown.get(ref)
+            slot = self.pacer.preview_slot() if old is not None else None
             if slot is None or old is None:
                 self._defer(ref, part)
                 return
@@ -240,34 +240,34 @@ class PartPresenter:
         await asyncio.wait([task])
 
     async def _retry(self, ref: str) -> None:
-        """Show the newest deferred update of ``ref`` in a preview slot (polled every
-        ``retry_every`` s: previews yield to finals), or as a final after ``flush``."""
+        """Show the newest deferred update of ``ref`` in a preview slot (asked for every
+        ``retry_every`` s: previews yield to finals), or as a final after ``flush``. It
+        is dropped when the part is gone or no progress any more (a result stays)."""
         try:
             while ref in self._pending:
                 async with self._lock(ref):
+                    old = self.shown.get(ref)
+                    if old is None or not isinstance(old.part, ProgressPart):
+                        self._pending.pop(ref, None)
+                        return
                     slot = nullcontext() if self._flushing else self.pacer.preview_slot()
                     if slot is not None:
                         if self._flushing:
                             await self.pacer.final_slot()
-                        await self._write_pending(ref, slot)
+                        await self._write_pending(ref, old, slot)
                         continue
                 await asyncio.sleep(self.retry_every)
         finally:
             if self._retries.get(ref) is asyncio.current_task():
                 del self._retries[ref]
 
-    async def _write_pending(self, ref: str, slot: AbstractContextManager[None]) -> None:
-        part = self._pending.pop(ref, None)
-        if part is None:
-            return
+    async def _write_pending(self, ref: str, old: Shown,
+                             slot: AbstractContextManager[None]) -> None:
+        part = self._pending.pop(ref)
         self._writing.add(ref)
         try:
             with slot:
-                old = self.shown.get(ref)
-                if old is None:
-                    await self.show(part)
-                else:
-                    await self._replace(old, part)
+                await self._replace(old, part)
         except Exception as error:  # a preview: logged, the next update carries on
             log.info("progress update dropped: %r", error)
         finally:

@@ -14,10 +14,8 @@
 * :class:`GroupsSide` — the fake Bot API with ``groups`` supergroups of ``users`` users
   each; every user sends ``/mj <prompt>`` at once.
 
-The fake Bot API counts ``editMessageMedia``/``editMessageCaption`` against the message
-limits here too (:class:`StrictTelegram`): ``tests.fakes`` only counts
-sendMessage/editMessageText/sendPhoto/sendDocument, but an edit is a message-producing
-call for Telegram's flood control (assumed: the Bot API FAQ names no exception).
+The fake Bot API counts every call of ``MESSAGE_METHODS`` (sends and edits, captions and
+media included) against the message limits.
 """
 
 from __future__ import annotations
@@ -35,7 +33,6 @@ from aiohttp import web
 from tests.fakes.gateway import Call, FakeGateway
 from tests.fakes.gateway_mj import FakeMidjourney, FakeTask
 from tests.fakes.telegram import FakeTelegram, FloodLimits
-from tests.fakes.telegram_methods import Files, Params
 
 SETUP_METHODS = frozenset({"getMe", "setMyCommands", "deleteWebhook", "getUpdates",
                            "getMyCommands", "deleteMyCommands"})
@@ -170,18 +167,6 @@ class MjGatewayService:
             self.gateway = None
 
 
-class StrictTelegram(FakeTelegram):
-    """``FakeTelegram`` that also counts media/caption edits against the message limits."""
-
-    async def api_editMessageMedia(self, params: Params, files: Files) -> Any:
-        self._flood_check("editMessageMedia", self._target(params))
-        return await super().api_editMessageMedia(params, files)
-
-    async def api_editMessageCaption(self, params: Params, files: Files) -> Any:
-        self._flood_check("editMessageCaption", self._target(params))
-        return await super().api_editMessageCaption(params, files)
-
-
 def _caption(call: Any) -> str:
     """The caption of a sendPhoto / editMessageMedia call (the task's prompt)."""
     media = call.params.get("media")
@@ -207,11 +192,11 @@ class GroupsSide:
     def __init__(self, groups: int, users: int) -> None:
         self.groups = groups
         self.users = users
-        self.tg: StrictTelegram | None = None
+        self.tg: FakeTelegram | None = None
         self.asked_at = 0.0
 
     async def start(self) -> dict[str, Any]:
-        tg = StrictTelegram()
+        tg = FakeTelegram()
         await tg.start()
         tg.limits = FloodLimits(limited_methods=MESSAGE_METHODS)
         self.tg = tg

@@ -14,7 +14,8 @@ platform lacks something (see ``Limits``):
   cannot turn a text message into a media one (``media_edit_from_text``).
 
 Progress updates are droppable previews (paced by the ``Pacer``; the newest skipped one
-is shown by the next write); a replacement by a result always goes.
+is shown once a preview slot is free, and dropped when a result replaces the part); a
+replacement by a result always goes, at once. Writes to one part are serialized.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -65,10 +67,11 @@ def progress_text(progress: Progress, t: Translate, lang: str) -> str:
 
 class PartPresenter:
     """Shows parts in one destination. ``reply_first``: the first message sent replies
-    to the user's request (where the surface supports replies)."""
+    to the user's request (where the surface supports replies). ``retry_every``: seconds
+    between asks for a preview slot while a progress update is deferred."""
 
     def __init__(self, surface: Surface, pacer: Pacer, t: Translate, lang: str, *,
-                 reply_first: bool = True) -> None:
+                 reply_first: bool = True, retry_every: float = 0.5) -> None:
         self.surface = surface
         self.pacer = pacer
         self.t = t
@@ -77,8 +80,12 @@ class PartPresenter:
         self.shown: dict[str, Shown] = {}
         self.sent: list[Any] = []
         """Every handle sent, in order (adapters remember them, e.g. for replies)."""
+        self.retry_every = retry_every
         self._pending: dict[str, ProgressPart] = {}
         self._retries: dict[str, asyncio.Task[None]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._writing: set[str] = set()
+        self._flushing = False
 
     def _take_reply(self) -> bool:
         reply, self._reply = self._reply, False
@@ -169,19 +176,44 @@ class PartPresenter:
         return handles
 
     # ------------------------------------------------------------------ update
+    def _lock(self, ref: str) -> asyncio.Lock:
+        lock = self._locks.get(ref)
+        if lock is None:
+            lock = self._locks[ref] = asyncio.Lock()
+        return lock
+
     async def update(self, ref: str, part: ReplyPart) -> None:
         """Replace the part named ``ref`` by ``part`` (in place where possible).
 
-        A progress → progress update is a droppable preview: when the pacer says no,
-        the newest one is shown once a slot is free (intermediate ones are dropped)."""
-        old = self.shown.get(ref)
+        One write at a time per part: an update never races a replacement in flight.
+        A progress → progress update is a droppable preview: when the pacer says no (or
+        a write of the part is in flight) the newest one is shown once a *preview* slot
+        is free (intermediate ones are dropped). Any other update (a result) is final:
+        it drops the waiting preview, waits for a write in flight, and goes at once."""
         part = replace(part, ref=ref) if not part.ref else part
-        if old is None:
-            await self.show(part)
+        old = self.shown.get(ref)
+        if isinstance(part, ProgressPart) and old is not None \
+                and isinstance(old.part, ProgressPart):
+            await self._preview(ref, part)
             return
-        if isinstance(part, ProgressPart) and isinstance(old.part, ProgressPart):
-            slot = self.pacer.preview_slot() if ref not in self._retries else None
-            if slot is None:
+        await self._supersede(ref)
+        async with self._lock(ref):
+            await self.pacer.final_slot()
+            old = self.shown.get(ref)
+            if old is None:
+                await self.show(part)
+            else:
+                await self._replace(old, part)
+
+    async def _preview(self, ref: str, part: ProgressPart) -> None:
+        lock = self._lock(ref)
+        if lock.locked() or ref in self._retries:
+            self._defer(ref, part)
+            return
+        async with lock:
+            old = self.shown.get(ref)
+            slot = self.pacer.preview_slot() if old is not None else None
+            if slot is None or old is None:
                 self._defer(ref, part)
                 return
             try:
@@ -190,42 +222,69 @@ class PartPresenter:
             except Exception as error:
                 log.info("progress update deferred: %r", error)
                 self._defer(ref, part)
-            return
-        self._cancel_retry(ref)
-        await self.pacer.final_slot()
-        await self._replace(old, part)
 
     def _defer(self, ref: str, part: ProgressPart) -> None:
         self._pending[ref] = part
         if ref not in self._retries:
             self._retries[ref] = asyncio.create_task(self._retry(ref))
 
-    def _cancel_retry(self, ref: str) -> None:
+    async def _supersede(self, ref: str) -> None:
+        """Drop ``ref``'s deferred preview: a retry still waiting for a slot is cancelled,
+        one in the middle of a write is awaited (never cut mid-send)."""
         self._pending.pop(ref, None)
         task = self._retries.pop(ref, None)
-        if task is not None:
+        if task is None:
+            return
+        if ref not in self._writing:
             task.cancel()
+        await asyncio.wait([task])
 
     async def _retry(self, ref: str) -> None:
-        """Show the newest deferred update of ``ref`` when the pacer has a slot."""
+        """Show the newest deferred update of ``ref`` in a preview slot (asked for every
+        ``retry_every`` s: previews yield to finals), or as a final after ``flush``. It
+        is dropped when the part is gone or no progress any more (a result stays)."""
         try:
-            await self.pacer.final_slot()
-            part = self._pending.pop(ref, None)
-            old = self.shown.get(ref)
-            if part is not None and old is not None:
+            while ref in self._pending:
+                async with self._lock(ref):
+                    old = self.shown.get(ref)
+                    if old is None or not isinstance(old.part, ProgressPart):
+                        self._pending.pop(ref, None)
+                        return
+                    slot = nullcontext() if self._flushing else self.pacer.preview_slot()
+                    if slot is not None:
+                        if self._flushing:
+                            await self.pacer.final_slot()
+                        await self._write_pending(ref, old, slot)
+                        continue
+                await asyncio.sleep(self.retry_every)
+        finally:
+            if self._retries.get(ref) is asyncio.current_task():
+                del self._retries[ref]
+
+    async def _write_pending(self, ref: str, old: Shown,
+                             slot: AbstractContextManager[None]) -> None:
+        part = self._pending.pop(ref)
+        self._writing.add(ref)
+        try:
+            with slot:
                 await self._replace(old, part)
         except Exception as error:  # a preview: logged, the next update carries on
             log.info("progress update dropped: %r", error)
         finally:
-            self._retries.pop(ref, None)
+            self._writing.discard(ref)
 
     async def flush(self) -> None:
-        """Wait until deferred progress updates are shown."""
-        for task in list(self._retries.values()):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Show the deferred progress updates now (as finals) and wait until they are."""
+        self._flushing = True
+        try:
+            while self._retries:
+                await asyncio.wait(list(self._retries.values()))
+        finally:
+            self._flushing = False
 
     async def _replace(self, old: Shown, part: ReplyPart) -> None:
+        """Edit ``old`` into ``part``; where the platform cannot, send ``part`` first and
+        then delete ``old`` (the chat never shows neither, and a failed send keeps it)."""
         single = self._single_media(part)
         text, actions = self._text_of(part)
         try:
@@ -243,11 +302,10 @@ class PartPresenter:
                 return
         except CannotEdit:
             pass
+        await self.show(part)
         for handle in old.handles:
             with contextlib.suppress(Exception):
                 await self.surface.delete(handle)
-        self.shown.pop(old.part.ref, None)
-        await self.show(part)
 
     def _single_media(self, part: ReplyPart) -> Media | None:
         if isinstance(part, MediaPart):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
+
+import pytest
 
 from adapters.common.presenter import PartPresenter
 from adapters.common.surface import CannotEdit, Limits
@@ -22,17 +25,34 @@ MB = 1024 * 1024
 TELEGRAM_LIKE = Limits(photo_max_bytes=10 * MB, upload_max_bytes=50 * MB,
                        media_per_message=10, album_actions=False, mixed_albums=False,
                        media_edit_from_text=False)
+DISCORD_LIKE = Limits(photo_max_bytes=25 * MB, upload_max_bytes=25 * MB, media_per_message=10,
+                      album_actions=True, mixed_albums=True, media_edit_from_text=True)
 AGAIN: ActionRows = ((Action("id1", "Again"),),)
 
 
 class Recorder:
-    """A surface that records calls; handles are increasing ints."""
+    """A surface that records calls; handles are increasing ints. ``screen``: what the
+    chat shows (handle → text/caption). ``hold()``: the next media write waits (after
+    setting ``entered``) until the returned event is set — a write in flight."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.calls: list[tuple[Any, ...]] = []
         self.media_handles: set[int] = set()
+        self.screen: dict[int, str] = {}
+        self.entered = asyncio.Event()
+        self._release: asyncio.Event | None = None
         self._next = 0
+
+    def hold(self) -> asyncio.Event:
+        self._release = asyncio.Event()
+        return self._release
+
+    async def _in_flight(self) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            self.entered.set()
+            await release.wait()
 
     def _handle(self) -> int:
         self._next += 1
@@ -41,27 +61,35 @@ class Recorder:
     async def send_text(self, markdown: str, actions: ActionRows, *,
                         reply: bool = False) -> int:
         self.calls.append(("text", markdown, bool(actions)))
-        return self._handle()
+        handle = self._handle()
+        self.screen[handle] = markdown
+        return handle
 
     async def edit_text(self, handle: int, markdown: str, actions: ActionRows) -> int:
         self.calls.append(("edit_text", handle, markdown))
+        self.screen[handle] = markdown
         return handle
 
     async def delete(self, handle: int) -> None:
         self.calls.append(("delete", handle))
+        self.screen.pop(handle, None)
 
     async def send_media(self, media: Sequence[Media], caption: str, actions: ActionRows, *,
                          reply: bool = False) -> list[int]:
+        await self._in_flight()
         self.calls.append(("media", [m.kind for m in media], bool(actions)))
         handles = [self._handle() for _ in media]
         self.media_handles.update(handles)
+        self.screen.update(dict.fromkeys(handles, caption))
         return handles
 
     async def edit_media(self, handle: int, media: Media | None, caption: str,
                          actions: ActionRows) -> int:
         if handle not in self.media_handles:
             raise CannotEdit("text")
+        await self._in_flight()
         self.calls.append(("edit_media", handle, caption))
+        self.screen[handle] = caption
         return handle
 
     async def typing(self) -> None:
@@ -74,8 +102,10 @@ class Gate:
     def __init__(self) -> None:
         self.open = True
         self.finals = 0
+        self.asks = 0
 
     def preview_slot(self) -> AbstractContextManager[None] | None:
+        self.asks += 1
         return nullcontext() if self.open else None
 
     async def final_slot(self) -> None:
@@ -84,7 +114,7 @@ class Gate:
 
 def presenter(limits: Limits = TELEGRAM_LIKE) -> tuple[PartPresenter, Recorder, Gate]:
     surface, gate = Recorder(limits), Gate()
-    return PartPresenter(surface, gate, t, "en"), surface, gate
+    return PartPresenter(surface, gate, t, "en", retry_every=0.001), surface, gate
 
 
 def image(size: int = 100, kind: str = "image") -> Media:
@@ -138,12 +168,12 @@ async def test_a_skipped_progress_update_is_shown_once_a_slot_is_free() -> None:
     assert surface.calls == [("text", "🔧 x… 1%", False), ("edit_text", 1, "🔧 x… 60%")]
 
 
-async def test_a_result_replaces_a_text_progress_by_delete_and_send_on_telegram() -> None:
+async def test_a_result_replaces_a_text_progress_by_send_then_delete_on_telegram() -> None:
     parts, surface, _ = presenter()
     await parts.show(ProgressPart(Progress("tool.running", {"name": "x"}), ref="job"))
     await parts.update("job", MediaPart((image(),), actions=AGAIN))
-    assert surface.calls == [("text", "🔧 x…", False), ("delete", 1),
-                             ("media", ["image"], True)]
+    assert surface.calls == [("text", "🔧 x…", False), ("media", ["image"], True),
+                             ("delete", 1)]
 
 
 async def test_a_result_edits_a_text_progress_in_place_where_the_platform_can() -> None:
@@ -154,3 +184,78 @@ async def test_a_result_edits_a_text_progress_in_place_where_the_platform_can() 
     await parts.show(ProgressPart(Progress("tool.running", {"name": "x"}), ref="job"))
     await parts.update("job", MediaPart((image(),), actions=AGAIN))
     assert surface.calls == [("text", "🔧 x…", False), ("edit_media", 1, "")]
+
+
+def drawing(percent: int | None = None, preview: bool = True) -> ProgressPart:
+    """An MJ-like progress part: "🔧 x… NN%" with a preview image."""
+    return ProgressPart(Progress("tool.running", {"name": "x"}, percent=percent,
+                                 preview=image() if preview else None))
+
+
+async def submitted(limits: Limits) -> tuple[PartPresenter, Recorder, Gate]:
+    """A presenter showing the text status "🔧 x…" as part ``job`` (handle 1)."""
+    parts, surface, gate = presenter(limits)
+    if limits.media_edit_from_text:
+        surface.media_handles.add(1)  # Discord: any message takes attachments
+    await parts.show(ProgressPart(Progress("tool.running", {"name": "x"}), ref="job"))
+    return parts, surface, gate
+
+
+@pytest.mark.parametrize("limits", [TELEGRAM_LIKE, DISCORD_LIKE], ids=["telegram", "discord"])
+async def test_a_progress_update_during_a_replacement_in_flight_leaves_one_message(
+        limits: Limits) -> None:
+    parts, surface, gate = await submitted(limits)
+    gate.open = False
+    await parts.update("job", drawing(10))  # no slot: deferred to a background retry
+    release = surface.hold()
+    gate.open = True
+    await surface.entered.wait()  # the retry's write (the 10 % preview) is in flight
+    await parts.update("job", drawing(50))  # arrives meanwhile: queued behind it
+    release.set()
+    await parts.flush()
+    assert list(surface.screen.values()) == ["🔧 x… 50%"]
+
+
+@pytest.mark.parametrize("limits", [TELEGRAM_LIKE, DISCORD_LIKE], ids=["telegram", "discord"])
+async def test_a_result_during_a_replacement_in_flight_waits_for_it_then_replaces_it(
+        limits: Limits) -> None:
+    parts, surface, gate = await submitted(limits)
+    gate.open = False
+    await parts.update("job", drawing(10))
+    release = surface.hold()
+    gate.open = True
+    await surface.entered.wait()
+    result = asyncio.create_task(parts.update("job", MediaPart((image(),), actions=AGAIN)))
+    release.set()
+    await result
+    await parts.flush()
+    assert list(surface.screen.values()) == [""]  # the result (no caption), nothing else
+    assert surface.calls[-1][0] in ("delete", "edit_media")
+
+
+@pytest.mark.parametrize("limits", [TELEGRAM_LIKE, DISCORD_LIKE], ids=["telegram", "discord"])
+async def test_a_result_drops_a_preview_waiting_for_a_slot_and_goes_at_once(
+        limits: Limits) -> None:
+    parts, surface, gate = await submitted(limits)
+    gate.open = False
+    await parts.update("job", drawing(40))  # waits for a preview slot
+    await parts.update("job", MediaPart((image(),), actions=AGAIN))
+    shown = list(surface.calls)
+    gate.open = True
+    await parts.flush()  # would write an owed preview now: there is none
+    assert surface.calls == shown
+    assert "🔧 x… 40%" not in [call[-1] for call in surface.calls]
+    assert list(surface.screen.values()) == [""]
+
+
+async def test_a_deferred_preview_waits_for_a_preview_slot_not_a_final_one() -> None:
+    parts, surface, gate = await submitted(TELEGRAM_LIKE)
+    gate.open = False
+    await parts.update("job", drawing(40))
+    asks = gate.asks
+    while gate.asks < asks + 3 and gate.finals == 1:  # a retry asks again and again...
+        await asyncio.sleep(0)
+    assert gate.finals == 1  # ...for a preview slot: it never queues as a final write
+    gate.open = True
+    await parts.flush()
+    assert list(surface.screen.values()) == ["🔧 x… 40%"]

@@ -169,13 +169,15 @@ class TelegramMediaMethods(TelegramExtraMethods):
 
     async def api_editMessageMedia(self, params: Params, files: Files) -> Any:
         """editMessageMedia: only on a photo/document message (text messages cannot
-        become media: "there is no media in the message to edit")."""
+        become media: "there is no media in the message to edit"); counted against the
+        flood limits like editMessageText (``FloodLimits.limited_methods``)."""
         chat, sent = self._editable(params)
         if not (sent.photo or sent.document):
             raise bad_request("there is no media in the message to edit")
         media = params.get("media")
         if not isinstance(media, dict) or not media.get("media"):
             raise bad_request("can't parse InputMedia")
+        self._flood_check("editMessageMedia", chat)
         value = str(media["media"])
         if value.startswith("attach://"):
             part = files.get(value[len("attach://"):])
@@ -199,7 +201,8 @@ class TelegramMediaMethods(TelegramExtraMethods):
         return sent.to_dict(chat, self.bot_user)
 
     async def api_editMessageCaption(self, params: Params, files: Files) -> Any:
-        """editMessageCaption (media messages only)."""
+        """editMessageCaption (media messages only; counted against the flood limits
+        like editMessageText)."""
         chat, sent = self._editable(params)
         if not (sent.photo or sent.document):
             raise bad_request("there is no caption in the message to edit")
@@ -208,6 +211,7 @@ class TelegramMediaMethods(TelegramExtraMethods):
         check_reply_markup(markup)
         if caption == sent.text and markup == sent.reply_markup:
             raise bad_request(NOT_MODIFIED)
+        self._flood_check("editMessageCaption", chat)
         sent.text, sent.reply_markup = caption, markup
         sent.entities = list(params.get("caption_entities") or [])
         sent.edits += 1

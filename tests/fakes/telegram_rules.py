@@ -193,7 +193,10 @@ class FloodLimits:
     Token buckets: private chat ``chat_per_second`` sustained with ``chat_burst`` capacity;
     group ``group_per_minute`` sustained with ``group_burst`` capacity; bot-wide
     ``global_per_second`` (capacity equal to the rate); drafts per chat
-    ``draft_per_second`` / ``draft_burst``.
+    ``draft_per_second`` / ``draft_burst``. ``limited_methods``: the calls that take a
+    message token. Edits (text, caption, media) count like sends: the Bot API FAQ states
+    the limits as messages per chat and names no exception for edits (assumed; the exact
+    accounting is undocumented).
     """
 
     enabled: bool = True
@@ -207,7 +210,8 @@ class FloodLimits:
     escalate: bool = True
     limited_methods: frozenset[str] = field(
         default_factory=lambda: frozenset(
-            {"sendMessage", "editMessageText", "sendPhoto", "sendDocument"}
+            {"sendMessage", "editMessageText", "editMessageCaption", "editMessageMedia",
+             "sendPhoto", "sendDocument"}
         )
     )
 

@@ -23,6 +23,7 @@ from aiogram.types import (
     BufferedInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     Message,
     MessageEntity,
 )
@@ -252,3 +253,23 @@ async def test_misc_methods_validate_in_aiogram(bot: Bot, fake_telegram: FakeTel
     with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
         await bot.send_message(42, "k", reply_markup=InlineKeyboardMarkup(inline_keyboard=[[
             InlineKeyboardButton(text="t", callback_data="x" * 65)]]))
+
+
+async def test_caption_and_media_edits_count_against_the_flood_limits(
+        bot: Bot, fake_telegram: FakeTelegram) -> None:
+    fake_telegram.private_chat(user_id=42)
+    fake_telegram.limits = FloodLimits(chat_per_second=0.5, chat_burst=3)
+    photo = await bot.send_photo(42, BufferedInputFile(PNG, "p.png"), caption="0 %")
+    await bot.edit_message_caption(chat_id=42, message_id=photo.message_id, caption="50 %")
+    await bot.edit_message_media(InputMediaPhoto(media=BufferedInputFile(PNG, "q.png"),
+                                                 caption="90 %"),
+                                 chat_id=42, message_id=photo.message_id)
+    with pytest.raises(TelegramRetryAfter):  # the 4th message-producing call in a burst of 3
+        await bot.edit_message_caption(chat_id=42, message_id=photo.message_id,
+                                       caption="100 %")
+    assert fake_telegram.flood_errors == 1
+    fake_telegram.limits = FloodLimits(chat_per_second=0.5, chat_burst=1,
+                                       limited_methods=frozenset({"sendPhoto"}))
+    for n in range(3):  # configurable: edits left out of the limited methods go freely
+        await bot.edit_message_caption(chat_id=42, message_id=photo.message_id,
+                                       caption=f"{n} done")

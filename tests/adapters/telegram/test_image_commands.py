@@ -21,10 +21,14 @@ async def test_image_command_sends_an_album_of_two_and_a_buttons_message(
 
     tg.command(ann, 42, "/image a cat dall-e-2 n=2")
 
-    messages = await world.wait_for_messages(ann.id, 4)  # started text, 2 photos, buttons
+    def buttons(messages: list[SentMessage]) -> bool:
+        return any(m.reply_markup for m in messages if not m.photo)
+
+    # the progress message is deleted after the result is sent: wait for the end state
+    messages = await world.wait_for_messages(
+        ann.id, done=lambda ms: len(ms) == 4 and buttons(ms))  # started, 2 photos, buttons
     photos = [m for m in messages if m.photo]
     assert len(photos) == 2
-    assert any(m.reply_markup for m in messages if not m.photo)
     [request] = images.image_requests()
     assert request.json["n"] == 2 and request.json["model"] == "dall-e-2"
 

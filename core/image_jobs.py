@@ -41,7 +41,7 @@ from core.conversation.settings import SettingsService
 from core.conversation.tickets import TurnTicket
 from core.errors import UserInputError
 from core.events import PartShown, PartUpdated
-from core.jobqueue import ImageJobQueue, JobSlot, PositionCallback, QueueLimits
+from core.jobqueue import ImageJobQueue, JobSlot, PositionCallback, QueuedJob, QueueLimits
 from core.parts import PartUpdate, Progress, ProgressPart, Who
 from core.storage import Store
 from core.storage.schema import utc_now
@@ -139,29 +139,76 @@ class ImageJobs:
         self.queue = ImageJobQueue()
         self.allowance = DailyAllowance(store, clock)
 
-    @contextlib.asynccontextmanager
-    async def slot(self, chat: ChatRef, actor: Actor, kind: str, *, units: float = 1,
-                   on_position: PositionCallback | None = None) -> AsyncIterator[JobSlot]:
-        """Reserve ``units`` images of the allowance, wait for the job's turn in the
-        chat's queue (``on_position`` gets its position while it waits), run the block.
+    async def join(self, chat: ChatRef, actor: Actor, kind: str, *,
+                   units: float = 1) -> ImageJob:
+        """Reserve ``units`` images of the allowance and put the job in the chat's queue
+        at once (``ImageJob.started`` when it may run now). Raises
+        ``ImageAllowanceExceeded`` (nothing queued) when the allowance is short.
 
         Limits come from the chat settings ``image_daily_allowance``,
-        ``image_jobs_per_chat`` and ``image_jobs_per_user``. Raises
-        ``ImageAllowanceExceeded`` before queueing when the allowance is short."""
+        ``image_jobs_per_chat`` and ``image_jobs_per_user``."""
         effective = await self._settings.resolve(chat, actor)
         limits = QueueLimits(int(effective["image_jobs_per_chat"]),
                              int(effective["image_jobs_per_user"]))
         allowance = int(effective["image_daily_allowance"])
-        async with (self.allowance.reserve(actor, units, allowance),
-                    self.queue.slot(chat, actor, kind, limits=limits,
-                                    on_position=on_position) as slot):
-            yield slot
+        reservation = contextlib.AsyncExitStack()
+        await reservation.enter_async_context(self.allowance.reserve(actor, units, allowance))
+        return ImageJob(self.queue.join(chat, actor, kind, limits=limits), reservation)
+
+    def occupy(self, chat: ChatRef, actor: Actor, kind: str) -> ImageJob:
+        """A job already running (a task resumed after a restart): it takes a slot at
+        once and reserves nothing (its ledger row already counts)."""
+        return ImageJob(self.queue.occupy(chat, actor, kind), contextlib.AsyncExitStack())
+
+    @contextlib.asynccontextmanager
+    async def slot(self, chat: ChatRef, actor: Actor, kind: str, *, units: float = 1,
+                   on_position: PositionCallback | None = None) -> AsyncIterator[JobSlot]:
+        """``join``, wait for the job's turn (``on_position`` gets its position while it
+        waits), run the block, then release the slot and the reservation."""
+        job = await self.join(chat, actor, kind, units=units)
+        try:
+            yield await job.wait(on_position)
+        finally:
+            await job.close()
 
     async def button_who(self, chat: ChatRef) -> Who:
         """Who may press an image result's buttons in ``chat`` (chat setting
         ``image_buttons``: ``requester``, the default, or ``anyone``)."""
         chosen = await self._settings.chat_setting(chat, "image_buttons")
         return "anyone" if chosen == "anyone" else "requester"
+
+
+class ImageJob:
+    """A queued or running image job: its place in the chat's queue and its allowance
+    reservation. ``close()`` (idempotent) frees both; ``settle()`` gives back only the
+    reservation (once the job's metered call has written its ledger row, which counts
+    from then on) and keeps the slot — a Midjourney task holds it until it finishes."""
+
+    def __init__(self, queued: QueuedJob, reservation: contextlib.AsyncExitStack) -> None:
+        self.queued = queued
+        self._reservation = reservation
+
+    @property
+    def started(self) -> bool:
+        return self.queued.started
+
+    @property
+    def position(self) -> int:
+        """1-based queue position while waiting, 0 once started."""
+        return self.queued.position
+
+    async def wait(self, on_position: PositionCallback | None = None) -> JobSlot:
+        """Wait for the job's turn (see ``QueuedJob.wait``)."""
+        return await self.queued.wait(on_position)
+
+    async def settle(self) -> None:
+        """Give back the allowance reservation (the ledger counts the job now)."""
+        await self._reservation.aclose()
+
+    async def close(self) -> None:
+        """Free the queue slot (or leave the queue) and the reservation."""
+        self.queued.release()
+        await self._reservation.aclose()
 
 
 def queued_progress(position: int, ref: str = "job") -> ProgressPart:

@@ -20,7 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.tickets import TurnTicket
-from core.events import PartShown, PartUpdated, TurnCancelled, TurnEvent
+from core.errors import ChatbridgeError
+from core.events import (
+    PartShown,
+    PartUpdated,
+    TurnCancelled,
+    TurnEvent,
+    TurnFailed,
+    TurnFinal,
+)
+from core.image_jobs import ImageJob, queued_progress, report_position
 from core.metering import CallInfo, Meter
 from core.midjourney import texts  # noqa: F401  (registers the texts)
 from core.midjourney.client import MjClient, Speed, SubmitResult
@@ -36,7 +45,7 @@ from core.midjourney.results import (
 from core.midjourney.specs import SPEEDS
 from core.midjourney.tracker import Follow, Timing, Tracker
 from core.outbox import Delivery
-from core.parts import Media, PartUpdate, Progress, ProgressPart
+from core.parts import Media, PartUpdate, Progress, ProgressPart, ReplyPart
 from core.storage.mj_tasks_repo import MjTaskRow
 
 if TYPE_CHECKING:
@@ -48,6 +57,18 @@ log = logging.getLogger(__name__)
 def new_timing() -> Timing:
     """The poller's timing (tests replace this factory to inject a virtual clock)."""
     return Timing()
+
+
+LateModal = Callable[[SubmitResult], Awaitable[ReplyPart]]
+"""Builds the part shown when a queued button press is answered with a modal."""
+
+
+@dataclass(frozen=True, slots=True)
+class Launched:
+    """A launched job: its ``ticket``, or the ``modal`` the gateway answered at once."""
+
+    ticket: TurnTicket | None
+    modal: SubmitResult | None
 
 
 @dataclass(slots=True)
@@ -76,6 +97,10 @@ class Midjourney:
         self._tickets: dict[str, TurnTicket] = {}
         self._held: list[tuple[MjTaskRow, list[TurnEvent]]] = []
         self._sending: set[asyncio.Task[Any]] = set()
+        self._waiting: dict[TurnTicket, asyncio.Task[None]] = {}
+        """Queued jobs (not submitted yet) by ticket."""
+        self._held_slots: dict[str, ImageJob] = {}
+        """Queue slots held by followed tasks, by task id (released when they end)."""
 
     @property
     def timing(self) -> Timing:
@@ -93,41 +118,125 @@ class Midjourney:
     async def close(self) -> None:
         """Stop polling (tasks resume at the next start) and pending deliveries."""
         await self.tracker.close()
+        for waiter in list(self._waiting.values()):
+            waiter.cancel()
         for task in list(self._sending):
             task.cancel()
+        await asyncio.gather(*self._waiting.values(), return_exceptions=True)
+        for task_id in list(self._held_slots):
+            await self._release(task_id)
 
     # --- submitting --------------------------------------------------------------------
-    async def submit(self, job: Job, chat: ChatRef, actor: Actor) -> SubmitResult:
+    async def submit(self, job: Job, chat: ChatRef, actor: Actor,
+                     held: ImageJob | None = None) -> SubmitResult:
         """Run ``job.call`` inside ``core.metering`` (``CallInfo("mj", <price name>, unit
-        "calls")``): refused submits record outcome ``failed`` and raise typed errors."""
+        "calls")``): refused submits record outcome ``failed`` and raise typed errors.
+
+        Without ``held`` the call takes (and frees) a slot of ``core.image_jobs`` itself
+        (for submits that start no task); with it, the held job's allowance reservation
+        is given back once the ledger row is written (the slot stays held)."""
         async def body(meter: Meter) -> SubmitResult:
             result = await job.call()
             meter.count(1, "calls")
             return result
 
         info = CallInfo("mj", job.price, chat, actor, estimate=1, unit="calls")
-        # The daily image allowance and the chat's fair queue (``core.image_jobs``)
-        # cover the submit; the task then runs on the proxy's side.
-        async with self.core.image_jobs.slot(chat, actor, "mj"):
+        if held is None:
+            async with self.core.image_jobs.slot(chat, actor, "mj"):
+                return await self.core.metering.run(info, body)
+        try:
             return await self.core.metering.run(info, body)
+        finally:
+            await held.settle()
+
+    async def launch(self, job: Job, chat: ChatRef, actor: Actor, *,
+                     late_modal: LateModal | None = None) -> Launched:
+        """Queue ``job`` in the chat's fair queue (``core.image_jobs``) and run it when its
+        turn comes; the slot is held until the task it creates finishes (success,
+        failure, timeout or cancel).
+
+        If the job may start at once it is submitted now: typed errors raise (nothing
+        stored, the allowance given back) and a modal answer is returned as
+        ``Launched.modal`` (no task runs). Otherwise the ticket shows "queued: position
+        N" (updated in place) and the submit happens at the job's turn: errors end the
+        ticket with ``TurnFailed``; a modal answer shows ``late_modal(result)``'s part.
+        Raises ``ImageAllowanceExceeded`` before queueing."""
+        held = await self.core.image_jobs.join(chat, actor, "mj")
+        if held.started:
+            try:
+                result = await self.submit(job, chat, actor, held)
+            except BaseException:
+                await held.close()
+                raise
+            if result.kind == "modal":
+                await held.close()
+                return Launched(None, result)
+            return Launched(await self.follow_result(result, job.row, held=held), None)
+        ticket = TurnTicket(job.row.lang, self._cancel)
+        ticket.emit(PartShown(queued_progress(held.position, JOB)))
+        waiter = asyncio.create_task(self._when_turn(job, chat, actor, held, ticket,
+                                                     late_modal))
+        self._waiting[ticket] = waiter
+        waiter.add_done_callback(lambda _task: self._waiting.pop(ticket, None))
+        return Launched(ticket, None)
 
     async def start_job(self, job: Job, chat: ChatRef, actor: Actor) -> TurnTicket:
-        """Submit ``job`` and follow the task it creates; the ticket presents it.
+        """``launch`` a job whose submit never answers with a modal; the ticket."""
+        launched = await self.launch(job, chat, actor)
+        assert launched.ticket is not None, "a modal answer to a non-button submit"
+        return launched.ticket
 
-        Raises the submit's typed errors (nothing is stored then)."""
-        result = await self.submit(job, chat, actor)
-        return await self.follow_result(result, job.row)
+    async def _when_turn(self, job: Job, chat: ChatRef, actor: Actor, held: ImageJob,
+                         ticket: TurnTicket, late_modal: LateModal | None) -> None:
+        """A queued job: wait for its turn (position updates), submit, follow."""
+        try:
+            await held.wait(report_position(ticket, JOB))
+            ticket.emit(PartUpdated(PartUpdate(JOB, ProgressPart(status_progress(job.row),
+                                                                 ref=JOB))))
+            result = await self.submit(job, chat, actor, held)
+            if result.kind == "modal":
+                await held.close()
+                if late_modal is None:
+                    raise RuntimeError("a modal answer to a non-button submit")
+                ticket.emit(PartUpdated(PartUpdate(JOB, await late_modal(result))))
+                ticket.emit(TurnFinal(turn_id=result.task_id, model="midjourney", text=""))
+                return
+            await self.follow_result(result, job.row, held=held, ticket=ticket)
+        except asyncio.CancelledError:
+            await held.close()
+            ticket.emit(TurnCancelled())
+        except ChatbridgeError as exc:
+            await held.close()
+            ticket.emit(TurnFailed(exc.key, exc.params))
+        except Exception:
+            log.exception("queued midjourney job failed")
+            await held.close()
+            ticket.emit(TurnFailed("error.internal", {}))
 
-    async def follow_result(self, result: SubmitResult, row: MjTaskRow) -> TurnTicket:
-        """Store and follow the task of an accepted submit (``row`` without id)."""
+    async def follow_result(self, result: SubmitResult, row: MjTaskRow, *,
+                            held: ImageJob | None = None,
+                            ticket: TurnTicket | None = None) -> TurnTicket:
+        """Store and follow the task of an accepted submit (``row`` without id); ``held``
+        (the job's queue slot) is released when the task ends; ``ticket``: the queued
+        job's ticket (its progress is updated), else a new one."""
         row.id = result.task_id
         row.status = "SUBMITTED"
         row.created_at = _utc(self.timing.clock())
         row.properties.update({k: v for k, v in result.properties.items()
                                if isinstance(v, str | int | float | bool)})
-        await self.repo.upsert(row)
-        ticket = TurnTicket(row.lang, self._cancel)
-        ticket.emit(PartShown(ProgressPart(status_progress(row, result.position), ref=JOB)))
+        if held is not None:
+            self._held_slots[row.id] = held
+        try:
+            await self.repo.upsert(row)
+        except BaseException:
+            await self._release(row.id)
+            raise
+        progress = ProgressPart(status_progress(row, result.position), ref=JOB)
+        if ticket is None:
+            ticket = TurnTicket(row.lang, self._cancel)
+            ticket.emit(PartShown(progress))
+        else:
+            ticket.emit(PartUpdated(PartUpdate(JOB, progress)))
         self._follow(row, ticket)
         return ticket
 
@@ -136,14 +245,28 @@ class Midjourney:
         state: dict[str, Any] = {"row": row, "percent": None, "last_update": None}
         if ticket is not None:
             self._tickets[row.id] = ticket
+        elif row.id not in self._held_slots:  # resumed after a restart: it runs
+            self._held_slots[row.id] = self.core.image_jobs.occupy(
+                _chat(row), Actor(row.platform, row.requester_id), "mj")
         self.tracker.follow(row.id, submitted, self.timeout, state)
 
+    async def _release(self, task_id: str) -> None:
+        """Free the queue slot a task held (no-op when it held none)."""
+        held = self._held_slots.pop(task_id, None)
+        if held is not None:
+            await held.close()
+
     def _cancel(self, ticket: TurnTicket) -> None:
+        waiter = self._waiting.get(ticket)
+        if waiter is not None:  # still queued (or submitting): the waiter ends it
+            waiter.cancel()
+            return
         task_id = next((k for k, v in self._tickets.items() if v is ticket), None)
         if task_id is None:
             return
         follow = self.tracker.unfollow(task_id)
         self._tickets.pop(task_id, None)
+        self._spawn(self._release(task_id))
         ticket.emit(TurnCancelled())
         if follow is not None:
             row: MjTaskRow = follow.state["row"]
@@ -214,6 +337,7 @@ class Midjourney:
         """Hand the final events to the waiting ticket, or post them through the outbox
         (held until the platform's adapter attaches)."""
         ticket = self._tickets.pop(row.id, None)
+        await self._release(row.id)
         row.notified = ticket is not None or self.core.outbox.attached(row.platform)
         await self.repo.update([row])  # first: a restart now never posts it twice
         if ticket is not None:

@@ -216,14 +216,19 @@ def queued_progress(position: int, ref: str = "job") -> ProgressPart:
     return ProgressPart(Progress("image.queued", {"position": position}), ref=ref)
 
 
-def report_position(ticket: TurnTicket, ref: str = "job", *,
-                    shown: bool = True) -> PositionCallback:
+def report_position(ticket: TurnTicket, ref: str = "job", *, shown: bool = True,
+                    showing: int = 0) -> PositionCallback:
     """A position callback updating the job's progress part ``ref`` on ``ticket`` in
     place (``PartUpdated``); with ``shown=False`` the first report shows it
-    (``PartShown``), later ones update it."""
+    (``PartShown``), later ones update it. ``showing``: the position already on
+    screen (not repeated)."""
     first = [not shown]
+    last = [showing]
 
     async def report(position: int) -> None:
+        if position == last[0]:
+            return
+        last[0] = position
         part = queued_progress(position, ref)
         if first[0]:
             first[0] = False

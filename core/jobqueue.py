@@ -1,7 +1,9 @@
 """A fair per-chat queue for image jobs (DALL·E/CogView images, Midjourney tasks).
 
-Every image job runs inside ``async with queue.slot(chat, actor, kind, limits=...)``:
-the block runs when the job's turn has come, at most ``limits.per_chat`` jobs at once
+Every image job runs inside ``async with queue.slot(chat, actor, kind, limits=...)``
+(or ``join`` → ``QueuedJob.wait`` → ``QueuedJob.release`` for a job that outlives a
+block, e.g. a Midjourney task held until it finishes): the block runs when the job's
+turn has come, at most ``limits.per_chat`` jobs at once
 in one chat and ``limits.per_user`` at once for one user there (0 = no limit).
 
 Fairness is round robin across users: each job gets a *round* — the user's next round,

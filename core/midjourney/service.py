@@ -21,14 +21,7 @@ from typing import TYPE_CHECKING, Any
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.tickets import TurnTicket
 from core.errors import ChatbridgeError
-from core.events import (
-    PartShown,
-    PartUpdated,
-    TurnCancelled,
-    TurnEvent,
-    TurnFailed,
-    TurnFinal,
-)
+from core.events import PartShown, PartUpdated, TurnCancelled, TurnEvent, TurnFailed, TurnFinal
 from core.image_jobs import ImageJob, queued_progress, report_position
 from core.metering import CallInfo, Meter
 from core.midjourney import texts  # noqa: F401  (registers the texts)
@@ -173,11 +166,19 @@ class Midjourney:
                 return Launched(None, result)
             return Launched(await self.follow_result(result, job.row, held=held), None)
         ticket = TurnTicket(job.row.lang, self._cancel)
-        ticket.emit(PartShown(queued_progress(held.position, JOB)))
+        position = held.position
+        ticket.emit(PartShown(queued_progress(position, JOB)))
         waiter = asyncio.create_task(self._when_turn(job, chat, actor, held, ticket,
-                                                     late_modal))
+                                                     late_modal, position))
         self._waiting[ticket] = waiter
-        waiter.add_done_callback(lambda _task: self._waiting.pop(ticket, None))
+
+        def done(task: asyncio.Task[None]) -> None:
+            self._waiting.pop(ticket, None)
+            if task.cancelled():  # perhaps before it ran: end the ticket, free the place
+                ticket.emit(TurnCancelled())
+                self._spawn(held.close())
+
+        waiter.add_done_callback(done)
         return Launched(ticket, None)
 
     async def start_job(self, job: Job, chat: ChatRef, actor: Actor) -> TurnTicket:
@@ -187,10 +188,11 @@ class Midjourney:
         return launched.ticket
 
     async def _when_turn(self, job: Job, chat: ChatRef, actor: Actor, held: ImageJob,
-                         ticket: TurnTicket, late_modal: LateModal | None) -> None:
+                         ticket: TurnTicket, late_modal: LateModal | None,
+                         position: int) -> None:
         """A queued job: wait for its turn (position updates), submit, follow."""
         try:
-            await held.wait(report_position(ticket, JOB))
+            await held.wait(report_position(ticket, JOB, showing=position))
             ticket.emit(PartUpdated(PartUpdate(JOB, ProgressPart(status_progress(job.row),
                                                                  ref=JOB))))
             result = await self.submit(job, chat, actor, held)
@@ -205,6 +207,7 @@ class Midjourney:
         except asyncio.CancelledError:
             await held.close()
             ticket.emit(TurnCancelled())
+            raise
         except ChatbridgeError as exc:
             await held.close()
             ticket.emit(TurnFailed(exc.key, exc.params))

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,9 +41,9 @@ from core.conversation.keys import Actor, ChatRef
 from core.conversation.settings import SettingsService
 from core.conversation.tickets import TurnTicket
 from core.errors import UserInputError
-from core.events import PartShown, PartUpdated
+from core.events import PartShown, PartUpdated, TurnEvent
 from core.jobqueue import ImageJobQueue, JobSlot, PositionCallback, QueuedJob, QueueLimits
-from core.parts import PartUpdate, Progress, ProgressPart, Who
+from core.parts import MediaPart, PartUpdate, Progress, ProgressPart, Who
 from core.storage import Store
 from core.storage.schema import utc_now
 
@@ -241,3 +242,31 @@ def report_position(ticket: TurnTicket, ref: str = "job", *, shown: bool = True,
 
 def _midnight(now: datetime) -> datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+class MentionedTicket(TurnTicket):
+    """``inner``'s events, with ``mention`` (the adapter's Markdown mention of the
+    requester, e.g. ``<@42>`` on Discord) put before the caption of every result part
+    that asks for it (``MediaPart.mention_requester``). Cancelling cancels ``inner``."""
+
+    def __init__(self, inner: TurnTicket, mention: str) -> None:
+        super().__init__(inner.language, lambda _ticket: inner.cancel())
+        self._inner = inner
+        self._mention = mention
+
+    async def __anext__(self) -> TurnEvent:
+        event = await self._inner.__anext__()
+        self.result = self._inner.result
+        if isinstance(event, PartShown) and isinstance(event.part, MediaPart):
+            return PartShown(self._mentioned(event.part))
+        if isinstance(event, PartUpdated) and isinstance(event.update.part, MediaPart):
+            return PartUpdated(PartUpdate(event.update.ref, self._mentioned(event.update.part)))
+        return event
+
+    def _mentioned(self, part: MediaPart) -> MediaPart:
+        if not part.mention_requester or not part.media or not self._mention:
+            return part
+        first = part.media[0]
+        caption = f"{self._mention} {first.caption}".strip()
+        return dataclasses.replace(part, media=(dataclasses.replace(first, caption=caption),
+                                                *part.media[1:]))

@@ -77,6 +77,9 @@ class Inbound:
     attachments: tuple[AttachmentRef, ...] = ()
     unreadable: str = ""
     may_continue: bool = False
+    message_id: str = ""
+    """The platform id of the message (commands get it as ``reply_to``: results posted
+    later reply to it); "" when unknown."""
 
     @property
     def addressed(self) -> bool:
@@ -173,6 +176,8 @@ class InboundPipeline:
             return await self._refuse(chat, actor, "error.unknown_command", name=parsed.name)
         if spec.name != "ask":
             args = dict(parsed.args)
+            if message.message_id:
+                args.setdefault("reply_to", message.message_id)
             if message.attachments and any(p.kind is ParamKind.IMAGE for p in spec.params):
                 refs = [ref for ref in message.attachments if ref.kind == "image"]
                 images = await self.load_images(message.chat, message.actor, refs)

@@ -199,14 +199,15 @@ class TelegramHandlers:
             replies_to_bot=replies_to_bot(first, me.id), bot_username=me.username or "",
             attachments=tuple(attachment_refs(bot, sources)),
             unreadable=next(filter(None, map(unreadable_kind, messages)), ""),
-            may_continue=utf16_len(first.text or "") >= LONG_PART_UNITS)
+            may_continue=utf16_len(first.text or "") >= LONG_PART_UNITS,
+            message_id=str(first.message_id))
         result = await self.core.receive(inbound)
         if isinstance(result, Refusal):
             await self.replies.send_text(bot, first, result.text)
         elif isinstance(result, CommandReply):
             await self.buttons.present_parts(bot, first, result, chat, actor)
         elif isinstance(result, TurnTicket):
-            self.buttons.present_ticket(bot, first, result, int(actor.user_id))
+            self.buttons.present_ticket(bot, first, result, int(actor.user_id), actor.name)
 
     async def present(self, presenter: StreamPresenter) -> None:
         """Run a stream presenter; its turn is forgotten afterwards."""

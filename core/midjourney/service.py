@@ -154,6 +154,7 @@ class Midjourney:
         N" (updated in place) and the submit happens at the job's turn: errors end the
         ticket with ``TurnFailed``; a modal answer shows ``late_modal(result)``'s part.
         Raises ``ImageAllowanceExceeded`` before queueing."""
+        job.row.properties.setdefault("requester_name", actor.name)  # for mentions later
         held = await self.core.image_jobs.join(chat, actor, "mj")
         if held.started:
             try:
@@ -356,8 +357,9 @@ class Midjourney:
         for event in events:
             ticket.emit(event)
         mention = "" if row.is_private else row.requester_id
-        self._spawn(self.core.outbox.send(Delivery(_chat(row), ticket, row.request_message_id,
-                                                   mention)))
+        self._spawn(self.core.outbox.send(Delivery(
+            _chat(row), ticket, row.request_message_id, mention,
+            str(row.properties.get("requester_name") or ""))))
 
     async def _flush_held(self, platform: str) -> None:
         ready = [(row, events) for row, events in self._held if row.platform == platform]

@@ -36,9 +36,10 @@ class Presses:
     def __init__(self, mj: Midjourney) -> None:
         self.mj = mj
         actions = mj.core.actions
-        actions.register("mj.button", self.button)
-        actions.register("mj.imagine", self.imagine)
-        actions.register("mj.seed", self.seed)
+        who = mj.core.images_button_who  # result buttons: the chat setting at press time
+        actions.register("mj.button", self.button, who=who)
+        actions.register("mj.imagine", self.imagine, who=who)
+        actions.register("mj.seed", self.seed, who=who)
         actions.register("mj.modal", self.modal_prompt)
         actions.register("mj.mask.toggle", self.toggle)
         actions.register("mj.mask.done", self.done)

@@ -15,10 +15,15 @@ from core.midjourney import service
 from core.midjourney.tracker import Timing
 from tests.adapters.telegram.conftest import TelegramWorld
 from tests.core.midjourney.conftest import VirtualClock
-from tests.fakes.gateway_mj import FakeMidjourney, install_midjourney
+from tests.fakes.gateway_mj import STEPS, FakeMidjourney, install_midjourney
 from tests.fakes.telegram_models import SentMessage
 
 ADA, ANN, BOB, CAT = 7, 42, 43, 44
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return {"mj_task_timeout": 1e6}  # a held task never times out in virtual time
 
 
 @pytest.fixture(autouse=True)
@@ -79,6 +84,15 @@ async def test_group_jobs_queue_fairly_reply_mention_and_guard_buttons(
     assert ann2_status.history[-2:] == ["⏳ Queued: position 1", "⏳ Queued: position 2"]
     assert prompts(mj) == ["fox one"]  # the running task holds the only slot
 
+    mj.stuck = True  # Bob's task (submitted when Ann's first ends) waits for the test
+    clock.running.set()
+    await tg.wait_until(lambda: prompts(mj) == ["fox one", "bob cat"] or None)
+    clock.running.clear()
+    await tg.wait_until(lambda: ann2_status.text == "⏳ Queued: position 1" or None)
+    assert ann2_status.history[-3:] == ["⏳ Queued: position 1", "⏳ Queued: position 2",
+                                        "⏳ Queued: position 1"]  # moved up, in place
+    bobs_task = mj.tasks[next(reversed(mj.tasks))]
+    bobs_task.steps, mj.stuck = STEPS, False
     clock.running.set()
 
     def results() -> dict[int, SentMessage] | None:
@@ -89,7 +103,6 @@ async def test_group_jobs_queue_fairly_reply_mention_and_guard_buttons(
 
     found = await tg.wait_until(results, timeout=20)
     assert prompts(mj) == ["fox one", "bob cat", "fox two"]  # round robin
-    assert "⏳ Queued: position 1" in ann2_status.history[2:]  # moved up when Ann's ended
     for request, user_id, name in ((ann1, ANN, "Ann"), (ann2, ANN, "Ann"), (bob1, BOB, "Bob")):
         result = found[request["message_id"]]
         assert result.text.startswith(f"{name} ")  # the caption starts with the mention

@@ -12,6 +12,7 @@ results are posted through ``core.outbox`` (held until the platform's adapter at
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from core.app import ChatCore
 
 log = logging.getLogger(__name__)
+CLOSE_GRACE = 2.0  # seconds ``close`` waits for pending row writes and deliveries
 
 
 def new_timing() -> Timing:
@@ -90,10 +92,8 @@ class Midjourney:
         self._tickets: dict[str, TurnTicket] = {}
         self._held: list[tuple[MjTaskRow, list[TurnEvent]]] = []
         self._sending: set[asyncio.Task[Any]] = set()
-        self._waiting: dict[TurnTicket, asyncio.Task[None]] = {}
-        """Queued jobs (not submitted yet) by ticket."""
-        self._held_slots: dict[str, ImageJob] = {}
-        """Queue slots held by followed tasks, by task id (released when they end)."""
+        self._waiting: dict[TurnTicket, asyncio.Task[None]] = {}  # queued, not submitted
+        self._held_slots: dict[str, ImageJob] = {}  # by task id, released at its end
 
     @property
     def timing(self) -> Timing:
@@ -113,6 +113,9 @@ class Midjourney:
         await self.tracker.close()
         for waiter in list(self._waiting.values()):
             waiter.cancel()
+        with contextlib.suppress(TimeoutError):  # let row writes finish (a cancelled
+            async with asyncio.timeout(CLOSE_GRACE):  # SQLite write can hang the close)
+                await self.settle()
         for task in list(self._sending):
             task.cancel()
         await asyncio.gather(*self._waiting.values(), return_exceptions=True)
@@ -122,12 +125,11 @@ class Midjourney:
     # --- submitting --------------------------------------------------------------------
     async def submit(self, job: Job, chat: ChatRef, actor: Actor,
                      held: ImageJob | None = None) -> SubmitResult:
-        """Run ``job.call`` inside ``core.metering`` (``CallInfo("mj", <price name>, unit
+        """Run ``job.call`` inside ``core.metering`` (``CallInfo("mj", <price>, unit
         "calls")``): refused submits record outcome ``failed`` and raise typed errors.
-
-        Without ``held`` the call takes (and frees) a slot of ``core.image_jobs`` itself
-        (for submits that start no task); with it, the held job's allowance reservation
-        is given back once the ledger row is written (the slot stays held)."""
+        Without ``held`` the call takes (and frees) an ``image_jobs`` slot itself; with
+        it, the held job's allowance reservation is given back once the ledger row is
+        written (the slot stays held)."""
         async def body(meter: Meter) -> SubmitResult:
             result = await job.call()
             meter.count(1, "calls")
@@ -144,16 +146,14 @@ class Midjourney:
 
     async def launch(self, job: Job, chat: ChatRef, actor: Actor, *,
                      late_modal: LateModal | None = None) -> Launched:
-        """Queue ``job`` in the chat's fair queue (``core.image_jobs``) and run it when its
-        turn comes; the slot is held until the task it creates finishes (success,
-        failure, timeout or cancel).
-
-        If the job may start at once it is submitted now: typed errors raise (nothing
-        stored, the allowance given back) and a modal answer is returned as
-        ``Launched.modal`` (no task runs). Otherwise the ticket shows "queued: position
-        N" (updated in place) and the submit happens at the job's turn: errors end the
-        ticket with ``TurnFailed``; a modal answer shows ``late_modal(result)``'s part.
-        Raises ``ImageAllowanceExceeded`` before queueing."""
+        """Queue ``job`` in the chat's fair queue (``core.image_jobs``; raises
+        ``ImageAllowanceExceeded`` first) and run it at its turn; the slot is held until
+        the task it creates ends (success, failure, timeout or cancel). A job that may
+        start at once is submitted now: typed errors raise (nothing stored, allowance
+        given back), a modal answer is returned as ``Launched.modal`` (no task runs).
+        Otherwise the ticket shows "queued: position N" (updated in place) and the submit
+        happens at the job's turn: errors end the ticket with ``TurnFailed``; a modal
+        answer shows ``late_modal(result)``'s part."""
         job.row.properties.setdefault("requester_name", actor.name)  # for mentions later
         held = await self.core.image_jobs.join(chat, actor, "mj")
         if held.started:
@@ -184,9 +184,9 @@ class Midjourney:
 
     async def start_job(self, job: Job, chat: ChatRef, actor: Actor) -> TurnTicket:
         """``launch`` a job whose submit never answers with a modal; the ticket."""
-        launched = await self.launch(job, chat, actor)
-        assert launched.ticket is not None, "a modal answer to a non-button submit"
-        return launched.ticket
+        ticket = (await self.launch(job, chat, actor)).ticket
+        assert ticket is not None, "a modal answer to a non-button submit"
+        return ticket
 
     async def _when_turn(self, job: Job, chat: ChatRef, actor: Actor, held: ImageJob,
                          ticket: TurnTicket, late_modal: LateModal | None,

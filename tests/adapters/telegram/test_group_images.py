@@ -140,6 +140,10 @@ async def test_a_non_admin_cannot_change_the_image_settings(world: TelegramWorld
     for user_id, text in ((CAT, "Only chat admins can do that."),
                           (BOB, "只有群管理员可以这样做。")):
         request = tg.command(group, user_id, "/settings image_buttons anyone chat")
-        refusal = await tg.wait_until(lambda r=request: reply_to(world, group.id, r))
+
+        def answered(request: dict[str, Any] = request) -> SentMessage | None:
+            return reply_to(world, group.id, request)
+
+        refusal = await tg.wait_until(answered)
         assert refusal.text == text
     assert await world.core.images_button_who(ChatRef("telegram", str(group.id))) == "requester"

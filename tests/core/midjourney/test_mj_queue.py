@@ -84,6 +84,7 @@ async def test_a_failed_or_cancelled_task_frees_its_slot(
     queue = core.image_jobs.queue
     await asyncio.wait_for(_until(lambda: queue.running(GROUP) == 0), 10)
     assert queue.waiting(GROUP) == 0
+    await core.midjourney.settle()  # the cancelled task's row is written before closing
 
 
 async def test_a_press_queues_behind_a_running_task_and_may_answer_with_a_modal(
@@ -138,3 +139,37 @@ async def test_resumed_tasks_hold_slots_and_release_them(
 async def _until(condition: object) -> None:
     while not condition():  # type: ignore[operator]
         await asyncio.sleep(0.01)
+
+
+async def test_the_daily_allowance_counts_image_and_mj_jobs_once(
+        make_core: CoreFactory, mj: FakeMidjourney, clock: VirtualClock,
+        fake_gateway: FakeGateway, tmp_path: Path) -> None:
+    from tests.fakes.gateway_images import install_images
+    install_images(fake_gateway)
+    core = await make_core(image_daily_allowance=3, image_jobs_per_user=2,
+                           data_dir=tmp_path / "data")
+    image = await core.run_command_text("/image a castle dall-e-2", GROUP, ANN)
+    assert image is not None and image.ticket is not None
+    await events_of(image.ticket)  # 1 image used
+    clock.running.clear()  # an MJ task runs (and holds its slot) while Ann asks again
+    running = await core.run_command_text("/mj a fox", GROUP, ANN)
+    assert running is not None and not running.is_error
+    # the running task counts once (its ledger row), not also as a reservation
+    second = await core.run_command_text("/mj a cat", GROUP, ANN)
+    assert second is not None and not second.is_error
+    third = await core.run_command_text("/image a boat dall-e-2", GROUP, ANN)
+    assert third is not None and third.ticket is not None  # /image refuses on its ticket
+    refused = (await events_of(third.ticket))[-1]
+    assert isinstance(refused, TurnFailed) and refused.key == "image.allowance_used_up"
+    assert core.failure_text(refused, "en").startswith(
+        "You have used your 3 images for today (3 of 3,")
+    fourth = await core.run_command_text("/mj a bird", GROUP, ANN)
+    assert fourth is not None and fourth.is_error and fourth.ticket is None
+    assert fourth.text.startswith("You have used your 3 images for today (3 of 3,")
+    assert core.t("image.allowance_used_up", "zh", limit=3, used=3, hours=1,
+                  minutes=2).startswith("你今天的 3 张图片额度已用完")
+    other = await core.run_command_text("/mj a dog", GROUP, BOB)  # Bob's own allowance
+    assert other is not None and not other.is_error
+    clock.running.set()
+    for reply in (running, second, other):
+        result_media(await events_of(reply.ticket))

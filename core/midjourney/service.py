@@ -54,8 +54,7 @@ def new_timing() -> Timing:
     return Timing()
 
 
-LateModal = Callable[[SubmitResult], Awaitable[ReplyPart]]
-"""Builds the part shown when a queued button press is answered with a modal."""
+LateModal = Callable[[SubmitResult], Awaitable[ReplyPart]]  # a queued press's modal part
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,8 +198,7 @@ class Midjourney:
             result = await self.submit(job, chat, actor, held)
             if result.kind == "modal":
                 await held.close()
-                if late_modal is None:
-                    raise RuntimeError("a modal answer to a non-button submit")
+                assert late_modal is not None, "a modal answer to a non-button submit"
                 ticket.emit(PartUpdated(PartUpdate(JOB, await late_modal(result))))
                 ticket.emit(TurnFinal(turn_id=result.task_id, model="midjourney", text=""))
                 return
@@ -256,8 +254,7 @@ class Midjourney:
 
     async def _release(self, task_id: str) -> None:
         """Free the queue slot a task held (no-op when it held none)."""
-        held = self._held_slots.pop(task_id, None)
-        if held is not None:
+        if (held := self._held_slots.pop(task_id, None)) is not None:
             await held.close()
 
     def _cancel(self, ticket: TurnTicket) -> None:
@@ -268,10 +265,13 @@ class Midjourney:
         task_id = next((k for k, v in self._tickets.items() if v is ticket), None)
         if task_id is None:
             return
-        follow = self.tracker.unfollow(task_id)
         self._tickets.pop(task_id, None)
-        self._spawn(self._release(task_id))
         ticket.emit(TurnCancelled())
+        follow = self.tracker.get(task_id)
+        if follow is not None and not self.core.outbox.attached(follow.state["row"].platform):
+            return  # its adapter is stopping: the task goes on, its result via the outbox
+        follow = self.tracker.unfollow(task_id)
+        self._spawn(self._release(task_id))
         if follow is not None:
             row: MjTaskRow = follow.state["row"]
             row.notified = True

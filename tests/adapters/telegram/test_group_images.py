@@ -10,10 +10,18 @@ from typing import Any
 
 import pytest
 
+from adapters.telegram import TelegramBot
+from core.app import ChatCore
 from core.conversation.keys import ChatRef
 from core.midjourney import service
 from core.midjourney.tracker import Timing
-from tests.adapters.telegram.conftest import TelegramWorld
+from tests.adapters.telegram.conftest import (
+    FAST_LIMITS,
+    FAST_TIMINGS,
+    TelegramWorld,
+    make_bot_settings,
+    make_settings,
+)
 from tests.core.midjourney.conftest import VirtualClock
 from tests.fakes.gateway_mj import STEPS, FakeMidjourney, install_midjourney
 from tests.fakes.telegram_models import SentMessage
@@ -147,3 +155,35 @@ async def test_a_non_admin_cannot_change_the_image_settings(world: TelegramWorld
         refusal = await tg.wait_until(answered)
         assert refusal.text == text
     assert await world.core.images_button_who(ChatRef("telegram", str(group.id))) == "requester"
+
+
+async def test_a_result_finished_after_a_restart_replies_to_the_request_and_mentions(
+        world: TelegramWorld, clock: VirtualClock) -> None:
+    mj = install_midjourney(world.gateway)
+    tg = world.tg
+    group = tg.group_chat()
+    tg.user(ANN, "Ann", "en")
+    clock.running.clear()  # the task is still drawing when the bot stops
+    request = tg.command(group, ANN, "/mj a fox at dawn")
+    await tg.wait_until(lambda: reply_to(world, group.id, request, "⏳"))
+    assert prompts(mj) == ["a fox at dawn"]
+
+    await world.bot.stop()
+    await world.core.close()
+    world.core = await ChatCore.create(make_settings(world.gateway, tg, world.tmp_path,
+                                                     mj_task_timeout=1e6))
+    world.bot = TelegramBot(world.core, make_bot_settings(tg), timings=FAST_TIMINGS,
+                            limits=FAST_LIMITS, album_delay=0.2, polling_timeout=1)
+    await world.bot.start()
+    assert world.core.midjourney.tracker.following == list(mj.tasks)  # resumed
+    clock.running.set()
+
+    result = await tg.wait_until(lambda: next(
+        (m for m in tg.bot_messages(group.id) if m.photo and callback_exists(m, "U1")), None),
+        timeout=20)
+    assert result.reply_to == request["message_id"]  # the reply target was stored
+    assert result.text.startswith("Ann ")
+    assert {"type": "text_link", "offset": 0, "length": 3,
+            "url": f"tg://user?id={ANN}"} in result.entities
+    [send] = [c for c in tg.calls_of("sendPhoto") if "U1" in str(c.params)]
+    assert send.params["reply_parameters"]["allow_sending_without_reply"] is True

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
+from core.app import ChatCore
 from core.midjourney import service
 from core.midjourney.tracker import Timing
-from tests.adapters.discord.conftest import ADMIN, USER, DiscordWorld
+from tests.adapters.discord.conftest import ADMIN, USER, DiscordWorld, make_settings, start_bot
 from tests.core.midjourney.conftest import VirtualClock
 from tests.fakes.discord_models import FakeInteraction, FakeMessage
 from tests.fakes.gateway_mj import STEPS, FakeMidjourney, install_midjourney
@@ -125,3 +126,28 @@ async def test_a_non_admin_cannot_change_the_image_settings(world: DiscordWorld)
             user_id=CAT, channel_id=world.channel, locale=locale)
         refusals.append(await world.wait_ephemeral(inter))
     assert refusals == ["Only chat admins can do that.", "只有群管理员可以这样做。"]
+
+
+async def test_a_result_finished_after_a_restart_replies_to_the_request_and_mentions(
+        world: DiscordWorld, clock: VirtualClock) -> None:
+    mj = install_midjourney(world.gateway)
+    dc = world.dc
+    clock.running.clear()  # the task is still drawing when the bot stops
+    request = await dc.slash("mj", {"prompt": "a fox at dawn"}, user_id=ANN,
+                             channel_id=world.channel)
+    await dc.wait_until(lambda: answering(world, request, "⏳"))
+    assert prompts(mj) == ["a fox at dawn"] and request.original_id
+
+    await world.bot.stop()
+    await world.core.close()
+    world.core = await ChatCore.create(make_settings(world.gateway, dc, world.tmp_path))
+    world.core.midjourney.timeout = 1e6
+    world.bot = await start_bot(world.core, world.settings)
+    assert world.core.midjourney.tracker.following == list(mj.tasks)  # resumed
+    clock.running.set()
+
+    result = await dc.wait_until(lambda: next(
+        (m for m in world.bot_messages(world.channel)
+         if m.attachments and has_button(m, "U1")), None), timeout=20)
+    assert result.reference_id == request.original_id  # the reply target was stored
+    assert result.content.startswith(f"<@{ANN}> ")

@@ -104,6 +104,9 @@ class PromptRequest:
 
 
 ActionHandler = Callable[[ActionContext], Awaitable[ActionOutcome]]
+WhoResolver = Callable[[ChatRef], Awaitable[Who]]
+"""Who may press a kind's buttons in a chat, decided at press time (e.g. the chat
+setting ``image_buttons``); it replaces the ``who`` stored with the action."""
 ActionSpec = tuple[str, dict[str, Any]]
 """``(kind, payload)`` of one action to create."""
 
@@ -119,13 +122,20 @@ class ActionService:
         self._core = core
         self._handlers: dict[str, ActionHandler] = {}
         self._answers: dict[str, bool] = {}
+        self._who: dict[str, WhoResolver] = {}
         self.clock = clock
         self.purge_every = PURGE_EVERY
         self._created = 0
 
-    def register(self, kind: str, handler: ActionHandler) -> None:
-        """Run ``handler`` for presses of actions of ``kind`` (replaces an earlier one)."""
+    def register(self, kind: str, handler: ActionHandler, *,
+                 who: WhoResolver | None = None) -> None:
+        """Run ``handler`` for presses of actions of ``kind`` (replaces an earlier one);
+        ``who``: decide who may press at press time instead of the stored ``who``."""
         self._handlers[kind] = handler
+        if who is None:
+            self._who.pop(kind, None)
+        else:
+            self._who[kind] = who
 
     def register_answer(self, kind: str, *, accepts_mask: bool = False) -> None:
         """A reply to a message carrying a button of ``kind`` answers that action like a
@@ -234,7 +244,9 @@ class ActionService:
             return _notice("action.unknown", lang)
         if row.expires_at is not None and row.expires_at <= self.clock():
             return _notice("action.expired", lang)
-        refusal = self._refusal(row, chat, actor)
+        resolver = self._who.get(row.kind)
+        refusal = self._refusal(row, chat, actor,
+                                await resolver(chat) if resolver is not None else row.who)
         if refusal:
             return _notice(refusal, lang)
         context = ActionContext(kind=row.kind, payload=row.payload, chat=chat, actor=actor,
@@ -257,21 +269,21 @@ class ActionService:
             raise UserInputError("action.unknown")
         if row.expires_at is not None and row.expires_at <= self.clock():
             raise UserInputError("action.expired")
-        refusal = self._refusal(row, chat, actor)
+        refusal = self._refusal(row, chat, actor, row.who)
         if refusal:
             raise UserInputError(refusal)
         return row
 
-    def _refusal(self, row: StoredAction, chat: ChatRef, actor: Actor) -> str:
+    def _refusal(self, row: StoredAction, chat: ChatRef, actor: Actor, who: str) -> str:
         """The notice key refusing ``actor``, or "" when they may press the button.
 
         ``admins``: chat admins, bot admins, and anyone in a private chat (the chat
         is theirs), as for chat-admin commands."""
-        if row.who not in _WHO:  # fail closed on a row this version does not know
+        if who not in _WHO:  # fail closed on a row this version does not know
             return "action.unknown"
-        if row.who == "requester" and actor.user_id != row.owner_id:
+        if who == "requester" and actor.user_id != row.owner_id:
             return "action.not_yours"
-        if row.who == "admins" and not (
+        if who == "admins" and not (
                 actor.is_chat_admin or self._core.is_bot_admin(actor) or chat.is_private):
             return "action.admins_only"
         return ""

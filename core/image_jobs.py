@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,9 +41,9 @@ from core.conversation.keys import Actor, ChatRef
 from core.conversation.settings import SettingsService
 from core.conversation.tickets import TurnTicket
 from core.errors import UserInputError
-from core.events import PartShown, PartUpdated
-from core.jobqueue import ImageJobQueue, JobSlot, PositionCallback, QueueLimits
-from core.parts import PartUpdate, Progress, ProgressPart, Who
+from core.events import PartShown, PartUpdated, TurnEvent
+from core.jobqueue import ImageJobQueue, JobSlot, PositionCallback, QueuedJob, QueueLimits
+from core.parts import MediaPart, PartUpdate, Progress, ProgressPart, Who
 from core.storage import Store
 from core.storage.schema import utc_now
 
@@ -139,23 +140,37 @@ class ImageJobs:
         self.queue = ImageJobQueue()
         self.allowance = DailyAllowance(store, clock)
 
-    @contextlib.asynccontextmanager
-    async def slot(self, chat: ChatRef, actor: Actor, kind: str, *, units: float = 1,
-                   on_position: PositionCallback | None = None) -> AsyncIterator[JobSlot]:
-        """Reserve ``units`` images of the allowance, wait for the job's turn in the
-        chat's queue (``on_position`` gets its position while it waits), run the block.
+    async def join(self, chat: ChatRef, actor: Actor, kind: str, *,
+                   units: float = 1) -> ImageJob:
+        """Reserve ``units`` images of the allowance and put the job in the chat's queue
+        at once (``ImageJob.started`` when it may run now). Raises
+        ``ImageAllowanceExceeded`` (nothing queued) when the allowance is short.
 
         Limits come from the chat settings ``image_daily_allowance``,
-        ``image_jobs_per_chat`` and ``image_jobs_per_user``. Raises
-        ``ImageAllowanceExceeded`` before queueing when the allowance is short."""
+        ``image_jobs_per_chat`` and ``image_jobs_per_user``."""
         effective = await self._settings.resolve(chat, actor)
         limits = QueueLimits(int(effective["image_jobs_per_chat"]),
                              int(effective["image_jobs_per_user"]))
         allowance = int(effective["image_daily_allowance"])
-        async with (self.allowance.reserve(actor, units, allowance),
-                    self.queue.slot(chat, actor, kind, limits=limits,
-                                    on_position=on_position) as slot):
-            yield slot
+        reservation = contextlib.AsyncExitStack()
+        await reservation.enter_async_context(self.allowance.reserve(actor, units, allowance))
+        return ImageJob(self.queue.join(chat, actor, kind, limits=limits), reservation)
+
+    def occupy(self, chat: ChatRef, actor: Actor, kind: str) -> ImageJob:
+        """A job already running (a task resumed after a restart): it takes a slot at
+        once and reserves nothing (its ledger row already counts)."""
+        return ImageJob(self.queue.occupy(chat, actor, kind), contextlib.AsyncExitStack())
+
+    @contextlib.asynccontextmanager
+    async def slot(self, chat: ChatRef, actor: Actor, kind: str, *, units: float = 1,
+                   on_position: PositionCallback | None = None) -> AsyncIterator[JobSlot]:
+        """``join``, wait for the job's turn (``on_position`` gets its position while it
+        waits), run the block, then release the slot and the reservation."""
+        job = await self.join(chat, actor, kind, units=units)
+        try:
+            yield await job.wait(on_position)
+        finally:
+            await job.close()
 
     async def button_who(self, chat: ChatRef) -> Who:
         """Who may press an image result's buttons in ``chat`` (chat setting
@@ -164,19 +179,57 @@ class ImageJobs:
         return "anyone" if chosen == "anyone" else "requester"
 
 
+class ImageJob:
+    """A queued or running image job: its place in the chat's queue and its allowance
+    reservation. ``close()`` (idempotent) frees both; ``settle()`` gives back only the
+    reservation (once the job's metered call has written its ledger row, which counts
+    from then on) and keeps the slot — a Midjourney task holds it until it finishes."""
+
+    def __init__(self, queued: QueuedJob, reservation: contextlib.AsyncExitStack) -> None:
+        self.queued = queued
+        self._reservation = reservation
+
+    @property
+    def started(self) -> bool:
+        return self.queued.started
+
+    @property
+    def position(self) -> int:
+        """1-based queue position while waiting, 0 once started."""
+        return self.queued.position
+
+    async def wait(self, on_position: PositionCallback | None = None) -> JobSlot:
+        """Wait for the job's turn (see ``QueuedJob.wait``)."""
+        return await self.queued.wait(on_position)
+
+    async def settle(self) -> None:
+        """Give back the allowance reservation (the ledger counts the job now)."""
+        await self._reservation.aclose()
+
+    async def close(self) -> None:
+        """Free the queue slot (or leave the queue) and the reservation."""
+        self.queued.release()
+        await self._reservation.aclose()
+
+
 def queued_progress(position: int, ref: str = "job") -> ProgressPart:
     """The "queued: position N" progress of a waiting job (1 = next)."""
     return ProgressPart(Progress("image.queued", {"position": position}), ref=ref)
 
 
-def report_position(ticket: TurnTicket, ref: str = "job", *,
-                    shown: bool = True) -> PositionCallback:
+def report_position(ticket: TurnTicket, ref: str = "job", *, shown: bool = True,
+                    showing: int = 0) -> PositionCallback:
     """A position callback updating the job's progress part ``ref`` on ``ticket`` in
     place (``PartUpdated``); with ``shown=False`` the first report shows it
-    (``PartShown``), later ones update it."""
+    (``PartShown``), later ones update it. ``showing``: the position already on
+    screen (not repeated)."""
     first = [not shown]
+    last = [showing]
 
     async def report(position: int) -> None:
+        if position == last[0]:
+            return
+        last[0] = position
         part = queued_progress(position, ref)
         if first[0]:
             first[0] = False
@@ -189,3 +242,31 @@ def report_position(ticket: TurnTicket, ref: str = "job", *,
 
 def _midnight(now: datetime) -> datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+class MentionedTicket(TurnTicket):
+    """``inner``'s events, with ``mention`` (the adapter's Markdown mention of the
+    requester, e.g. ``<@42>`` on Discord) put before the caption of every result part
+    that asks for it (``MediaPart.mention_requester``). Cancelling cancels ``inner``."""
+
+    def __init__(self, inner: TurnTicket, mention: str) -> None:
+        super().__init__(inner.language, lambda _ticket: inner.cancel())
+        self._inner = inner
+        self._mention = mention
+
+    async def __anext__(self) -> TurnEvent:
+        event = await self._inner.__anext__()
+        self.result = self._inner.result
+        if isinstance(event, PartShown) and isinstance(event.part, MediaPart):
+            return PartShown(self._mentioned(event.part))
+        if isinstance(event, PartUpdated) and isinstance(event.update.part, MediaPart):
+            return PartUpdated(PartUpdate(event.update.ref, self._mentioned(event.update.part)))
+        return event
+
+    def _mentioned(self, part: MediaPart) -> MediaPart:
+        if not part.mention_requester or not part.media or not self._mention:
+            return part
+        first = part.media[0]
+        caption = f"{self._mention} {first.caption}".strip()
+        return dataclasses.replace(part, media=(dataclasses.replace(first, caption=caption),
+                                                *part.media[1:]))

@@ -78,8 +78,8 @@ class Inbound:
     unreadable: str = ""
     may_continue: bool = False
     message_id: str = ""
-    """The platform id of the message (commands that post later, e.g. a Midjourney result
-    after a restart, reply to it); "" when unknown."""
+    """The platform id of the message (commands get it as ``reply_to``: results posted
+    later, e.g. a Midjourney result after a restart, reply to it); "" when unknown."""
 
     @property
     def addressed(self) -> bool:
@@ -176,14 +176,14 @@ class InboundPipeline:
             return await self._refuse(chat, actor, "error.unknown_command", name=parsed.name)
         if spec.name != "ask":
             args = dict(parsed.args)
+            if message.message_id:
+                args.setdefault("reply_to", message.message_id)
             if message.attachments and any(p.kind is ParamKind.IMAGE for p in spec.params):
                 refs = [ref for ref in message.attachments if ref.kind == "image"]
                 images = await self.load_images(message.chat, message.actor, refs)
                 if isinstance(images, Refusal):
                     return images
                 args.update(image_args(spec, args, images))
-            if message.message_id:
-                args.setdefault("reply_to", message.message_id)
             return await core.run_command(spec.name, args, chat, actor)
         prompt = str(parsed.args.get("prompt") or "")
         model = parsed.args.get("model")

@@ -1,7 +1,9 @@
 """A fair per-chat queue for image jobs (DALL·E/CogView images, Midjourney tasks).
 
-Every image job runs inside ``async with queue.slot(chat, actor, kind, limits=...)``:
-the block runs when the job's turn has come, at most ``limits.per_chat`` jobs at once
+Every image job runs inside ``async with queue.slot(chat, actor, kind, limits=...)``
+(or ``join`` → ``QueuedJob.wait`` → ``QueuedJob.release`` for a job that outlives a
+block, e.g. a Midjourney task held until it finishes): the block runs when the job's
+turn has come, at most ``limits.per_chat`` jobs at once
 in one chat and ``limits.per_user`` at once for one user there (0 = no limit).
 
 Fairness is round robin across users: each job gets a *round* — the user's next round,
@@ -105,15 +107,13 @@ class ImageJobQueue:
         state = self._chats.get((chat.platform, chat.chat_id))
         return state.running if state else 0
 
-    @contextlib.asynccontextmanager
-    async def slot(self, chat: ChatRef, actor: Actor, kind: str, *,
-                   limits: QueueLimits | None = None,
-                   on_position: PositionCallback | None = None) -> AsyncIterator[JobSlot]:
-        """Wait for the job's turn, run the block, then free the slot.
+    def join(self, chat: ChatRef, actor: Actor, kind: str, *,
+             limits: QueueLimits | None = None) -> QueuedJob:
+        """Put a job in ``chat``'s queue now (it may start at once: ``started``).
 
         ``limits`` (default ``QueueLimits()``) become the chat's limits from now on
-        (a raised limit starts waiting jobs at once). Cancellation while waiting
-        removes the job; it propagates as ``asyncio.CancelledError``."""
+        (a raised limit starts waiting jobs at once). The caller must ``release()`` the
+        job (idempotent) when it ends or is abandoned, whether it started or not."""
         key = (chat.platform, chat.chat_id)
         state = self._chats.get(key)
         if state is None:
@@ -127,26 +127,33 @@ class ImageJobQueue:
         user.waiting += 1
         bisect.insort(state.waiting, (job.key, job))
         self._admit(state)
-        reported: list[int] = []
+        return QueuedJob(self, key, state, job, JobSlot(chat, actor, kind))
+
+    def occupy(self, chat: ChatRef, actor: Actor, kind: str) -> QueuedJob:
+        """Count a job that is already running (e.g. a Midjourney task resumed after a
+        restart) as started at once, whatever the limits; ``release()`` it at its end."""
+        key = (chat.platform, chat.chat_id)
+        state = self._chats.get(key)
+        if state is None:
+            state = self._chats[key] = _Chat(QueueLimits())
+        user = state.users.setdefault(actor.user_id, _User())
+        job = _Job(actor.user_id, (state.round, next(self._arrivals)), started=True)
+        user.running += 1
+        state.running += 1
+        return QueuedJob(self, key, state, job, JobSlot(chat, actor, kind))
+
+    @contextlib.asynccontextmanager
+    async def slot(self, chat: ChatRef, actor: Actor, kind: str, *,
+                   limits: QueueLimits | None = None,
+                   on_position: PositionCallback | None = None) -> AsyncIterator[JobSlot]:
+        """Wait for the job's turn, run the block, then free the slot (``join``,
+        ``QueuedJob.wait``, ``QueuedJob.release``). Cancellation while waiting removes
+        the job; it propagates as ``asyncio.CancelledError``."""
+        queued = self.join(chat, actor, kind, limits=limits)
         try:
-            while not job.started:
-                position = self._position(state, job)
-                if on_position is not None and (not reported or reported[-1] != position):
-                    reported.append(position)
-                    await _report(on_position, position)
-                    continue  # positions may have moved while reporting
-                job.wake.clear()
-                await job.wake.wait()
-        except BaseException:
-            if job.started:
-                self._finish(key, state, job)
-            else:
-                self._leave(key, state, job)
-            raise
-        try:
-            yield JobSlot(chat, actor, kind, tuple(reported))
+            yield await queued.wait(on_position)
         finally:
-            self._finish(key, state, job)
+            queued.release()
 
     @staticmethod
     def _position(state: _Chat, job: _Job) -> int:
@@ -192,6 +199,60 @@ class ImageJobQueue:
         self._admit(state)
         if not state.running and not state.waiting:
             self._chats.pop(key, None)
+
+
+class QueuedJob:
+    """A job in a chat's queue (``ImageJobQueue.join``): waiting until ``started``,
+    then holding its slot until ``release()``."""
+
+    def __init__(self, queue: ImageJobQueue, key: tuple[str, str], state: _Chat, job: _Job,
+                 slot: JobSlot) -> None:
+        self._queue = queue
+        self._key = key
+        self._state = state
+        self._job = job
+        self.slot = slot
+        self.released = False
+
+    @property
+    def started(self) -> bool:
+        """Whether the job's turn has come (it holds a slot)."""
+        return self._job.started
+
+    @property
+    def position(self) -> int:
+        """The 1-based position of a waiting job (0 once started)."""
+        return 0 if self._job.started else ImageJobQueue._position(self._state, self._job)
+
+    async def wait(self, on_position: PositionCallback | None = None) -> JobSlot:
+        """Wait for the job's turn; ``on_position`` gets the position at once and on
+        every change (never for a job that starts at once). Returns the slot with the
+        reported positions. Cancellation propagates (``release()`` it afterwards)."""
+        job, reported = self._job, list[int]()
+        while not job.started and not self.released:
+            position = self.position
+            if on_position is not None and (not reported or reported[-1] != position):
+                reported.append(position)
+                await _report(on_position, position)
+                continue  # positions may have moved while reporting
+            job.wake.clear()
+            await job.wake.wait()
+        if self.released:
+            raise RuntimeError("the job was released before its turn")
+        self.slot = JobSlot(self.slot.chat, self.slot.actor, self.slot.kind,
+                            tuple(reported))
+        return self.slot
+
+    def release(self) -> None:
+        """Leave the queue (waiting) or free the slot (started); later calls do nothing."""
+        if self.released:
+            return
+        self.released = True
+        if self._job.started:
+            self._queue._finish(self._key, self._state, self._job)
+        else:
+            self._queue._leave(self._key, self._state, self._job)
+        self._job.wake.set()
 
 
 async def _report(callback: PositionCallback, position: int) -> None:

@@ -25,12 +25,14 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """What to present: ``ticket``'s events in ``chat``, replying to ``reply_to``
-    (a platform message id, ``""`` for none), mentioning ``mention_user_id`` if set."""
+    (a platform message id, ``""`` for none; adapters send without the reply when that
+    message is gone), mentioning ``mention_user_id`` (named ``mention_name``) if set."""
 
     chat: ChatRef
     ticket: TurnTicket
     reply_to: str = ""
     mention_user_id: str = ""
+    mention_name: str = ""
 
 
 Deliver = Callable[[Delivery], Awaitable[None]]

@@ -27,6 +27,7 @@ from core.commands.replies import CommandReply
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.tickets import TurnTicket
 from core.errors import UserInputError
+from core.image_jobs import MentionedTicket
 from core.outbox import Delivery
 
 log = logging.getLogger(__name__)
@@ -172,12 +173,16 @@ class ActionButtons:
             return
         reply_to = (channel.get_partial_message(int(delivery.reply_to))
                     if delivery.reply_to and hasattr(channel, "get_partial_message") else None)
-        sink = ChannelSink(channel, channel_id, reply_to=reply_to)
+        sink = ChannelSink(channel, channel_id, reply_to=reply_to)  # sent even if it is gone
         user_id = int(delivery.mention_user_id) if delivery.mention_user_id else 0
         await self.present_ticket(sink, delivery.ticket, user_id)
 
     async def present_ticket(self, sink: Sink, ticket: TurnTicket, user_id: int) -> None:
-        """Present ``ticket`` (a turn or a job) until its terminal event."""
+        """Present ``ticket`` (a turn or a job) until its terminal event; results that
+        mention the requester show ``<@user_id>`` (rendered as a mention; the sinks'
+        ``NO_MENTIONS`` keep it from pinging)."""
+        if user_id:
+            ticket = MentionedTicket(ticket, f"<@{user_id}>")
         async def report(text: str) -> None:
             for chunk in split_message(text):
                 self.handlers.remember_message((await sink.send(chunk, None)).id)

@@ -41,7 +41,11 @@ from core.inbound import Inbound, Refusal
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
-PUBLIC_COMMANDS = frozenset({"help", "models", "new"})
+JOB_COMMANDS = frozenset({"image", "edit", "vary", "mj", "blend", "describe", "shorten",
+                          "swap"})
+"""Commands starting image jobs: public, and their results reply to the command's
+response (its id is passed as ``reply_to``, kept for results posted after a restart)."""
+PUBLIC_COMMANDS = frozenset({"help", "models", "new"}) | JOB_COMMANDS
 """Commands whose answers are public; the rest (settings) are deferred ephemerally."""
 THREAD_NAME_LIMIT = 100
 OPENED_THREADS_MAX = 4096
@@ -254,6 +258,8 @@ class Handlers:
         if isinstance(args, Refusal):
             reply = CommandReply(args.text, ephemeral=True, is_error=True)
         else:
+            if spec.name in JOB_COMMANDS:  # the deferred ("thinking") response is public
+                args = {**args, "reply_to": str((await interaction.original_response()).id)}
             reply = await self.core.run_command(spec.name, args, place.chat, actor)
         await self.send_reply(interaction, reply, deferred_ephemeral=ephemeral)
 
@@ -261,25 +267,28 @@ class Handlers:
                          deferred_ephemeral: bool) -> None:
         """Show a ``CommandReply`` (split at 2000 chars); errors are always ephemeral."""
         ephemeral = reply.ephemeral or reply.is_error
-        await self.respond(interaction, reply.text, ephemeral=ephemeral,
-                           deferred_ephemeral=deferred_ephemeral,
-                           view=actions_view(reply.actions))
+        request = await self.respond(interaction, reply.text, ephemeral=ephemeral,
+                                     deferred_ephemeral=deferred_ephemeral,
+                                     view=actions_view(reply.actions))
         if (reply.parts or reply.ticket) and isinstance(interaction.channel,
                                                         discord.abc.Messageable):
             place = self._interaction_place(interaction)
             actor = self.actor_of(interaction.user, str(interaction.locale))
-            sink = ChannelSink(interaction.channel, place.channel_id)
+            sink = ChannelSink(interaction.channel, place.channel_id,  # results reply to it
+                               reply_to=None if ephemeral else request)
             await self.buttons.present_reply(sink, reply, await self.core.language_for(
                 place.chat, actor), interaction.user.id, text=False)
 
     async def respond(self, interaction: discord.Interaction, text: str, *, ephemeral: bool,
-                      deferred_ephemeral: bool, view: discord.ui.View | None = None) -> None:
+                      deferred_ephemeral: bool, view: discord.ui.View | None = None
+                      ) -> discord.Message | None:
         """Answer a deferred interaction, swapping the original if the visibility differs;
-        ``view`` (buttons) goes under the last chunk."""
+        ``view`` (buttons) goes under the last chunk. Returns the first message shown."""
         chunks = split_message(text) or ["…"]
         last = len(chunks) - 1
+        first: discord.Message | None = None
         if ephemeral == deferred_ephemeral:
-            await interaction.edit_original_response(
+            first = await interaction.edit_original_response(
                 content=chunks[0], allowed_mentions=NO_MENTIONS,
                 view=view if last == 0 else None)
             chunks = chunks[1:]
@@ -287,8 +296,10 @@ class Handlers:
             await interaction.delete_original_response()
         for index, chunk in enumerate(chunks):
             extra: dict[str, Any] = {"view": view} if view and index == len(chunks) - 1 else {}
-            await interaction.followup.send(chunk, ephemeral=ephemeral,
-                                            allowed_mentions=NO_MENTIONS, **extra)
+            sent = await interaction.followup.send(chunk, ephemeral=ephemeral,
+                                                   allowed_mentions=NO_MENTIONS, **extra)
+            first = first or sent
+        return first
 
     async def chat_command(self, interaction: discord.Interaction,
                            values: dict[str, Any]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Awaitable
 from typing import Any, Protocol
 
@@ -33,6 +34,7 @@ from core.app import ChatCore
 from core.commands.replies import CommandReply
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.tickets import TurnTicket
+from core.image_jobs import MentionedTicket
 from core.outbox import Delivery
 
 
@@ -54,6 +56,15 @@ class TelegramHandlers(Protocol):
                       *, need_admin: bool) -> tuple[ChatRef, Actor]: ...
 
 log = logging.getLogger(__name__)
+_MARKDOWN = re.compile(r"[\\`*_\[\]()~|]")
+
+
+def mention(user_id: int, name: str) -> str:
+    """A Markdown mention of a user by id (Bot API: inline links to ``tg://user?id=``
+    mention a user); "" without a user."""
+    if not user_id:
+        return ""
+    return f"[{_MARKDOWN.sub('', name).strip() or '👤'}](tg://user?id={user_id})"
 
 
 class ActionButtons:
@@ -95,7 +106,7 @@ class ActionButtons:
             else:
                 await self.present_parts(bot, message, reply, chat, actor)
         if outcome.ticket is not None:
-            self.present_ticket(bot, message, outcome.ticket, int(actor.user_id))
+            self.present_ticket(bot, message, outcome.ticket, int(actor.user_id), actor.name)
         if outcome.prompt is not None:
             await self.handlers.prompts.ask(bot, message, outcome.prompt, query.from_user)
 
@@ -123,15 +134,17 @@ class ActionButtons:
             except TelegramAPIError as error:
                 log.warning("could not show a reply part: %s", error)
         if reply.ticket is not None:
-            self.present_ticket(bot, message, reply.ticket, int(actor.user_id))
+            self.present_ticket(bot, message, reply.ticket, int(actor.user_id), actor.name)
 
     def present_ticket(self, bot: Bot, message: Message, ticket: TurnTicket,
-                       requester_id: int) -> None:
-        """Present ``ticket`` (a turn or a job) in ``message``'s chat, replying to it."""
+                       requester_id: int, name: str = "") -> None:
+        """Present ``ticket`` (a turn or a job) in ``message``'s chat, replying to it;
+        results that mention the requester name ``requester_id``."""
         handlers = self.handlers
         destination = Destination(message.chat.id, topic_of(message),
                                   message.chat.type == "private", reply_to=message.message_id)
-        turn = handlers.turns.add(ticket, requester_id, destination)
+        turn = handlers.turns.add(MentionedTicket(ticket, mention(requester_id, name)),
+                                  requester_id, destination)
         handlers.spawn(handlers.present(StreamPresenter(bot, handlers.limiter, self.core, turn,
                                                         handlers.timings)))
 
@@ -143,6 +156,7 @@ class ActionButtons:
             chat.is_private, reply_to=int(delivery.reply_to) if delivery.reply_to else None)
         requester = int(delivery.mention_user_id) if delivery.mention_user_id else 0
         handlers = self.handlers
-        turn = handlers.turns.add(delivery.ticket, requester, destination)
+        ticket = MentionedTicket(delivery.ticket, mention(requester, delivery.mention_name))
+        turn = handlers.turns.add(ticket, requester, destination)
         handlers.spawn(handlers.present(StreamPresenter(
             bot, handlers.limiter, self.core, turn, handlers.timings)))

@@ -207,7 +207,7 @@ class TelegramHandlers:
         elif isinstance(result, CommandReply):
             await self.buttons.present_parts(bot, first, result, chat, actor)
         elif isinstance(result, TurnTicket):
-            self.buttons.present_ticket(bot, first, result, int(actor.user_id))
+            self.buttons.present_ticket(bot, first, result, int(actor.user_id), actor.name)
 
     async def present(self, presenter: StreamPresenter) -> None:
         """Run a stream presenter; its turn is forgotten afterwards."""

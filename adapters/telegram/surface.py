@@ -107,8 +107,10 @@ class TelegramPacer:
 
 class TelegramSurface:
     """Writes into one chat (and forum topic); the first ``reply=True`` write replies to
-    ``reply_to`` (groups only: private chats need no quote). Sends are retried after
-    network errors and 5xx (``attempts`` tries, backoff from ``retry_delay`` s)."""
+    ``reply_to`` (groups only: private chats need no quote); when that message is
+    deleted (e.g. a text progress replaced by a photo), the next write replies instead,
+    so a job's result still answers the request. Sends are retried after network errors
+    and 5xx (``attempts`` tries, backoff from ``retry_delay`` s)."""
 
     limits = TELEGRAM_LIMITS
 
@@ -122,6 +124,8 @@ class TelegramSurface:
         self.attempts = attempts
         self.retry_delay = retry_delay
         self.media_ids: set[int] = set()
+        self._quoting: int | None = None  # the message that replies to ``reply_to``
+        self._rearmed = False  # it was deleted: the next write replies
 
     async def retrying(self, call: Callable[[], Awaitable[T]]) -> T:
         """Run a write that must be delivered: retried after network errors and 5xx."""
@@ -148,9 +152,13 @@ class TelegramSurface:
                                               message_thread_id=self.thread_id, can_stop=True)
 
     def _reply(self, reply: bool) -> ReplyParameters | None:
-        if not reply or self.reply_to is None:
+        if not (reply or self._rearmed) or self.reply_to is None:
             return None
         return ReplyParameters(message_id=self.reply_to, allow_sending_without_reply=True)
+
+    def _replied(self, parameters: ReplyParameters | None, message_id: int) -> None:
+        if parameters is not None:
+            self._quoting, self._rearmed = message_id, False
 
     async def send_text(self, markdown: str, actions: ActionRows, *,
                         reply: bool = False) -> int:
@@ -178,6 +186,7 @@ class TelegramSurface:
                 if attempt.entities and entities_refused(error.message):
                     continue
                 raise
+            self._replied(reply_parameters, message.message_id)
             return message.message_id
         raise AssertionError("unreachable")
 
@@ -208,6 +217,8 @@ class TelegramSurface:
     async def delete(self, handle: int) -> None:
         await self.bot.delete_message(self.chat_id, handle)
         self.media_ids.discard(handle)
+        if handle == self._quoting:
+            self._quoting, self._rearmed = None, True
 
     async def send_media(self, media: Sequence[Media], caption: str, actions: ActionRows, *,
                          reply: bool = False) -> list[int]:
@@ -224,6 +235,7 @@ class TelegramSurface:
             message = await self._send_one(media[0], text, keyboard(actions), common)
             ids = [message.message_id]
         self.media_ids.update(ids)
+        self._replied(common["reply_parameters"], ids[0])
         return ids
 
     @staticmethod

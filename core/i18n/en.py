@@ -149,4 +149,7 @@ MESSAGES.update({
     "setting.image_jobs_per_chat": "image jobs at once in this chat (0 = unlimited)",
     "setting.image_jobs_per_user": "image jobs at once per user (0 = unlimited)",
     "setting.image_buttons": "who may press image buttons (requester or anyone)",
+    # image queue (mjqueue)
+    "mj.modal_ready": "Midjourney needs the prompt for this action.",
+    "mj.modal_open": "✏️ Enter the prompt",
 })

@@ -138,4 +138,7 @@ MESSAGES.update({
     "setting.image_jobs_per_chat": "本群同时进行的图片任务数(0 = 不限)",
     "setting.image_jobs_per_user": "每人同时进行的图片任务数(0 = 不限)",
     "setting.image_buttons": "谁可以按图片按钮(requester 或 anyone)",
+    # image queue (mjqueue)
+    "mj.modal_ready": "Midjourney 需要为这个操作输入提示词。",
+    "mj.modal_open": "✏️ 输入提示词",
 })

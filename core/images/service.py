@@ -68,9 +68,10 @@ class ImageService:
     def install(self) -> None:
         """Register the button kinds on the core (``ChatCore`` registers ``command`` for
         ``image``, ``edit`` and ``vary``)."""
-        self._core.actions.register("image.again", self._on_again)
-        self._core.actions.register("image.edit", self._on_edit)
-        self._core.actions.register("image.vary", self._on_vary)
+        who = self._core.images_button_who  # the chat setting, read at press time
+        self._core.actions.register("image.again", self._on_again, who=who)
+        self._core.actions.register("image.edit", self._on_edit, who=who)
+        self._core.actions.register("image.vary", self._on_vary, who=who)
 
     async def close(self) -> None:
         """Cancel running jobs (their tickets end with ``TurnCancelled``)."""

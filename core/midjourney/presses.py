@@ -17,11 +17,11 @@ from core.conversation.keys import Actor, ChatRef
 from core.errors import UserInputError
 from core.i18n import t
 from core.midjourney.buttons import button_info, restore_flags, take_speed
-from core.midjourney.client import Speed
+from core.midjourney.client import Speed, SubmitResult
 from core.midjourney.images import GRID, data_url, mask_from_cells, mask_from_image
 from core.midjourney.service import Job, Midjourney
 from core.midjourney.specs import SPEEDS
-from core.parts import Action
+from core.parts import Action, ActionsPart
 from core.storage.mj_tasks_repo import MjTaskRow
 
 _ZOOM = re.compile(r"--zoom\s+([0-9]*\.?[0-9]+)")
@@ -36,9 +36,10 @@ class Presses:
     def __init__(self, mj: Midjourney) -> None:
         self.mj = mj
         actions = mj.core.actions
-        actions.register("mj.button", self.button)
-        actions.register("mj.imagine", self.imagine)
-        actions.register("mj.seed", self.seed)
+        who = mj.core.images_button_who  # result buttons: the chat setting at press time
+        actions.register("mj.button", self.button, who=who)
+        actions.register("mj.imagine", self.imagine, who=who)
+        actions.register("mj.seed", self.seed, who=who)
         actions.register("mj.modal", self.modal_prompt)
         actions.register("mj.mask.toggle", self.toggle)
         actions.register("mj.mask.done", self.done)
@@ -68,12 +69,24 @@ class Presses:
                         parent)
         job = Job(info.price, lambda: self.mj.client.action(task_id, custom_id,
                                                             speed=_speed(speed)), row)
-        result = await self.mj.submit(job, ctx.chat, ctx.actor)
-        if result.kind != "modal":
-            ticket = await self.mj.follow_result(result, row)
+        # a press starts a task: it queues like any image job (the slot is held until
+        # the task ends); a modal answer starts none
+        launched = await self.mj.launch(
+            job, ctx.chat, ctx.actor,
+            late_modal=lambda result: self._late_modal(ctx, info.modal, row, parent, result))
+        if launched.modal is None:
             return ActionOutcome(notice=t("mj.action_started", ctx.lang, action=label),
-                                 ticket=ticket)
-        kind = info.modal or "remix"
+                                 ticket=launched.ticket)
+        modal = await self._store_modal(info.modal, row, parent, launched.modal)
+        if modal.properties["kind"] == "region":
+            return ActionOutcome(reply=await self._board(ctx, modal))
+        return ActionOutcome(prompt=await self._prompt_request(ctx.chat, ctx.actor, modal,
+                                                               ctx.lang))
+
+    async def _store_modal(self, kind: str | None, row: MjTaskRow, parent: MjTaskRow | None,
+                           result: SubmitResult) -> MjTaskRow:
+        """Store the MODAL task a press was answered with (its prompt, picker state)."""
+        kind = kind or "remix"
         default = str(result.properties.get("finalPrompt") or row.prompt)
         if kind == "zoom" and not _ZOOM.search(default):
             default = f"{default} --zoom 2".strip()
@@ -84,10 +97,18 @@ class Presses:
                                             "width": size.get("width", 0),
                                             "height": size.get("height", 0)}})
         await self.mj.repo.upsert(modal)
-        if kind == "region":
-            return ActionOutcome(reply=await self._board(ctx, modal))
-        return ActionOutcome(prompt=await self._prompt_request(ctx.chat, ctx.actor, modal,
-                                                               ctx.lang))
+        return modal
+
+    async def _late_modal(self, ctx: ActionContext, kind: str | None, row: MjTaskRow,
+                          parent: MjTaskRow | None, result: SubmitResult) -> ActionsPart:
+        """A queued press answered with a modal: a button that asks for the prompt."""
+        modal = await self._store_modal(kind, row, parent, result)
+        action_id = await self.mj.core.actions.create(
+            "mj.modal", {"modal_id": modal.id}, chat=ctx.chat, owner_id=ctx.actor.user_id,
+            who="requester", ttl=MODAL_TTL)
+        return ActionsPart(t("mj.modal_ready", ctx.lang), (
+            (Action(action_id, t("mj.modal_open", ctx.lang), style="primary",
+                    who="requester"),),))
 
     async def _prompt_request(self, chat: ChatRef, actor: Actor, modal: MjTaskRow,
                               lang: str) -> PromptRequest:
@@ -102,6 +123,8 @@ class Presses:
     async def modal_prompt(self, ctx: ActionContext) -> ActionOutcome:
         """The ``mj.modal`` action pressed as a button: ask for the prompt again."""
         modal = await self._modal(str(ctx.payload["modal_id"]))
+        if modal.properties.get("kind") == "region" and not modal.properties.get("cells"):
+            return ActionOutcome(reply=await self._board(ctx, modal))
         return ActionOutcome(prompt=await self._prompt_request(ctx.chat, ctx.actor, modal,
                                                                ctx.lang))
 

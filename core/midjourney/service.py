@@ -12,6 +12,7 @@ results are posted through ``core.outbox`` (held until the platform's adapter at
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.tickets import TurnTicket
-from core.events import PartShown, PartUpdated, TurnCancelled, TurnEvent
+from core.errors import ChatbridgeError
+from core.events import PartShown, PartUpdated, TurnCancelled, TurnEvent, TurnFailed, TurnFinal
+from core.image_jobs import ImageJob, queued_progress, report_position
 from core.metering import CallInfo, Meter
 from core.midjourney import texts  # noqa: F401  (registers the texts)
 from core.midjourney.client import MjClient, Speed, SubmitResult
@@ -37,18 +40,30 @@ from core.midjourney.results import (
 from core.midjourney.specs import SPEEDS
 from core.midjourney.tracker import Follow, Timing, Tracker
 from core.outbox import Delivery
-from core.parts import Media, PartUpdate, Progress, ProgressPart
+from core.parts import Media, PartUpdate, Progress, ProgressPart, ReplyPart
 from core.storage.mj_tasks_repo import MjTaskRow
 
 if TYPE_CHECKING:
     from core.app import ChatCore
 
 log = logging.getLogger(__name__)
+CLOSE_GRACE = 2.0  # seconds ``close`` waits for pending row writes and deliveries
 
 
 def new_timing() -> Timing:
     """The poller's timing (tests replace this factory to inject a virtual clock)."""
     return Timing()
+
+
+LateModal = Callable[[SubmitResult], Awaitable[ReplyPart]]  # a queued press's modal part
+
+
+@dataclass(frozen=True, slots=True)
+class Launched:
+    """A launched job: its ``ticket``, or the ``modal`` the gateway answered at once."""
+
+    ticket: TurnTicket | None
+    modal: SubmitResult | None
 
 
 @dataclass(slots=True)
@@ -77,6 +92,8 @@ class Midjourney:
         self._tickets: dict[str, TurnTicket] = {}
         self._held: list[tuple[MjTaskRow, list[TurnEvent]]] = []
         self._sending: set[asyncio.Task[Any]] = set()
+        self._waiting: dict[TurnTicket, asyncio.Task[None]] = {}  # queued, not submitted
+        self._held_slots: dict[str, ImageJob] = {}  # by task id, released at its end
 
     @property
     def timing(self) -> Timing:
@@ -94,41 +111,135 @@ class Midjourney:
     async def close(self) -> None:
         """Stop polling (tasks resume at the next start) and pending deliveries."""
         await self.tracker.close()
+        for waiter in list(self._waiting.values()):
+            waiter.cancel()
+        with contextlib.suppress(TimeoutError):  # let row writes finish (a cancelled
+            async with asyncio.timeout(CLOSE_GRACE):  # SQLite write can hang the close)
+                await self.settle()
         for task in list(self._sending):
             task.cancel()
+        await asyncio.gather(*self._waiting.values(), return_exceptions=True)
+        for task_id in list(self._held_slots):
+            await self._release(task_id)
 
     # --- submitting --------------------------------------------------------------------
-    async def submit(self, job: Job, chat: ChatRef, actor: Actor) -> SubmitResult:
-        """Run ``job.call`` inside ``core.metering`` (``CallInfo("mj", <price name>, unit
-        "calls")``): refused submits record outcome ``failed`` and raise typed errors."""
+    async def submit(self, job: Job, chat: ChatRef, actor: Actor,
+                     held: ImageJob | None = None) -> SubmitResult:
+        """Run ``job.call`` inside ``core.metering`` (``CallInfo("mj", <price>, unit
+        "calls")``): refused submits record outcome ``failed`` and raise typed errors.
+        Without ``held`` the call takes (and frees) an ``image_jobs`` slot itself; with
+        it, the held job's allowance reservation is given back once the ledger row is
+        written (the slot stays held)."""
         async def body(meter: Meter) -> SubmitResult:
             result = await job.call()
             meter.count(1, "calls")
             return result
 
         info = CallInfo("mj", job.price, chat, actor, estimate=1, unit="calls")
-        # The daily image allowance and the chat's fair queue (``core.image_jobs``)
-        # cover the submit; the task then runs on the proxy's side.
-        async with self.core.image_jobs.slot(chat, actor, "mj"):
+        if held is None:
+            async with self.core.image_jobs.slot(chat, actor, "mj"):
+                return await self.core.metering.run(info, body)
+        try:
             return await self.core.metering.run(info, body)
+        finally:
+            await held.settle()
+
+    async def launch(self, job: Job, chat: ChatRef, actor: Actor, *,
+                     late_modal: LateModal | None = None) -> Launched:
+        """Queue ``job`` in the chat's fair queue (``core.image_jobs``; raises
+        ``ImageAllowanceExceeded`` first) and run it at its turn; the slot is held until
+        the task it creates ends (success, failure, timeout or cancel). A job that may
+        start at once is submitted now: typed errors raise (nothing stored, allowance
+        given back), a modal answer is returned as ``Launched.modal`` (no task runs).
+        Otherwise the ticket shows "queued: position N" (updated in place) and the submit
+        happens at the job's turn: errors end the ticket with ``TurnFailed``; a modal
+        answer shows ``late_modal(result)``'s part."""
+        job.row.properties.setdefault("requester_name", actor.name)  # for mentions later
+        held = await self.core.image_jobs.join(chat, actor, "mj")
+        if held.started:
+            try:
+                result = await self.submit(job, chat, actor, held)
+            except BaseException:
+                await held.close()
+                raise
+            if result.kind == "modal":
+                await held.close()
+                return Launched(None, result)
+            return Launched(await self.follow_result(result, job.row, held=held), None)
+        ticket = TurnTicket(job.row.lang, self._cancel)
+        position = held.position
+        ticket.emit(PartShown(queued_progress(position, JOB)))
+        waiter = asyncio.create_task(self._when_turn(job, chat, actor, held, ticket,
+                                                     late_modal, position))
+        self._waiting[ticket] = waiter
+
+        def done(task: asyncio.Task[None]) -> None:
+            self._waiting.pop(ticket, None)
+            if task.cancelled():  # perhaps before it ran: end the ticket, free the place
+                ticket.emit(TurnCancelled())
+                self._spawn(held.close())
+
+        waiter.add_done_callback(done)
+        return Launched(ticket, None)
 
     async def start_job(self, job: Job, chat: ChatRef, actor: Actor) -> TurnTicket:
-        """Submit ``job`` and follow the task it creates; the ticket presents it.
+        """``launch`` a job whose submit never answers with a modal; the ticket."""
+        ticket = (await self.launch(job, chat, actor)).ticket
+        assert ticket is not None, "a modal answer to a non-button submit"
+        return ticket
 
-        Raises the submit's typed errors (nothing is stored then)."""
-        result = await self.submit(job, chat, actor)
-        return await self.follow_result(result, job.row)
+    async def _when_turn(self, job: Job, chat: ChatRef, actor: Actor, held: ImageJob,
+                         ticket: TurnTicket, late_modal: LateModal | None,
+                         position: int) -> None:
+        """A queued job: wait for its turn (position updates), submit, follow."""
+        try:
+            await held.wait(report_position(ticket, JOB, showing=position))
+            ticket.emit(PartUpdated(PartUpdate(JOB, ProgressPart(status_progress(job.row),
+                                                                 ref=JOB))))
+            result = await self.submit(job, chat, actor, held)
+            if result.kind == "modal":
+                await held.close()
+                assert late_modal is not None, "a modal answer to a non-button submit"
+                ticket.emit(PartUpdated(PartUpdate(JOB, await late_modal(result))))
+                ticket.emit(TurnFinal(turn_id=result.task_id, model="midjourney", text=""))
+                return
+            await self.follow_result(result, job.row, held=held, ticket=ticket)
+        except asyncio.CancelledError:
+            await held.close()
+            ticket.emit(TurnCancelled())
+            raise
+        except ChatbridgeError as exc:
+            await held.close()
+            ticket.emit(TurnFailed(exc.key, exc.params))
+        except Exception:
+            log.exception("queued midjourney job failed")
+            await held.close()
+            ticket.emit(TurnFailed("error.internal", {}))
 
-    async def follow_result(self, result: SubmitResult, row: MjTaskRow) -> TurnTicket:
-        """Store and follow the task of an accepted submit (``row`` without id)."""
+    async def follow_result(self, result: SubmitResult, row: MjTaskRow, *,
+                            held: ImageJob | None = None,
+                            ticket: TurnTicket | None = None) -> TurnTicket:
+        """Store and follow the task of an accepted submit (``row`` without id); ``held``
+        (the job's queue slot) is released when the task ends; ``ticket``: the queued
+        job's ticket (its progress is updated), else a new one."""
         row.id = result.task_id
         row.status = "SUBMITTED"
         row.created_at = _utc(self.timing.clock())
         row.properties.update({k: v for k, v in result.properties.items()
                                if isinstance(v, str | int | float | bool)})
-        await self.repo.upsert(row)
-        ticket = TurnTicket(row.lang, self._cancel)
-        ticket.emit(PartShown(ProgressPart(status_progress(row, result.position), ref=JOB)))
+        if held is not None:
+            self._held_slots[row.id] = held
+        try:
+            await self.repo.upsert(row)
+        except BaseException:
+            await self._release(row.id)
+            raise
+        progress = ProgressPart(status_progress(row, result.position), ref=JOB)
+        if ticket is None:
+            ticket = TurnTicket(row.lang, self._cancel)
+            ticket.emit(PartShown(progress))
+        else:
+            ticket.emit(PartUpdated(PartUpdate(JOB, progress)))
         self._follow(row, ticket)
         return ticket
 
@@ -137,9 +248,21 @@ class Midjourney:
         state: dict[str, Any] = {"row": row, "percent": None, "last_update": None}
         if ticket is not None:
             self._tickets[row.id] = ticket
+        elif row.id not in self._held_slots:  # resumed after a restart: it runs
+            self._held_slots[row.id] = self.core.image_jobs.occupy(
+                _chat(row), Actor(row.platform, row.requester_id), "mj")
         self.tracker.follow(row.id, submitted, self.timeout, state)
 
+    async def _release(self, task_id: str) -> None:
+        """Free the queue slot a task held (no-op when it held none)."""
+        if (held := self._held_slots.pop(task_id, None)) is not None:
+            await held.close()
+
     def _cancel(self, ticket: TurnTicket) -> None:
+        waiter = self._waiting.get(ticket)
+        if waiter is not None:  # still queued (or submitting): the waiter ends it
+            waiter.cancel()
+            return
         task_id = next((k for k, v in self._tickets.items() if v is ticket), None)
         if task_id is None:
             return
@@ -149,6 +272,7 @@ class Midjourney:
             return  # its adapter is stopping, no user's stop: the result goes to the outbox
         follow = self.tracker.unfollow(task_id)
         ticket.emit(TurnCancelled())
+        self._spawn(self._release(task_id))
         if follow is not None:
             row: MjTaskRow = follow.state["row"]
             row.notified = True
@@ -218,6 +342,7 @@ class Midjourney:
         """Hand the final events to the waiting ticket, or post them through the outbox
         (held until the platform's adapter attaches)."""
         ticket = self._tickets.pop(row.id, None)
+        await self._release(row.id)
         row.notified = ticket is not None or self.core.outbox.attached(row.platform)
         await self.repo.update([row])  # first: a restart now never posts it twice
         if ticket is not None:
@@ -233,8 +358,9 @@ class Midjourney:
         for event in events:
             ticket.emit(event)
         mention = "" if row.is_private else row.requester_id
-        self._spawn(self.core.outbox.send(Delivery(_chat(row), ticket, row.request_message_id,
-                                                   mention)))
+        self._spawn(self.core.outbox.send(Delivery(
+            _chat(row), ticket, row.request_message_id, mention,
+            str(row.properties.get("requester_name") or ""))))
 
     async def _flush_held(self, platform: str) -> None:
         ready = [(row, events) for row, events in self._held if row.platform == platform]

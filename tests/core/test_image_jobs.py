@@ -224,3 +224,18 @@ async def test_image_buttons_requester_by_default_anyone_when_set(core: ChatCore
                                        who=who)
     assert (await core.run_action(shared, GROUP, CAT)).notice == "upscaled for Cat"
     assert await core.images_button_who(ChatRef("test", "-700")) == "requester"
+
+
+async def test_result_buttons_follow_the_chat_setting_at_press_time(core: ChatCore) -> None:
+    core.actions.register("image.upscale", press_ok, who=core.images_button_who)
+    made_before = await core.actions.create("image.upscale", {}, chat=GROUP,
+                                            owner_id=ANN.user_id, who="requester")
+    assert (await core.run_action(made_before, GROUP, CAT)).notice == (
+        "Only the person who asked can use this button.")
+    refused = await core.run_command_text("/settings image_buttons anyone chat", GROUP, BOB)
+    assert refused is not None and refused.is_error and refused.text == "只有群管理员可以这样做。"
+    await core.run_command_text("/settings image_buttons anyone chat", GROUP, ADMIN)
+    assert (await core.run_action(made_before, GROUP, CAT)).notice == "upscaled for Cat"
+    await core.run_command_text("/settings image_buttons requester chat", GROUP, ADMIN)
+    assert (await core.run_action(made_before, GROUP, CAT)).alert
+    assert (await core.run_action(made_before, GROUP, ANN)).notice == "upscaled for Ann"

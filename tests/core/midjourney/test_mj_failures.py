@@ -91,7 +91,8 @@ async def test_a_stuck_task_times_out_and_polls_back_off(make_core: CoreFactory,
 
 
 async def test_several_tasks_in_flight_are_polled_in_one_request(
-        core: ChatCore, mj: FakeMidjourney, clock: VirtualClock) -> None:
+        make_core: CoreFactory, mj: FakeMidjourney, clock: VirtualClock) -> None:
+    core = await make_core(image_jobs_per_user=2)  # both run at once (default: 1)
     clock.running.clear()  # both submitted at the same (virtual) moment
     first = await core.run_command_text("/mj a fox", PRIVATE, ANN)
     second = await core.run_command_text("/mj a cat", PRIVATE, ANN)

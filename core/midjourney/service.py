@@ -224,7 +224,7 @@ class Midjourney:
         job's ticket (its progress is updated), else a new one."""
         row.id = result.task_id
         row.status = "SUBMITTED"
-        row.created_at = _utc(self.timing.clock())
+        row.created_at = datetime.fromtimestamp(self.timing.clock(), UTC)
         row.properties.update({k: v for k, v in result.properties.items()
                                if isinstance(v, str | int | float | bool)})
         if held is not None:
@@ -390,10 +390,6 @@ class Midjourney:
 
 def _chat(row: MjTaskRow) -> ChatRef:
     return ChatRef(row.platform, row.chat_id, row.thread_id, row.is_private)
-
-
-def _utc(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
 
 
 def _speed(value: str) -> Speed:

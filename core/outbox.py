@@ -43,6 +43,7 @@ class Outbox:
 
     def __init__(self) -> None:
         self._sinks: dict[str, Deliver] = {}
+        self._detached: set[str] = set()
         self._listeners: list[Callable[[str], Coroutine[Any, Any, None]]] = []
         self._notifying: set[asyncio.Task[None]] = set()
 
@@ -50,6 +51,7 @@ class Outbox:
         """Register the adapter of ``platform`` (replaces an earlier one); listeners
         (``on_attach``) then post what they held for it (in the running loop)."""
         self._sinks[platform] = deliver
+        self._detached.discard(platform)
         for listener in self._listeners:  # attach runs inside the adapters' event loop
             task = asyncio.get_running_loop().create_task(listener(platform))
             self._notifying.add(task)
@@ -62,7 +64,13 @@ class Outbox:
 
     def detach(self, platform: str) -> None:
         """Forget the adapter of ``platform`` (it is stopping)."""
-        self._sinks.pop(platform, None)
+        if self._sinks.pop(platform, None) is not None:
+            self._detached.add(platform)
+
+    def detached(self, platform: str) -> bool:
+        """Whether the adapter of ``platform`` attached and has since stopped (its
+        presenters' cancels then mean "shutting down", not "the user stopped it")."""
+        return platform in self._detached
 
     def attached(self, platform: str) -> bool:
         """Whether an adapter of ``platform`` is running in this process."""

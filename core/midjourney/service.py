@@ -259,17 +259,15 @@ class Midjourney:
             await held.close()
 
     def _cancel(self, ticket: TurnTicket) -> None:
-        waiter = self._waiting.get(ticket)
-        if waiter is not None:  # still queued (or submitting): the waiter ends it
-            waiter.cancel()
-            return
         task_id = next((k for k, v in self._tickets.items() if v is ticket), None)
-        if task_id is None:
+        if task_id is None:  # still queued (or submitting): its waiter ends it
+            if (waiter := self._waiting.get(ticket)) is not None:
+                waiter.cancel()
             return
         self._tickets.pop(task_id, None)
         follow = self.tracker.get(task_id)
-        if follow is not None and not self.core.outbox.attached(follow.state["row"].platform):
-            return  # its adapter is stopping, no user's stop: the result goes to the outbox
+        if follow is not None and self.core.outbox.detached(follow.state["row"].platform):
+            return  # its adapter is stopping: the task goes on, its result via the outbox
         follow = self.tracker.unfollow(task_id)
         ticket.emit(TurnCancelled())
         self._spawn(self._release(task_id))

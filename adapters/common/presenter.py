@@ -55,6 +55,8 @@ class Shown:
     part: ReplyPart
     handles: list[Any] = field(default_factory=list)
     media: bool = False
+    replied: bool = False
+    """Its first message replies to the request (a replacement sent anew keeps that)."""
 
 
 def progress_text(progress: Progress, t: Translate, lang: str) -> str:
@@ -94,7 +96,7 @@ class PartPresenter:
     # ------------------------------------------------------------------ show
     async def show(self, part: ReplyPart) -> Shown:
         """Post ``part`` (a final write: waits for the pacer) and remember its ref."""
-        shown = Shown(part)
+        shown = Shown(part, replied=self._reply)
         if isinstance(part, TextPart):
             await self.pacer.final_slot()
             shown.handles.append(await self.surface.send_text(part.text, (),
@@ -302,6 +304,7 @@ class PartPresenter:
                 return
         except CannotEdit:
             pass
+        self._reply = self._reply or old.replied  # the new message quotes the request
         await self.show(part)
         for handle in old.handles:
             with contextlib.suppress(Exception):

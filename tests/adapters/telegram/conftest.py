@@ -57,6 +57,23 @@ class TelegramWorld:
         result: list[SentMessage] = await self.tg.wait_until(ready, timeout=timeout)
         return result
 
+    def last_message_id(self, chat_id: int) -> int:
+        """The newest bot message id in ``chat_id`` so far (0: none): a watermark that,
+        unlike a message count, a late delete of an older message does not move."""
+        return max((m.message_id for m in self.tg.bot_messages(chat_id)), default=0)
+
+    async def wait_for_prompt(self, chat_id: int, after: int, *,
+                              timeout: float = 5.0) -> SentMessage:
+        """Barrier: the first ForceReply prompt the bot sent in ``chat_id`` after the
+        message ``after`` (see ``last_message_id``)."""
+        def prompt() -> SentMessage | None:
+            return next((m for m in self.tg.bot_messages(chat_id)
+                         if m.message_id > after and m.reply_markup
+                         and m.reply_markup.get("force_reply")), None)
+
+        found: SentMessage = await self.tg.wait_until(prompt, timeout=timeout)
+        return found
+
     async def wait_final(self, chat_id: int, text: str, *, thread_id: int | None = None,
                          timeout: float = 5.0) -> list[SentMessage]:
         """Wait until a visible bot message (without a Stop button) contains ``text``."""

@@ -71,11 +71,10 @@ async def test_mj_grid_upscale_and_custom_zoom_through_a_force_reply(
                     if m.photo and any("Custom Zoom" in b for r in buttons(m) for b in r))
     zoom = next(b for r in buttons(upscaled) for b in r if "Custom Zoom" in b)
 
-    count = len(messages)
+    mark = world.last_message_id(ann.id)
     tg.press_button(ann, 42, upscaled.message_id, callback(upscaled, zoom))
 
-    messages = await world.wait_for_messages(ann.id, count + 1)
-    request = messages[-1]
+    request = await world.wait_for_prompt(ann.id, mark)
     assert request.text.startswith("Custom Zoom: send the prompt with --zoom 1 to 2")
     assert request.reply_markup is not None and request.reply_markup["force_reply"] is True
     assert len(request.reply_markup.get("input_field_placeholder", "")) <= 64
@@ -111,9 +110,9 @@ async def test_vary_region_answer_with_a_photo_sends_it_as_the_mask(world: Teleg
     tg.press_button(ann, 42, board.message_id,
                     board.reply_markup["inline_keyboard"][0][0]["callback_data"])  # type: ignore[index]
     await world.wait_for_messages(ann.id, done=lambda _: "✅" in str(buttons(board)))
-    count = len(tg.bot_messages(ann.id))
+    mark = world.last_message_id(ann.id)
     tg.press_button(ann, 42, board.message_id, callback(board, "Done"))
-    request = (await world.wait_for_messages(ann.id, count + 1))[-1]
+    request = await world.wait_for_prompt(ann.id, mark)
     assert request.reply_markup is not None and request.reply_markup["force_reply"] is True
 
     white = Image.new("RGB", (8, 8), (255, 255, 255))
@@ -140,11 +139,11 @@ async def test_in_a_group_the_prompt_request_mentions_the_presser(world: Telegra
     tg.press_button(group, 42, grid.message_id, callback(grid, "U1"))
     messages = await world.wait_for_messages(group.id, done=photos_with("Custom Zoom"))
     upscaled = next(m for m in messages if m.photo and "Custom Zoom" in str(buttons(m)))
-    count = len(messages)
+    mark = world.last_message_id(group.id)
 
     tg.press_button(group, 42, upscaled.message_id, callback(upscaled, "🔍 Custom Zoom"))
 
-    request = (await world.wait_for_messages(group.id, count + 1))[-1]
+    request = await world.wait_for_prompt(group.id, mark)
     assert "Custom Zoom: send the prompt" in request.text
     [mention] = request.entities
     assert mention["type"] == "text_mention" and mention["user"]["id"] == 42

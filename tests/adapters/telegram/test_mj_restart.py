@@ -83,10 +83,9 @@ async def test_a_task_in_progress_at_a_restart_is_posted_to_the_same_group(
     assert result.text.endswith("a blue cat")
     assert mj.polls[task_id] > polled  # polling resumed after the restart
 
-    count = len(messages)
     tg.press_button(group, 42, grid.message_id, callback(grid, "U2"))  # an earlier button
 
-    await world.wait_for_messages(group.id, count + 1, done=photo_with("🔍 Custom Zoom"))
+    await world.wait_for_messages(group.id, done=photo_with("🔍 Custom Zoom"))
     [(_, action)] = mj.submits("action")
     assert (action["taskId"], action["customId"].split("::")[:4]) == (
         first_task, ["MJ", "JOB", "upsample", "2"])
@@ -98,9 +97,9 @@ async def test_a_custom_zoom_prompt_asked_before_a_restart_is_answered_after_it(
     tg = world.tg
     ann = tg.private_chat(42)
     photo = await upscaled(world, ann)
-    count = len(tg.bot_messages(ann.id))
+    mark = world.last_message_id(ann.id)
     tg.press_button(ann, 42, photo.message_id, callback(photo, "🔍 Custom Zoom"))
-    request = (await world.wait_for_messages(ann.id, count + 1))[-1]
+    request = await world.wait_for_prompt(ann.id, mark)
     assert request.reply_markup is not None and request.reply_markup["force_reply"] is True
 
     await restart(world)
@@ -122,9 +121,9 @@ async def test_a_vary_region_prompt_answered_with_a_photo_after_a_restart(
     board = messages[-1]
     tg.press_button(ann, 42, board.message_id, callback(board, "⬜"))
     await tg.wait_until(lambda: "✅" in flat(board))
-    count = len(tg.bot_messages(ann.id))
+    mark = world.last_message_id(ann.id)
     tg.press_button(ann, 42, board.message_id, callback(board, "Done"))
-    request = (await world.wait_for_messages(ann.id, count + 1))[-1]
+    request = await world.wait_for_prompt(ann.id, mark)
     assert request.text.startswith("Vary Region: describe what to draw")
 
     await restart(world)
@@ -155,12 +154,12 @@ async def test_a_photo_replying_to_the_region_picker_is_the_mask(world: Telegram
     [(_, body)] = mj.submits("modal")
     assert body["prompt"] == "a red hat"
     assert mask_of(body).getpixel((0, 0)) == 255  # the user's all-white mask
-    count, answered = len(tg.bot_messages(ann.id)), len(tg.answered_callbacks)
+    mark, answered = world.last_message_id(ann.id), len(tg.answered_callbacks)
     tg.press_button(ann, 42, board.message_id, callback(board, "Done"))  # used up
     await tg.wait_until(lambda: len(tg.answered_callbacks) > answered)
     assert tg.answered_callbacks[-1].get("show_alert") is True
     assert tg.answered_callbacks[-1]["text"] == "This button is no longer available."
-    assert len(tg.bot_messages(ann.id)) == count
+    assert world.last_message_id(ann.id) == mark  # nothing new was sent
 
 
 async def test_someone_else_answering_a_prompt_in_a_group_is_refused(world: TelegramWorld
@@ -169,9 +168,9 @@ async def test_someone_else_answering_a_prompt_in_a_group_is_refused(world: Tele
     tg = world.tg
     group = tg.group_chat()
     photo = await upscaled(world, group)
-    count = len(tg.bot_messages(group.id))
+    mark = world.last_message_id(group.id)
     tg.press_button(group, 42, photo.message_id, callback(photo, "🔍 Custom Zoom"))
-    request = (await world.wait_for_messages(group.id, count + 1))[-1]
+    request = await world.wait_for_prompt(group.id, mark)
     await restart(world)
 
     tg.user_sends(group, 77, "a cow --zoom 2", reply_to=request.message_id)
@@ -205,9 +204,9 @@ async def test_a_reply_handled_before_the_request_is_stored_still_answers_it(
         stored.set()
 
     monkeypatch.setattr(world.core.actions, "bind_message", slow_bind)
-    count = len(tg.bot_messages(ann.id))
+    mark = world.last_message_id(ann.id)
     tg.press_button(ann, 42, photo.message_id, callback(photo, "🔍 Custom Zoom"))
-    request = (await world.wait_for_messages(ann.id, count + 1))[-1]
+    request = await world.wait_for_prompt(ann.id, mark)
 
     tg.user_sends(ann, 42, "a pig --zoom 1.5", reply_to=request.message_id)
 

@@ -11,9 +11,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
 
 DEFAULT_URL = "sqlite+aiosqlite:///./data/chatbridge.db"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -142,6 +144,25 @@ class Database:
         (``sqlalchemy.exc.SQLAlchemyError`` subclasses)."""
         async with self._write_lock, self.engine.begin() as connection:
             yield connection
+
+    @property
+    def write_lock(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """Held by every write of this process (SQLite: one writer at a time)."""
+        return self._write_lock
+
+    def sqlite_sync_engine(self) -> Engine | None:
+        """A synchronous (pysqlite) engine on the same SQLite file, for work that runs a
+        whole transaction in one thread hop (``core.storage.writer``); ``None`` for
+        PostgreSQL and in-memory SQLite. Same PRAGMAs; one connection."""
+        if self.dialect != "sqlite":
+            return None
+        url = self.engine.url
+        if _sqlite_file(url) is None:
+            return None
+        engine = sa_create_engine(url.set(drivername="sqlite+pysqlite"), poolclass=StaticPool,
+                                  connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _apply_sqlite_pragmas)
+        return engine
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

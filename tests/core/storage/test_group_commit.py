@@ -58,7 +58,7 @@ async def test_a_failing_batch_commit_retries_each_turn_alone(store: Store) -> N
     retried one transaction each and all stored."""
     ids = [await store.current_conversation(f"telegram:{n}") for n in range(4)]
     writer = store._conversations.writer
-    engine = store._db.engine.sync_engine
+    engine = store.writer.engine
     commits: list[int] = []
 
     def refuse_first_commit(conn: Any) -> None:

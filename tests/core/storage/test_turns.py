@@ -6,6 +6,7 @@ first contacts for one key agree on one conversation, also across two stores."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -47,7 +48,7 @@ def fail_on(store: Store, table: sa.Table, error: Exception) -> Callable[[], Non
         if isinstance(clauseelement, sa.Insert) and clauseelement.table is table:
             raise error
 
-    engine = store._db.engine.sync_engine
+    engine = store.writer.engine
     event.listen(engine, "before_execute", before_execute)
     return lambda: event.remove(engine, "before_execute", before_execute)
 
@@ -75,7 +76,7 @@ async def test_a_failure_after_the_messages_are_inserted_stores_nothing(store: S
 
 async def test_a_failing_commit_stores_nothing_and_raises(store: Store) -> None:
     conversation_id = await store.current_conversation("telegram:1")
-    engine = store._db.engine.sync_engine
+    engine = store.writer.engine
 
     def refuse_commit(conn: Any) -> None:
         raise RuntimeError("commit refused")
@@ -121,7 +122,19 @@ async def test_cancel_while_queued_drops_the_turn_and_cancel_in_its_batch_keeps_
         async with original() as connection:
             yield Paused(connection)
 
-    monkeypatch.setattr(store._db, "transaction", paused_transaction)
+    loop = asyncio.get_running_loop()
+    thread_gate = threading.Event()
+
+    def pause_in_batch_thread(conn: Any, clauseelement: Any, *args: Any) -> None:
+        if isinstance(clauseelement, sa.Insert) and clauseelement.table is usage_ledger:
+            loop.call_soon_threadsafe(reached.set)
+            thread_gate.wait(5)
+
+    in_thread = store.writer.engine is not store._db.engine.sync_engine  # SQLite file
+    if in_thread:  # the batch runs on its thread: pause it there
+        event.listen(store.writer.engine, "before_execute", pause_in_batch_thread)
+    else:
+        monkeypatch.setattr(store._db, "transaction", paused_transaction)
     first = asyncio.create_task(
         store.save_turn(conversation_id, "t1", turn("in batch"), usage_record()))
     await reached.wait()  # t1's messages are inserted, not committed
@@ -136,9 +149,12 @@ async def test_cancel_while_queued_drops_the_turn_and_cancel_in_its_batch_keeps_
         await queued
     assert not first.done()  # waits for its batch
     gate.set()
+    thread_gate.set()
     with pytest.raises(asyncio.CancelledError):
         await first
     monkeypatch.setattr(store._db, "transaction", original)
+    if in_thread:
+        event.remove(store.writer.engine, "before_execute", pause_in_batch_thread)
 
     await store.save_turn(conversation_id, "t3", turn("next"), usage_record())
     assert [turn_id for turn_id, _, _ in await history(store, conversation_id)] == [

@@ -167,6 +167,8 @@ def translate(exc: BaseException, *, secret: str = "") -> GatewayError | None:
         return exc
     if isinstance(exc, openai.APIStatusError):
         return error_from_status(exc.status_code, exc.body, exc.response.headers, secret=secret)
+    if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException) and _refused(exc):
+        return Unavailable(f"gateway connection failed ({_cause_name(exc)})")
     if isinstance(exc, openai.APITimeoutError):
         return GatewayTimeout(f"gateway timed out ({_cause_name(exc)})")
     if isinstance(exc, openai.APIConnectionError):
@@ -214,6 +216,18 @@ def decoded_body(response: httpx2.Response) -> object:
             return response.text
         except httpx2.ResponseNotRead:
             return ""
+
+
+def _refused(exc: BaseException) -> bool:
+    """A "timeout" caused by a failed connection (refused, unreachable, DNS): the
+    SDK's vendored aiohttp transport maps every ``ClientConnectionError`` to
+    ``ConnectTimeout`` (openai/_vendor/httpx_aiohttp/transport.py)."""
+    cause = exc.__cause__ or exc.__context__
+    while cause is not None:
+        if isinstance(cause, OSError) and not isinstance(cause, TimeoutError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def _cause_name(exc: BaseException) -> str:

@@ -279,3 +279,20 @@ def test_backoff_grows_with_jitter_and_caps() -> None:
     assert 2.0 <= backoff.delay(10) <= 4.0
     assert backoff.delay(0, retry_after=7.0) == 7.0
     assert backoff.delay(0, retry_after=600.0) == 30.0
+
+
+async def test_a_refused_connection_is_unavailable_not_a_timeout() -> None:
+    """Nothing listens on the port: the chat stream, the model list and the SDK path
+    all say "connection failed" (the vendored transport calls it ConnectTimeout)."""
+    client = GatewayClient("http://127.0.0.1:1", "sk-test", max_retries=0)
+    try:
+        with pytest.raises(Unavailable, match="connection failed"):
+            async for _ in client.stream_chat(ChatRequest("m", [{"role": "user",
+                                                                 "content": "hi"}])):
+                pass
+        with pytest.raises(Unavailable, match="connection failed"):
+            await client.list_models()
+        with pytest.raises(Unavailable, match="connection failed"):
+            await client.chat(ChatRequest("m", [{"role": "user", "content": "hi"}]))
+    finally:
+        await client.aclose()

@@ -80,7 +80,7 @@ async def test_one_users_jobs_interleave_with_others() -> None:
         await jobs.submit(name, ANN)
     await jobs.submit("B1", BOB)
     assert jobs.started == ["A1"]
-    await settle()
+    await until(lambda: jobs.positions["A3"] == [2, 3])  # barrier: Bob's B1 moved A3 back
     # Bob's first job goes before Ann's second: Ann's later jobs move back one place.
     assert jobs.positions == {"A1": [], "A2": [1, 2], "A3": [2, 3], "B1": [1]}
 
@@ -105,7 +105,7 @@ async def test_round_robin_over_three_users_with_later_arrivals() -> None:
     await jobs.submit("B2", BOB)
     await jobs.finish("A1")  # B1 runs
     await jobs.submit("C1", CAT)  # arrives late: its first turn still comes before
-    await settle()
+    await until(lambda: len(jobs.positions["A2"]) == 4)  # barrier: A2 was told
     assert jobs.positions["C1"] == [1]  # anybody's second one
     assert jobs.positions["A2"] == [1, 2, 1, 2]  # (Bob's B1 came in, ran, Cat came in)
     for name in ("B1", "C1", "A2", "B2", "A3", "A4"):
@@ -121,7 +121,7 @@ async def test_per_user_limit_lets_others_go_first() -> None:
     assert jobs.started == ["A1", "B1"]
     assert jobs.positions["A2"] == [1]
     await jobs.submit("C1", CAT)  # the chat is full; Cat's first job goes before
-    await settle()                # Ann's second
+    await until(lambda: len(jobs.positions["A2"]) == 2)  # Ann's second: told it moved
     assert jobs.positions["C1"] == [1] and jobs.positions["A2"] == [1, 2]
     await jobs.finish("B1")
     assert jobs.started == ["A1", "B1", "C1"]
@@ -152,7 +152,7 @@ async def test_cancelling_a_waiting_job_moves_the_others_up() -> None:
     jobs.tasks["C1"].cancel()
     with pytest.raises(asyncio.CancelledError):
         await jobs.tasks["C1"]
-    await settle()
+    await until(lambda: len(jobs.positions["D1"]) == 2)  # barrier: D1 was told
     assert jobs.positions == {"A1": [], "B1": [1], "C1": [2], "D1": [3, 2]}
     assert jobs.queue.waiting(GROUP) == 2
     for name in ("A1", "B1", "D1"):
@@ -168,7 +168,7 @@ async def test_cancelling_a_running_job_frees_its_slot() -> None:
     jobs.tasks["A1"].cancel()
     with pytest.raises(asyncio.CancelledError):
         await jobs.tasks["A1"]
-    await settle()
+    await until(lambda: "B1" in jobs.started)
     assert jobs.started == ["A1", "B1"]
     await jobs.finish("B1")
 
@@ -203,7 +203,7 @@ async def test_a_raised_limit_starts_waiting_jobs() -> None:
     await jobs.submit("B1", BOB)
     jobs.limits = QueueLimits(per_chat=3, per_user=0)  # an admin raised the limit
     await jobs.submit("C1", CAT)
-    await settle()
+    await until(lambda: len(jobs.started) == 3)
     assert sorted(jobs.started) == ["A1", "B1", "C1"]
     for name in ("A1", "B1", "C1"):
         await jobs.finish(name)

@@ -247,9 +247,14 @@ async def test_a_job_started_by_a_button_is_shown_after_the_reply(world: Telegra
 
     tg.press_button(ann, 42, answer.message_id, f"a:{action_id}", check=False)
 
-    await tg.wait_until(lambda: any(m.photo for m in tg.bot_messages(ann)))
-    texts = [(m.text, m.photo) for m in tg.bot_messages(ann)]
-    assert texts == [("echo: hi", False), ("Painting…", False), ("painted", True)]
+    # the progress message is replaced send-before-delete: wait for the delete too
+    expected = [("echo: hi", False), ("Painting…", False), ("painted", True)]
+
+    def shown() -> list[tuple[str, bool]]:
+        return [(m.text, bool(m.photo)) for m in tg.bot_messages(ann)]
+
+    await tg.wait_until(lambda: shown() == expected, message=f"shown == {expected}")
+    assert shown() == expected
 
 
 async def test_audio_and_voice_use_their_own_methods(world: TelegramWorld) -> None:

@@ -1,8 +1,7 @@
 """Rows of the ``actions`` table: the state behind buttons (see ``core.actions``).
 
-Uses only the plain ``AsyncEngine`` API: ``Database.read()`` for reads and one
-``engine.begin()`` transaction per write (SQLite serializes writers itself and waits
-up to ``busy_timeout``).
+``Database.read()`` for reads and one ``Database.transaction()`` per write (on SQLite
+they queue on this process's write lock, not in SQLite's busy handler).
 """
 
 from __future__ import annotations
@@ -51,7 +50,7 @@ class ActionsRepository:
              "created_at": r.created_at, "expires_at": r.expires_at}
             for r in rows
         ]
-        async with self._db.engine.begin() as connection:
+        async with self._db.transaction() as connection:
             await connection.execute(sa.insert(actions), values)
 
     async def get(self, action_id: str) -> StoredAction | None:
@@ -65,13 +64,13 @@ class ActionsRepository:
 
     async def delete(self, action_id: str) -> bool:
         """Delete one row; True when it existed."""
-        async with self._db.engine.begin() as connection:
+        async with self._db.transaction() as connection:
             result = await connection.execute(sa.delete(actions).where(_act.id == action_id))
         return bool(result.rowcount)
 
     async def delete_expired(self, now: datetime) -> int:
         """Delete rows whose ``expires_at`` is at or before ``now``; returns how many."""
         query = sa.delete(actions).where(_act.expires_at.is_not(None), _act.expires_at <= now)
-        async with self._db.engine.begin() as connection:
+        async with self._db.transaction() as connection:
             result = await connection.execute(query)
         return int(result.rowcount or 0)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.storage.engine import Database
 from core.storage.schema import conversations, messages, settings, usage_ledger
 
 _conv = conversations.c
@@ -40,7 +41,7 @@ def chat_key_prefix(platform: str, chat_id: str) -> str:
     return f"{platform}:{chat_id}"
 
 
-async def move_chat(engine: AsyncEngine, platform: str, old_chat_id: str,
+async def move_chat(db: Database, platform: str, old_chat_id: str,
                     new_chat_id: str) -> ChatMove:
     """Move every conversation, setting and usage row of ``old_chat_id`` to
     ``new_chat_id`` in one transaction; a no-op (``moved`` false) when nothing is
@@ -51,7 +52,7 @@ async def move_chat(engine: AsyncEngine, platform: str, old_chat_id: str,
     one (message ids keep the order) and is deleted."""
     if old_chat_id == new_chat_id:
         return ChatMove()
-    async with engine.begin() as connection:
+    async with db.transaction() as connection:
         move = ChatMove()
         move.settings = await _move_settings(connection, platform, old_chat_id, new_chat_id)
         usage = await connection.execute(

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from core.storage.engine import Database
 from core.storage.schema import conversations, dialect_insert, messages, utc_now
@@ -85,41 +85,49 @@ class ConversationRepository:
         self.writer = GroupWriter(db, insert_messages, INSERT_LEDGER_ROW, sort_ids=self._sqlite)
         """Group commit of the turns' messages and ledger rows (``core.storage.writer``)."""
 
-    async def current(self, key: str) -> int:
-        """Id of the open conversation of ``key``; opened (in its own transaction) if none.
+    async def current(self, key: str) -> tuple[int, bool]:
+        """``(id, opened)``: the open conversation of ``key``, and whether this call
+        opened it (then it holds no messages yet). One ``Database.run_transaction``
+        (one hop to the SQLite thread).
 
         The partial unique index allows one open row per key, so concurrent callers
         (also in other processes) agree: the loser's ``INSERT … ON CONFLICT DO
         NOTHING`` returns nothing and it reads the winner's row. Raises
         ``RuntimeError`` if that row keeps being archived before it can be read."""
-        async with self._db.read() as connection:
-            found = await connection.scalar(_SELECT_CURRENT, {"conversation_key": key})
-        if found is not None:
-            return int(found)
         for _ in range(_OPEN_ATTEMPTS):
-            async with self._db.transaction() as connection:
-                opened = await self._open(connection, key, utc_now())
+            opened = await self._db.run_transaction(
+                lambda connection: self._current_sync(connection, key, utc_now()))
             if opened is not None:
                 return opened
         raise RuntimeError(f"could not open a conversation for {key!r}")
 
-    async def _open(self, connection: AsyncConnection, key: str, now: datetime) -> int | None:
-        """Insert an open conversation for ``key`` unless one exists; the open id, or
-        ``None`` if the existing one was archived meanwhile (PostgreSQL read committed)."""
-        params = {"key": key, "created_at": now}
-        created = await connection.scalar(self._insert_open, params)
-        if created is None:  # another writer opened one first
-            created = await connection.scalar(_SELECT_CURRENT, {"conversation_key": key})
-        return None if created is None else int(created)
+    def _current_sync(self, connection: Connection, key: str,
+                      now: datetime) -> tuple[int, bool] | None:
+        found = connection.scalar(_SELECT_CURRENT, {"conversation_key": key})
+        return (int(found), False) if found is not None else self._open(connection, key, now)
 
-    async def start_new(self, key: str) -> int:
+    def _open(self, connection: Connection, key: str,
+              now: datetime) -> tuple[int, bool] | None:
+        """Insert an open conversation for ``key`` unless one exists: ``(id, opened)``
+        of the open one, or ``None`` if the existing one was archived meanwhile
+        (PostgreSQL read committed)."""
+        params = {"key": key, "created_at": now}
+        created = connection.scalar(self._insert_open, params)
+        if created is not None:
+            return int(created), True
+        found = connection.scalar(_SELECT_CURRENT, {"conversation_key": key})  # lost a race
+        return None if found is None else (int(found), False)
+
+    async def start_new(self, key: str) -> tuple[int, bool]:
         """Archive the open conversation for ``key`` (if any) and open a new one, in one
-        transaction; the new id."""
-        now = utc_now()
+        transaction; ``(id, opened)`` as ``current``."""
+        def archive_and_open(connection: Connection) -> tuple[int, bool] | None:
+            now = utc_now()
+            connection.execute(_ARCHIVE_CURRENT, {"conversation_key": key, "now": now})
+            return self._open(connection, key, now)
+
         for _ in range(_OPEN_ATTEMPTS):
-            async with self._db.transaction() as connection:
-                await connection.execute(_ARCHIVE_CURRENT, {"conversation_key": key, "now": now})
-                opened = await self._open(connection, key, now)
+            opened = await self._db.run_transaction(archive_and_open)
             if opened is not None:
                 return opened
         raise RuntimeError(f"could not open a conversation for {key!r}")
@@ -153,8 +161,7 @@ class ConversationRepository:
         if before_id is not None:
             query = _LOAD_RECENT_BEFORE
             params["before_id"] = before_id
-        async with self._db.read() as connection:
-            rows = (await connection.execute(query, params)).all()
+        rows = await self._db.run_read(lambda connection: connection.execute(query, params).all())
         return [StoredMessage(*row) for row in rows]
 
     async def count(self, conversation_id: int) -> int:

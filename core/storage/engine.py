@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import StaticPool
+
+from core.storage.checkpoint import WalCheckpointer
+from core.storage.sqlite_thread import SqliteThread
+
+T = TypeVar("T")
 
 DEFAULT_URL = "sqlite+aiosqlite:///./data/chatbridge.db"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -25,6 +28,7 @@ _SQLITE_PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
     "PRAGMA busy_timeout=10000",
     "PRAGMA foreign_keys=ON",
+    "PRAGMA wal_autocheckpoint=0",  # checkpoints run off the write path (checkpoint.py)
 )
 
 
@@ -107,7 +111,9 @@ async def migrate(engine: AsyncEngine) -> None:
 
 
 class Database:
-    """An async engine plus its two access patterns: ``read`` and ``transaction``.
+    """An async engine plus its access patterns: ``read``/``transaction`` (async
+    connections) and ``run_read``/``run_transaction`` (a synchronous function run in
+    one go).
 
     PostgreSQL reads run in autocommit mode (no BEGIN/ROLLBACK round trips). SQLite
     has one writer at a time, so this process's transactions queue on an
@@ -116,6 +122,16 @@ class Database:
     conversations) failed turns with "database is locked" after ``busy_timeout``
     (10 s). Other processes on the same file only get that best-effort wait; run
     several processes on PostgreSQL.
+
+    On a SQLite file, ``run_read``/``run_transaction`` run on a read and a write
+    thread, each with a synchronous pysqlite connection (``core.storage.sqlite_thread``):
+    ONE thread hop per call, where aiosqlite makes one per statement, fetch, BEGIN and
+    COMMIT (a read was 4-5 hops, ~1.2 ms on the benchmark VM; one hop ~0.5 ms). The
+    turn's hot path uses them (settings, current conversation, history page,
+    group-commit batches): bench/core_turns.py cold turns (a new conversation) went
+    from p50 8.4 to ~4 ms. Elsewhere
+    (PostgreSQL, in-memory SQLite) they run the same function through
+    ``AsyncConnection.run_sync``.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -129,6 +145,23 @@ class Database:
             if self.dialect == "sqlite"
             else engine.execution_options(isolation_level="AUTOCOMMIT")
         )
+        path = _sqlite_file(engine.url) if self.dialect == "sqlite" else None
+        self._reads: SqliteThread | None
+        self._writes: SqliteThread | None
+        self._reads, self._writes, checkpoints = (
+            (SqliteThread(engine.url, f"chatbridge-sqlite-{role}", _apply_sqlite_pragmas)
+             for role in ("read", "write", "checkpoint"))
+            if path is not None else (None, None, None))
+        self.checkpointer = WalCheckpointer(checkpoints) if checkpoints is not None else None
+        """WAL checkpoints of a SQLite file (``core.storage.checkpoint``); started by
+        ``start``. None for PostgreSQL and in-memory SQLite."""
+
+    def start(self) -> None:
+        """Start the background work (SQLite file: WAL checkpoints); needs a running
+        loop. Without it a SQLite file's WAL only shrinks when the last connection
+        closes."""
+        if self.checkpointer is not None:
+            self.checkpointer.start()
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -145,25 +178,54 @@ class Database:
         async with self._write_lock, self.engine.begin() as connection:
             yield connection
 
+    async def run_read(self, work: Callable[[Connection], T]) -> T:
+        """``work(connection)`` for reads (no snapshot across its statements); its
+        result. Raises what ``work`` raises."""
+        if self._reads is None:
+            async with self.read() as connection:
+                return await connection.run_sync(work)
+        engine = self._reads.engine
+
+        def read() -> T:
+            with engine.connect() as connection:
+                return work(connection)
+
+        return await self._reads.call(read)
+
+    async def run_transaction(self, work: Callable[[Connection], T]) -> T:
+        """``work(connection)`` inside one transaction, like ``transaction``: committed
+        when it returns, rolled back if it raises (the error propagates). A cancelled
+        caller still waits for the thread's transaction to end (the write lock is
+        held until then), then gets ``CancelledError``."""
+        if self._writes is None:
+            async with self.transaction() as connection:
+                return await connection.run_sync(work)
+        engine = self._writes.engine
+
+        def transaction() -> T:
+            with engine.begin() as connection:
+                return work(connection)
+
+        async with self._write_lock:
+            return await self._writes.call(transaction)
+
     @property
     def write_lock(self) -> contextlib.AbstractAsyncContextManager[Any]:
         """Held by every write of this process (SQLite: one writer at a time)."""
         return self._write_lock
 
-    def sqlite_sync_engine(self) -> Engine | None:
-        """A synchronous (pysqlite) engine on the same SQLite file, for work that runs a
-        whole transaction in one thread hop (``core.storage.writer``); ``None`` for
-        PostgreSQL and in-memory SQLite. Same PRAGMAs; one connection."""
-        if self.dialect != "sqlite":
-            return None
-        url = self.engine.url
-        if _sqlite_file(url) is None:
-            return None
-        engine = sa_create_engine(url.set(drivername="sqlite+pysqlite"), poolclass=StaticPool,
-                                  connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _apply_sqlite_pragmas)
-        return engine
+    @property
+    def write_engine(self) -> Engine:
+        """The engine ``run_transaction`` executes on (a SQLite file: the write
+        thread's, else the async engine's ``sync_engine``): where its statement and
+        commit events fire."""
+        return self._writes.engine if self._writes is not None else self.engine.sync_engine
 
     async def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Stop the checkpoints; close every pooled connection and the threads'."""
+        if self.checkpointer is not None:
+            await self.checkpointer.stop()
+        for thread in (self._reads, self._writes):
+            if thread is not None:
+                await thread.close()
         await self.engine.dispose()

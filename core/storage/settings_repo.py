@@ -41,8 +41,8 @@ class SettingsRepository:
         if not found:
             return found
         keys = [(scope.platform, scope.chat_id, scope.user_id) for scope in found]
-        async with self._db.read() as connection:
-            rows = (await connection.execute(_SELECT_SCOPES, {"scopes": keys})).all()
+        rows = await self._db.run_read(  # one hop to the SQLite thread (Database)
+            lambda connection: connection.execute(_SELECT_SCOPES, {"scopes": keys}).all())
         for platform, chat_id, user_id, name, value in rows:
             found[ScopeKey(platform, chat_id, user_id)][name] = value
         return found

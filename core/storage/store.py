@@ -48,6 +48,7 @@ class Store:
         self._settings = SettingsRepository(db)
         self._usage = UsageRepository(db, self._conversations.writer)
         self._current: OrderedDict[str, int] = OrderedDict()
+        self._empty: set[int] = set()
         self.actions = ActionsRepository(db)
         """Button state rows (see ``core.actions``)."""
         self.mj_tasks = MjTaskRepository(db)
@@ -65,7 +66,9 @@ class Store:
         except BaseException:
             await engine.dispose()
             raise
-        return cls(Database(engine))
+        db = Database(engine)
+        db.start()
+        return cls(db)
 
     async def close(self) -> None:
         """Close the connections (calls still running fail; await them first)."""
@@ -94,6 +97,7 @@ class Store:
                 yield connection
         finally:
             self._current.clear()
+            self._empty.clear()
 
     # conversations
 
@@ -104,16 +108,28 @@ class Store:
         key (also from other processes) agree on one conversation."""
         cached = self._current.get(key)
         if cached is None:
-            found = await self._conversations.current(key)
+            found, opened = await self._conversations.current(key)
+            if opened:
+                self._remember_empty(found)
             # setdefault: a start_new_conversation that finished meanwhile wins.
             cached = self._current.setdefault(key, found)
         return self._remember(key, cached)
 
     async def start_new_conversation(self, key: str) -> int:
         """Archive the current conversation for ``key`` and return a new one's id."""
-        created = await self._conversations.start_new(key)
+        created, opened = await self._conversations.start_new(key)
+        if opened:
+            self._remember_empty(created)
         self._current[key] = created
         return self._remember(key, created)
+
+    def _remember_empty(self, conversation_id: int) -> None:
+        """This process just opened ``conversation_id``: it holds no messages until a
+        write of this Store, so its first history read needs no query (a new
+        conversation's turn saves a read, bench/core_turns.py)."""
+        if len(self._empty) >= CURRENT_CONVERSATION_CACHE_SIZE:
+            self._empty.clear()
+        self._empty.add(conversation_id)
 
     def _remember(self, key: str, conversation_id: int) -> int:
         self._current.move_to_end(key)
@@ -125,6 +141,8 @@ class Store:
         self, conversation_id: int, *, limit: int, before_id: int | None = None
     ) -> list[StoredMessage]:
         """Newest first; ``before_id`` pages to messages older than that id."""
+        if conversation_id in self._empty:
+            return []
         return await self._conversations.load_recent(
             conversation_id, limit=limit, before_id=before_id
         )
@@ -151,6 +169,7 @@ class Store:
         shields its save, so a user's cancel never interrupts one
         (docs/ARCHITECTURE.md, "Turn lifecycle and storage").
         """
+        self._empty.discard(conversation_id)
         block = pending()
         held = block.take() if block is not None else []
         try:
@@ -173,15 +192,17 @@ class Store:
         self, conversation_id: int, messages: Sequence[NewMessage]
     ) -> None:
         """Fast insert for imports and benchmarks (one transaction, no ids returned)."""
+        self._empty.discard(conversation_id)
         await self._conversations.bulk_insert(conversation_id, messages)
 
     async def move_chat(self, platform: str, old_chat_id: str, new_chat_id: str) -> ChatMove:
         """Move a chat's conversations, settings and usage to a new chat id in one
         transaction (see ``chat_moves.move_chat``); idempotent. Cached current
         conversations of the old and new keys are forgotten."""
-        move = await move_chat(self._db.engine, platform, old_chat_id, new_chat_id)
+        move = await move_chat(self._db, platform, old_chat_id, new_chat_id)
         for key in [*move.keys, *move.keys.values()]:
             self._current.pop(key, None)
+        self._empty.clear()
         return move
 
     # settings

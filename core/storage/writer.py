@@ -5,12 +5,11 @@ Why it exists (bench/core_turns.py, docs/ARCHITECTURE.md "Turn lifecycle and
 storage"): over aiosqlite every statement, BEGIN and COMMIT is a hop to the driver's
 thread and back, so one transaction per write cost ~2-3 ms of event-loop CPU and
 capped a process far below the 300 turns/s target; a batch pays that once for all
-the writes waiting for it. One asyncio task drains the queue. On a SQLite file the
-batch's transaction runs on one batch thread over a synchronous pysqlite connection:
-one thread hop per batch instead of ~8 (bench/core_turns.py, quiet machine: overhead
-p50 4.1-4.5 -> 2.2-2.6 ms per sequential turn, p99 at 1,000-message contexts 10-12
--> 4.3-6.3 ms; the writes still take ``Database.write_lock``). PostgreSQL batches
-run on the async engine.
+the writes waiting for it. One asyncio task drains the queue. A batch is one
+``Database.run_transaction``: on a SQLite file one hop to the database thread for
+the whole batch instead of ~8 (bench/core_turns.py, quiet machine: overhead p50
+4.1-4.5 -> 2.2-2.6 ms per sequential turn, p99 at 1,000-message contexts 10-12 ->
+4.3-6.3 ms).
 
 Guarantees (tests/core/storage/test_group_commit.py):
 
@@ -29,12 +28,10 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection, Engine
 
 from core.storage.engine import Database
 
@@ -70,9 +67,6 @@ class GroupWriter:
                  sort_ids: bool) -> None:
         self._db = db
         self._statements = _Statements(insert_messages, insert_ledger, sort_ids)
-        self._sync = db.sqlite_sync_engine()
-        self._thread = (ThreadPoolExecutor(1, thread_name_prefix="chatbridge-sqlite-batch")
-                        if self._sync is not None else None)
         self._queue: deque[_Write] = deque()
         self._drainer: asyncio.Task[None] | None = None
         self.max_batch = MAX_BATCH
@@ -110,17 +104,14 @@ class GroupWriter:
 
     @property
     def engine(self) -> Engine:
-        """The engine the batches run on (SQLite file: the batch thread's; else the
-        async engine's ``sync_engine``): where statement/commit events fire."""
-        return self._sync if self._sync is not None else self._db.engine.sync_engine
+        """The engine the batches run on (``Database.write_engine``): where statement
+        and commit events fire."""
+        return self._db.write_engine
 
     async def close(self) -> None:
-        """Wait until every queued write is committed (or failed), then release the
-        batch thread and its connection."""
+        """Wait until every queued write is committed (or failed)."""
         while self._drainer is not None and not self._drainer.done():
             await asyncio.shield(self._drainer)
-        if self._thread is not None and self._sync is not None:
-            await asyncio.get_running_loop().run_in_executor(self._thread, self._sync.dispose)
 
     async def _drain(self) -> None:
         while self._queue:
@@ -150,43 +141,22 @@ class GroupWriter:
         message_rows = [row for item in batch for row in item.message_rows]
         ledger_rows = [row for item in batch for row in item.ledger_rows]
         self.batches += 1
-        if self._thread is not None:
-            async with self._db.write_lock:
-                ids = await asyncio.get_running_loop().run_in_executor(
-                    self._thread, self._commit_sync, message_rows, ledger_rows)
-        else:
-            async with self._db.transaction() as connection:
-                ids = await self._insert(connection, message_rows)
-                if ledger_rows:
-                    await connection.execute(self._statements.insert_ledger, ledger_rows)
+        ids = await self._db.run_transaction(
+            lambda connection: self._commit_sync(connection, message_rows, ledger_rows))
         start = 0
         for item in batch:
             end = start + len(item.message_rows)
             _settle(item, ids=ids[start:end])
             start = end
 
-    def _commit_sync(self, message_rows: list[dict[str, Any]],
+    def _commit_sync(self, connection: Connection, message_rows: list[dict[str, Any]],
                      ledger_rows: list[dict[str, Any]]) -> list[int]:
-        """The batch's transaction on the batch thread (SQLite file): one hop to the
-        thread for the whole batch instead of one per statement, BEGIN and COMMIT."""
-        assert self._sync is not None
-        with self._sync.begin() as connection:
-            ids = [int(i) for i in connection.execute(
-                self._statements.insert_messages, message_rows).scalars()] \
-                if message_rows else []
-            if ledger_rows:
-                connection.execute(self._statements.insert_ledger, ledger_rows)
+        """The batch's statements, in one transaction (``Database.run_transaction``)."""
+        ids = [int(i) for i in connection.execute(
+            self._statements.insert_messages, message_rows).scalars()] if message_rows else []
+        if ledger_rows:
+            connection.execute(self._statements.insert_ledger, ledger_rows)
         return sorted(ids) if self._statements.sort_ids else ids
-
-    async def _insert(self, connection: AsyncConnection,
-                      rows: list[dict[str, Any]]) -> list[int]:
-        if not rows:
-            return []
-        result = await connection.execute(self._statements.insert_messages, rows)
-        ids = [int(message_id) for message_id in result.scalars()]
-        if self._statements.sort_ids:
-            ids.sort()  # ascending rowids in VALUES order; RETURNING order not promised
-        return ids
 
 
 def _settle(item: _Write, *, ids: list[int] | None = None,

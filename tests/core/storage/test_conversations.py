@@ -220,3 +220,31 @@ async def test_load_recent_uses_the_conversation_id_index(store: Store) -> None:
         plan = " ".join(str(row[-1]) for row in await connection.execute(sa.text(query)))
     assert "ix_messages_conversation_id_id" in plan
     assert "TEMP B-TREE" not in plan
+
+
+async def test_a_conversation_this_store_opened_is_read_without_a_query(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new conversation's first turn needs no history read (bench/core_turns.py cold
+    turns); once written, or after /new, or opened by another process, it reads."""
+    queries: list[int] = []
+    original = store._conversations.load_recent
+
+    async def counted(conversation_id: int, **kwargs: Any) -> Any:
+        queries.append(conversation_id)
+        return await original(conversation_id, **kwargs)
+
+    monkeypatch.setattr(store._conversations, "load_recent", counted)
+    first = await store.current_conversation(KEY)
+    assert await store.load_recent_messages(first, limit=10) == []
+    assert queries == []
+    await store.save_turn(first, "t1", [NewMessage("user", "hi", 1)], None)
+    assert [m.content for m in await store.load_recent_messages(first, limit=10)] == ["hi"]
+    assert queries == [first]
+    renewed = await store.start_new_conversation(KEY)
+    assert await store.load_recent_messages(renewed, limit=10) == []
+    assert queries == [first]
+    store._current.clear()  # like a restart: the open conversation is found, not opened
+    store._empty.clear()
+    assert await store.current_conversation(KEY) == renewed
+    assert await store.load_recent_messages(renewed, limit=10) == []
+    assert queries == [first, renewed]

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from core.storage import NewMessage, Store, normalize_url
+from core.storage.checkpoint import WalCheckpointer
+from core.storage.conversations import message_row
+from core.storage.schema import messages, utc_now
+from core.storage.sqlite_thread import SqliteThread
 
 
 @pytest.mark.parametrize(
@@ -64,3 +71,80 @@ async def test_sqlite_writes_and_reads_survive_reopen_and_see_each_other(tmp_pat
         assert await reopened.count_messages(conversation) == 2
     finally:
         await reopened.close()
+
+
+async def test_no_connection_checkpoints_on_commit_the_checkpointer_does(tmp_path: Path) -> None:
+    """SQLite's automatic checkpoint ran inside a turn's COMMIT (15-20 ms, the overhead
+    p99 of bench/core_turns.py): every connection turns it off, and the WAL grows past
+    SQLite's 1,000-page threshold until ``WalCheckpointer`` backfills it."""
+    store = await Store.open(f"sqlite:///{tmp_path / 'chatbridge.db'}")
+    db = store._db
+    assert db.checkpointer is not None
+    try:
+        async with db.read() as connection:  # aiosqlite (settings writes, actions, …)
+            assert await connection.scalar(sa.text("PRAGMA wal_autocheckpoint")) == 0
+        for run in (db.run_read, db.run_transaction):  # the read and write threads
+            assert await run(lambda c: c.exec_driver_sql("PRAGMA wal_autocheckpoint")
+                             .scalar()) == 0
+        conversation = await store.current_conversation("k")
+        for _ in range(30):  # ~1,600 WAL pages of committed turns
+            await store.save_turn(conversation, "t", [NewMessage("user", "x" * 200_000, 1)],
+                                  None)
+        busy, frames, done = await db.checkpointer.checkpoint()
+        assert busy == 0 and frames > 1000 and done == frames
+        assert await store.count_messages(conversation) == 30
+    finally:
+        await store.close()
+
+
+async def test_the_checkpointer_runs_every_interval(tmp_path: Path) -> None:
+    store = await Store.open(f"sqlite:///{tmp_path / 'chatbridge.db'}")
+    checkpointer = store._db.checkpointer
+    assert checkpointer is not None
+    try:
+        await checkpointer.stop()  # restart it with a short interval
+        restarted = WalCheckpointer(SqliteThread(store._db.engine.url, "test-checkpoint",
+                                                 lambda *_: None), interval=0.01)
+        restarted.start()
+        async with asyncio.timeout(5):  # barrier: two periodic rounds ran
+            while restarted.checkpoints < 2:
+                await asyncio.sleep(0.01)
+        await restarted.stop()
+        assert restarted.checkpoints >= 2
+    finally:
+        await store.close()
+
+
+async def test_a_cancelled_transaction_on_the_write_thread_ends_before_the_next(
+        tmp_path: Path) -> None:
+    """The thread cannot be interrupted: a cancelled ``run_transaction`` caller waits
+    (holding the write lock) until its transaction committed, so the next write
+    starts after it, and then gets CancelledError."""
+    store = await Store.open(f"sqlite:///{tmp_path / 'chatbridge.db'}")
+    conversation = await store.current_conversation("k")
+    inside, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def slow(connection: Connection) -> None:
+        inside.set()
+        release.wait(5)
+        connection.execute(messages.insert(), [
+            message_row(conversation, "t", NewMessage("user", "first", 1), utc_now())])
+        order.append("first")
+
+    def second(connection: Connection) -> None:
+        order.append("second")
+
+    try:
+        first = asyncio.create_task(store._db.run_transaction(slow))
+        await asyncio.to_thread(inside.wait, 5)  # barrier: the thread runs it
+        first.cancel()
+        following = asyncio.create_task(store._db.run_transaction(second))
+        release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        await following
+        assert order == ["first", "second"]
+        assert await store.count_messages(conversation) == 1  # committed, not rolled back
+    finally:
+        await store.close()

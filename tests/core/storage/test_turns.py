@@ -107,20 +107,12 @@ async def test_cancel_while_queued_drops_the_turn_and_cancel_in_its_batch_keeps_
     reached, gate = asyncio.Event(), asyncio.Event()
     original = store._db.transaction
 
-    class Paused:
-        def __init__(self, connection: Any) -> None:
-            self._connection = connection
-
-        async def execute(self, statement: Any, *args: Any) -> Any:
-            if isinstance(statement, sa.Insert) and statement.table is usage_ledger:
-                reached.set()
-                await gate.wait()
-            return await self._connection.execute(statement, *args)
-
     @asynccontextmanager
     async def paused_transaction() -> AsyncIterator[Any]:
         async with original() as connection:
-            yield Paused(connection)
+            yield connection  # the batch's rows are inserted: pause before COMMIT
+            reached.set()
+            await gate.wait()
 
     loop = asyncio.get_running_loop()
     thread_gate = threading.Event()
@@ -241,7 +233,7 @@ async def test_current_conversation_is_cached_until_start_new(
     lookups: list[str] = []
     original = store._conversations.current
 
-    async def counting(key: str) -> int:
+    async def counting(key: str) -> tuple[int, bool]:
         lookups.append(key)
         return await original(key)
 
@@ -264,7 +256,7 @@ async def test_start_new_finishing_during_a_lookup_wins(
     reached, gate = asyncio.Event(), asyncio.Event()
     original = store._conversations.current
 
-    async def slow(key: str) -> int:
+    async def slow(key: str) -> tuple[int, bool]:
         found = await original(key)
         reached.set()
         await gate.wait()

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
 from core.actions import ActionOutcome, ActionService
 from core.commands.handlers import CommandContext, CommandHandlers
@@ -228,29 +227,17 @@ class ChatCore(LocalizedTexts):
         ``expect_more`` tells the core that the platform is delivering more parts of
         the same message (a long paste split in pieces) so it waits to merge them.
         """
-        # a cold chat's settings read and conversation lookup, one hop each, overlap
-        language, key = await asyncio.gather(self.language_for(chat, actor),
-                                             self._warm_conversation(chat, actor))
-        ticket = TurnTicket(language, self.scheduler.cancel_ticket)
+        ticket = TurnTicket(await self.language_for(chat, actor), self.scheduler.cancel_ticket)
         if is_continue_request(message):  # "continue" / "继续" / "go on" alone
             message = continue_message(message.model_override)
         if message.is_empty:
             ticket.emit(TurnFailed("error.empty_input"))
             return ticket
+        key = await self.conversation_key(chat, actor)
         loop = asyncio.get_running_loop()
         self.scheduler.submit(key, Submission(chat, actor, message, ticket, loop.time(),
                                               expect_more))
         return ticket
-
-    async def _warm_conversation(self, chat: ChatRef, actor: Actor) -> str:
-        """The conversation key, with its current conversation looked up (cached by
-        the store) while the turn's settings load: a new chat's turn then waits for
-        one database hop less (bench/core_turns.py, cold turns). A failed lookup is
-        left for the turn, which reports it."""
-        key = await self.conversation_key(chat, actor)
-        with contextlib.suppress(SQLAlchemyError):
-            await self.store.current_conversation(key)
-        return key
 
     async def _final_actions(self, chat: ChatRef, actor: Actor, lang: str,
                              final: TurnFinal) -> ActionRows:

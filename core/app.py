@@ -23,7 +23,7 @@ from core.config import AppSettings, SettingsError
 from core.continue_action import continue_actions, register_continue
 from core.conversation.continuation import continue_message, is_continue_request
 from core.conversation.engine import ConversationEngine, EngineLimits
-from core.conversation.inputs import UserMessage
+from core.conversation.inputs import UserMessage, clean_message
 from core.conversation.keys import Actor, ChatRef, conversation_key
 from core.conversation.scheduler import Submission, TurnScheduler
 from core.conversation.settings import ChatOptions, SettingsService
@@ -228,6 +228,7 @@ class ChatCore(LocalizedTexts):
         the same message (a long paste split in pieces) so it waits to merge them.
         """
         ticket = TurnTicket(await self.language_for(chat, actor), self.scheduler.cancel_ticket)
+        message = clean_message(message)  # storable and sendable (lone surrogates)
         if is_continue_request(message):  # "continue" / "继续" / "go on" alone
             message = continue_message(message.model_override)
         if message.is_empty:

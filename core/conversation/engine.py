@@ -18,7 +18,13 @@ from core.conversation.context import (
     user_text_with_documents,
 )
 from core.conversation.history import HistoryCache, HistoryEntry
-from core.conversation.inputs import DocumentInput, ImageInput, UserMessage, media_records
+from core.conversation.inputs import (
+    DocumentInput,
+    ImageInput,
+    UserMessage,
+    clean_text,
+    media_records,
+)
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.scheduler import Submission
 from core.conversation.settings import SettingsService
@@ -277,10 +283,11 @@ class ConversationEngine:
         async with self._metering.call(info) as meter:
             async for chunk in self._gateway.stream_chat(request):
                 if chunk.text:
-                    meter.add_text(chunk.text)
-                    round_text.append(chunk.text)
-                    state.text.append(chunk.text)
-                    ticket.emit(TextDelta(chunk.text))
+                    text = clean_text(chunk.text)  # a "\ud800" escape cannot be stored
+                    meter.add_text(text)
+                    round_text.append(text)
+                    state.text.append(text)
+                    ticket.emit(TextDelta(text))
                 if chunk.finish_reason is not None:
                     final = chunk
             for call in final.tool_calls if final else ():

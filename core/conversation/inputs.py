@@ -8,7 +8,8 @@ JSON can point at it later without downloading it again (``media_records``).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -69,6 +70,23 @@ class UserMessage:
     @property
     def is_empty(self) -> bool:
         return not (self.text.strip() or self.images or self.documents)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` with lone UTF-16 surrogates replaced by U+FFFD. A JSON ``\\ud800``
+    escape (from a platform update or a gateway delta) decodes to one; UTF-8 cannot
+    encode it, so storing the message or sending it to the gateway would fail."""
+    return _LONE_SURROGATE.sub("\ufffd", text) if not text.isascii() else text
+
+
+def clean_message(message: UserMessage) -> UserMessage:
+    """``message`` with its text and documents' text passed through ``clean_text``."""
+    documents = tuple(replace(d, text=clean_text(d.text), filename=clean_text(d.filename))
+                      for d in message.documents)
+    return replace(message, text=clean_text(message.text), documents=documents)
 
 
 def media_records(message: UserMessage) -> list[dict[str, Any]] | None:

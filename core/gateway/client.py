@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import warnings
 from collections.abc import AsyncGenerator, Awaitable, Callable
@@ -291,7 +292,7 @@ class GatewayClient:
         """
         http_request = self._http.build_request(
             "POST", self._chat_url, headers=self._stream_headers, timeout=self._timeouts,
-            content=orjson.dumps(self._body(request, stream=True)))
+            content=_encode(self._body(request, stream=True)))
         response = await self._http.send(http_request, stream=True)
         if response.status_code >= 400:
             try:
@@ -374,3 +375,12 @@ class GatewayClient:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _encode(body: dict[str, Any]) -> bytes:
+    """JSON bytes of a request body: orjson, or ``json`` (``\\ud800`` escapes) for the
+    rare body orjson refuses (a lone surrogate, e.g. in tool-call arguments)."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        return json.dumps(body).encode()

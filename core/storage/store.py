@@ -29,17 +29,20 @@ CURRENT_CONVERSATION_CACHE_SIZE = 10_000
 """Keys whose current conversation id ``Store`` remembers (least recently used out).
 Kept because bench/core_turns.py misses its targets by more without it: under the
 same load, CPU per turn 9.7-10.1 ms without vs 7.5-7.6 ms with it, overhead p50
-5.6-6.8 ms vs 3.4-4.8 ms (one read, five aiosqlite thread hops, saved per turn)."""
+5.6-6.8 ms vs 3.4-4.8 ms (one read, then five aiosqlite thread hops, saved per
+turn; now one hop to the write thread, ~0.8 ms, which alone is the margin of the
+overhead p99 target)."""
 
 
 class Store:
     """Conversations, settings and usage on SQLite (default) or PostgreSQL.
 
-    Plain SQLAlchemy async Core: every call is one read or one transaction. The one
-    cache is the current conversation id per key, which only this process's
-    ``start_new_conversation`` updates: like the caches of ``core.conversation`` it
-    assumes one process owns a conversation key (when several processes share a
-    PostgreSQL database, route each key to one of them).
+    Plain SQLAlchemy Core: every call is one read or one transaction. It caches the
+    current conversation id per key, which only this process's
+    ``start_new_conversation`` updates, and the ids of conversations it opened and
+    has not written to yet (known empty: no history read). Like the caches of
+    ``core.conversation`` this assumes one process owns a conversation key (when
+    several processes share a PostgreSQL database, route each key to one of them).
     """
 
     def __init__(self, db: Database) -> None:

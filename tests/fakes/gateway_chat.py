@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -112,7 +113,10 @@ class _Chat:
         }
         if usage is not None:
             chunk["usage"] = usage
-        return b"data: " + json.dumps(chunk, ensure_ascii=False).encode() + b"\n\n"
+        text = json.dumps(chunk, ensure_ascii=False)
+        if not text.isascii() and re.search("[\ud800-\udfff]", text):
+            text = json.dumps(chunk)  # a lone surrogate goes as a "\ud800" escape
+        return b"data: " + text.encode() + b"\n\n"
 
     def role(self) -> bytes:
         return self.event({"role": "assistant", "content": ""})

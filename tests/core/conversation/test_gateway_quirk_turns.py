@@ -115,3 +115,19 @@ async def test_continue_turn_entry_point_and_words_inside_sentences(
     await say(core, "please continue the story")  # not alone: an ordinary message
     assert fake_gateway.chat_requests()[-1]["messages"][-1]["content"] == (
         "please continue the story")
+
+
+async def test_lone_surrogates_from_the_user_or_the_gateway_become_replacement_characters(
+    core: ChatCore, fake_gateway: FakeGateway,
+) -> None:
+    """A JSON "\\ud800" escape (a crafted platform update, a gateway delta) decodes to a
+    lone surrogate, which UTF-8 cannot encode: the turn used to fail at the save, after
+    the answer was shown. Now it is U+FFFD everywhere."""
+    fake_gateway.script(Text("bad \ud800 answer", chunk_size=4))
+
+    final = (await say(core, "odd \udc00 question"))[-1]
+
+    assert isinstance(final, TurnFinal) and final.text == "bad \ufffd answer"
+    assert fake_gateway.chat_requests()[-1]["messages"][-1]["content"] == "odd \ufffd question"
+    assert await history(core) == [("user", "odd \ufffd question"),
+                                   ("assistant", "bad \ufffd answer")]

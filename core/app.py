@@ -7,7 +7,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -23,7 +23,7 @@ from core.config import AppSettings, SettingsError
 from core.continue_action import continue_actions, register_continue
 from core.conversation.continuation import continue_message, is_continue_request
 from core.conversation.engine import ConversationEngine, EngineLimits
-from core.conversation.inputs import UserMessage, clean_message
+from core.conversation.inputs import UserMessage, clean_message, clean_text
 from core.conversation.keys import Actor, ChatRef, conversation_key
 from core.conversation.scheduler import Submission, TurnScheduler
 from core.conversation.settings import ChatOptions, SettingsService
@@ -218,7 +218,7 @@ class ChatCore(LocalizedTexts):
     async def receive(self, inbound: Inbound) -> InboundResult:
         """Decide what an incoming message is and run it: a ``CommandReply``, a
         ``TurnTicket``, ``Ignored`` or a localized ``Refusal`` (see ``core.inbound``)."""
-        return await self.inbound.receive(inbound)
+        return await self.inbound.receive(replace(inbound, text=clean_text(inbound.text)))
 
     async def submit(self, chat: ChatRef, actor: Actor, message: UserMessage, *,
                      expect_more: bool = False) -> TurnTicket:
@@ -323,6 +323,7 @@ class ChatCore(LocalizedTexts):
         """Answer a ``PromptRequest`` (``ActionOutcome.prompt``) with ``text`` (and
         ``mask`` image bytes for Vary Region, white = redraw): a reply whose ``ticket``
         presents the job; user errors and refused submits become an error reply."""
+        text = clean_text(text)
         lang = await self.language_for(chat, actor)
         try:
             return await self._mj_presses.submit_prompt(action_id, text, chat, actor, mask)
@@ -343,6 +344,7 @@ class ChatCore(LocalizedTexts):
     async def run_command(self, name: str, args: Mapping[str, Any], chat: ChatRef,
                           actor: Actor) -> CommandReply:
         """Run a command by core (or platform) name; user errors become error replies."""
+        args = {k: clean_text(v) if isinstance(v, str) else v for k, v in args.items()}
         lang = await self.language_for(chat, actor)
         spec = find_command(name, chat.platform)
         if spec is None:
@@ -358,6 +360,7 @@ class ChatCore(LocalizedTexts):
                                bot_username: str = "") -> CommandReply | None:
         """Parse and run a text command. None when it is not one of ours, or is ``ask``
         (a turn: use ``parse_command`` and ``submit``)."""
+        text = clean_text(text)
         try:
             parsed = parse_command(text, chat.platform, bot_username)
         except UserInputError as exc:

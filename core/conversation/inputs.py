@@ -72,14 +72,17 @@ class UserMessage:
         return not (self.text.strip() or self.images or self.documents)
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def clean_text(text: str) -> str:
-    """``text`` with lone UTF-16 surrogates replaced by U+FFFD. A JSON ``\\ud800``
-    escape (from a platform update or a gateway delta) decodes to one; UTF-8 cannot
-    encode it, so storing the message or sending it to the gateway would fail."""
-    return _LONE_SURROGATE.sub("\ufffd", text) if not text.isascii() else text
+    """``text`` with NUL and lone UTF-16 surrogates replaced by U+FFFD. A JSON
+    ``\\ud800`` or ``\\u0000`` escape (in a platform update or a gateway delta)
+    decodes to one; UTF-8 cannot encode a surrogate and PostgreSQL text/jsonb cannot
+    hold NUL, so storing the message, a setting or the request body would fail."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def clean_message(message: UserMessage) -> UserMessage:

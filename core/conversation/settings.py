@@ -74,49 +74,23 @@ class SettingsService:
 
     Concurrent resolves that miss the cache for the same scope share one load.
     ``set``/``clear`` invalidate the scope: later reads in this process load it
-    again, and a load that was in flight during the write is not cached.
-
-    It also knows which chats have any stored setting (one query at the first
-    load, then kept by ``set``): a scope of any other chat is empty without a
-    read, so the first message of a new chat costs one database hop less
-    (bench/core_turns.py). One ``(platform, chat_id)`` pair per such chat, like the
-    other caches assuming one process serves a chat."""
+    again, and a load that was in flight during the write is not cached."""
 
     def __init__(self, store: Store, defaults: dict[str, Any]) -> None:
         self._store = store
         self._defaults = dict(defaults)
         self._cache: _Layers = {}
         self._loading: dict[ScopeKey, asyncio.Task[_Layers]] = {}
-        self._chats: set[tuple[str, str]] | None = None
-        self._chats_loading: asyncio.Future[set[tuple[str, str]]] | None = None
-
-    async def _chats_with_settings(self) -> set[tuple[str, str]]:
-        if self._chats is None:
-            if self._chats_loading is None:
-                self._chats_loading = asyncio.ensure_future(self._store.chats_with_settings())
-            loading = self._chats_loading
-            try:
-                chats = await asyncio.shield(loading)
-            finally:
-                if self._chats_loading is loading and loading.done():
-                    self._chats_loading = None  # a failed load is tried again
-            if self._chats is None:
-                self._chats = chats
-        return self._chats
 
     async def _load(self, scopes: list[ScopeKey]) -> _Layers:
         layers: _Layers = {}
         waits: dict[ScopeKey, asyncio.Task[_Layers]] = {}
         missing: list[ScopeKey] = []
-        chats = (await self._chats_with_settings()
-                 if any(scope not in self._cache for scope in scopes) else set())
         for scope in scopes:
             if scope in layers or scope in waits or scope in missing:
                 continue  # a scope listed twice is loaded once
             if scope in self._cache:
                 layers[scope] = self._cache[scope]
-            elif (scope.platform, scope.chat_id) not in chats and scope not in self._loading:
-                layers[scope] = {}  # a chat without settings: nothing to read
             elif scope in self._loading:
                 waits[scope] = self._loading[scope]
             else:
@@ -195,9 +169,6 @@ class SettingsService:
 
     async def set(self, key: ScopeKey, name: str, value: Any) -> None:
         """Store ``name = value`` at ``key``."""
-        await self._chats_with_settings()
-        assert self._chats is not None
-        self._chats.add((key.platform, key.chat_id))  # before the write: reads see it
         await self._store.set_setting(key, name, value)
         self._invalidate(key)
 
@@ -209,7 +180,6 @@ class SettingsService:
 
     def forget_chat(self, platform: str, chat_id: str) -> None:
         """Invalidate every cached scope of one chat (after its rows moved)."""
-        self._chats = None  # moved rows: which chats have settings is read again
         for key in [k for k in (*self._cache, *self._loading)
                     if k.platform == platform and k.chat_id == chat_id]:
             self._invalidate(key)

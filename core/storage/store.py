@@ -215,11 +215,6 @@ class Store:
         call gets its own dicts)."""
         return await self._settings.get(scopes)
 
-    async def chats_with_settings(self) -> set[tuple[str, str]]:
-        """``(platform, chat_id)`` of every chat with a stored setting (its own or a
-        user's in it; ``("", "")``: the global scope). One query."""
-        return await self._settings.chats()
-
     async def set_setting(self, scope: ScopeKey, name: str, value: Any) -> None:
         """Insert or replace one JSON-serializable setting."""
         await self._settings.set(scope, name, value)

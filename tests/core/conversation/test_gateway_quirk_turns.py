@@ -131,3 +131,20 @@ async def test_lone_surrogates_from_the_user_or_the_gateway_become_replacement_c
     assert fake_gateway.chat_requests()[-1]["messages"][-1]["content"] == "odd \ufffd question"
     assert await history(core) == [("user", "odd \ufffd question"),
                                    ("assistant", "bad \ufffd answer")]
+
+
+async def test_a_persona_or_message_with_unstorable_characters_still_answers(
+    core: ChatCore, fake_gateway: FakeGateway,
+) -> None:
+    """A fresh tester's case: "/persona be \\udfff odd" made every later turn of the chat
+    fail ("Something went wrong") until the persona was reset. NUL (which PostgreSQL
+    text cannot hold) is the same kind."""
+    reply = await core.run_command_text("/persona be \udfff odd", PRIVATE, ANN)
+    assert reply is not None
+
+    final = (await say(core, "nul\x00here"))[-1]
+
+    assert isinstance(final, TurnFinal) and final.text == "echo: nul\ufffdhere"
+    system, user = fake_gateway.chat_requests()[-1]["messages"]
+    assert system == {"role": "system", "content": "be \ufffd odd"}
+    assert user["content"] == "nul\ufffdhere"

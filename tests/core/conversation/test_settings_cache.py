@@ -61,13 +61,6 @@ def service(counting: CountingStore) -> SettingsService:
     return SettingsService(counting, DEFAULTS)  # type: ignore[arg-type]
 
 
-async def with_a_stored_setting(settings: SettingsService, counting: CountingStore) -> None:
-    """Store a setting of another user in CHAT, so CHAT's scopes are read from the
-    store (a chat without any is resolved without a read)."""
-    await settings.set(ScopeKey("test", CHAT.chat_id, "99"), "language", "en")
-    counting.calls.clear()
-
-
 async def test_concurrent_resolves_share_one_load_per_scope(counting: CountingStore) -> None:
     settings = service(counting)
     await settings.set(chat_scope(CHAT), "model", "gpt-chat")
@@ -80,37 +73,16 @@ async def test_concurrent_resolves_share_one_load_per_scope(counting: CountingSt
 
     assert all(effective["model"] == "gpt-chat" for effective in resolved)
     loaded = [scope for call in counting.calls for scope in call]
-    # 50 users and the chat, once each; the global scope has no stored setting: not read
-    assert len(loaded) == len(set(loaded)) == 51
+    assert len(loaded) == len(set(loaded)) == 52  # 50 users, the chat, global: once each
     await settings.chat_options(CHAT)
     await settings.resolve(CHAT, actors[0])
-    assert len([scope for call in counting.calls for scope in call]) == 51  # cached
-
-
-async def test_a_chat_without_stored_settings_is_resolved_without_a_read(
-        counting: CountingStore) -> None:
-    """The first message of a new chat reads no settings (bench/core_turns.py cold
-    turns); once a setting is stored in it (or, after a restart, found stored) its
-    scopes are read."""
-    settings = service(counting)
-    newcomer = ChatRef("test", "-2")
-    assert (await settings.resolve(newcomer, Actor("test", "7")))["model"] == "gpt-d"
-    assert counting.calls == []
-    await settings.set(chat_scope(newcomer), "model", "gpt-new")
-    assert (await settings.resolve(newcomer, Actor("test", "7")))["model"] == "gpt-new"
-    assert [scope.chat_id for call in counting.calls for scope in call] == ["-2", "-2"]
-    restarted = service(counting)  # a new process on the same database
-    counting.calls.clear()
-    assert (await restarted.resolve(newcomer, Actor("test", "8")))["model"] == "gpt-new"
-    assert (await restarted.resolve(CHAT, Actor("test", "8")))["model"] == "gpt-d"
-    assert [scope.chat_id for call in counting.calls for scope in call] == ["-2", "-2"]
+    assert len([scope for call in counting.calls for scope in call]) == 52  # cached
 
 
 async def test_a_write_during_a_load_is_visible_to_later_resolves(
     counting: CountingStore,
 ) -> None:
     settings = service(counting)
-    await with_a_stored_setting(settings, counting)
     actor = Actor("test", "7")
     counting.gate = asyncio.Event()
     stale = asyncio.ensure_future(settings.resolve(CHAT, actor))
@@ -129,7 +101,6 @@ async def test_a_cancelled_resolver_does_not_break_the_shared_load(
     counting: CountingStore,
 ) -> None:
     settings = service(counting)
-    await with_a_stored_setting(settings, counting)
     counting.gate = asyncio.Event()
     first = asyncio.ensure_future(settings.resolve(CHAT, Actor("test", "1")))
     second = asyncio.ensure_future(settings.resolve(CHAT, Actor("test", "1")))

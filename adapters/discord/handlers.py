@@ -200,7 +200,7 @@ class Handlers:
             if presenter.unreachable:  # and the turns queued for that channel
                 self.core.cancel_chat(PLATFORM, str(sink.channel_id))
         if isinstance(terminal, TurnFailed):  # the length note comes with the answer
-            await report(self.core.failure_text(terminal, lang))
+            await report(self.core.failure_notice(terminal, lang))
 
     async def on_cancel(self, interaction: discord.Interaction, turn_id: str) -> None:
         """The Cancel button: the asker or a chat admin stops the turn."""

@@ -141,4 +141,6 @@ MESSAGES.update({
     # image queue (mjqueue)
     "mj.modal_ready": "Midjourney 需要为这个操作输入提示词。",
     "mj.modal_open": "✏️ 输入提示词",
+    # leftovers
+    "turn.failure_notice": "⚠️ {reason}",
 })

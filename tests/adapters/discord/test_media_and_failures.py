@@ -9,7 +9,7 @@ from PIL import Image
 
 from adapters.discord.render import open_fence
 from tests.adapters.discord.conftest import USER, DiscordWorld
-from tests.fakes.gateway_replies import ServerError, Text
+from tests.fakes.gateway_replies import ServerError, StreamError, Text
 
 OTHER = 5151
 
@@ -133,3 +133,20 @@ async def test_a_dm_with_only_a_sticker_or_an_unreadable_file_gets_one_notice_an
     assert bot_texts[0] == notice and "voice-message.ogg" in bot_texts[1]
     assert "setup.exe" in bot_texts[2]
     assert [b["messages"][-1]["content"] for b in world.chat_bodies()] == ["probe"]
+
+
+async def test_an_answer_cut_mid_stream_shows_the_warning_icon_like_telegram(
+        world: DiscordWorld) -> None:
+    """A gateway error mid-stream: the partial answer stays, the notice is "⚠️ <text>"
+    (the same core text and icon as Telegram's), in English and Chinese."""
+    dm = world.dc.dm_channel_id(USER)
+    world.gateway.script(StreamError(text="partial answer here", after_chunks=3, chunk_size=4))
+    await world.dc.user_sends(dm, USER, "go")
+    notice = "⚠️ " + world.core.t("error.stream_cut", "en")
+    messages = await world.wait_final(dm, notice)
+    assert messages[0].content.startswith("partial answ")
+    assert messages[-1].content == notice
+
+    world.gateway.script(StreamError(text="部分回答在这里", after_chunks=2, chunk_size=2))
+    inter = await world.dc.slash("chat", {"prompt": "继续"}, user_id=USER, locale="zh-CN")
+    assert await world.wait_ephemeral(inter) == "⚠️ " + world.core.t("error.stream_cut", "zh")

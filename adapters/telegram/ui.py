@@ -81,6 +81,7 @@ class Ticket(Protocol):
     """A core turn ticket: an async iterator of events that can be cancelled."""
 
     language: str
+    result: TurnEvent | None
 
     def __aiter__(self) -> Ticket: ...
 

@@ -154,4 +154,5 @@ MESSAGES.update({
     "mj.modal_open": "✏️ Enter the prompt",
     # leftovers
     "turn.failure_notice": "⚠️ {reason}",
+    "image.not_started": "⏹ Not started: the bot restarted. Send the command again.",
 })

@@ -143,4 +143,5 @@ MESSAGES.update({
     "mj.modal_open": "✏️ 输入提示词",
     # leftovers
     "turn.failure_notice": "⚠️ {reason}",
+    "image.not_started": "⏹ 未开始:机器人重启了。请重新发送命令。",
 })

@@ -262,7 +262,8 @@ class ChatCore(LocalizedTexts):
     async def _cancel_turns(self, chat: ChatRef, actor: Actor, *, queued: bool) -> bool:
         moderator = chat.is_private or actor.is_chat_admin or self.is_bot_admin(actor)
         key = await self.conversation_key(chat, actor)
-        return self.scheduler.cancel(key, None if moderator else actor.user_id, queued=queued)
+        return await self.scheduler.stop(key, None if moderator else actor.user_id,
+                                         queued=queued)
 
     def cancel_chat(self, platform: str, chat_id: str) -> int:
         """Cancel every running and queued turn in a chat (e.g. the bot was blocked or

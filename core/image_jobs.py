@@ -217,6 +217,12 @@ def queued_progress(position: int, ref: str = "job") -> ProgressPart:
     return ProgressPart(Progress("image.queued", {"position": position}), ref=ref)
 
 
+def not_started_progress(ref: str = "job") -> ProgressPart:
+    """The status of a queued job dropped at a shutdown: "⏹ Not started: the bot
+    restarted. Send the command again." (``image.not_started``)."""
+    return ProgressPart(Progress("image.not_started"), ref=ref)
+
+
 def report_position(ticket: TurnTicket, ref: str = "job", *, shown: bool = True,
                     showing: int = 0) -> PositionCallback:
     """A position callback updating the job's progress part ``ref`` on ``ticket`` in
@@ -254,9 +260,18 @@ class MentionedTicket(TurnTicket):
         self._inner = inner
         self._mention = mention
 
+    @property
+    def result(self) -> TurnEvent | None:
+        """``inner``'s terminal event once emitted (even before it was read)."""
+        inner: TurnTicket | None = getattr(self, "_inner", None)
+        return inner.result if inner is not None else None
+
+    @result.setter
+    def result(self, value: TurnEvent | None) -> None:
+        """Ignored: the result is ``inner``'s."""
+
     async def __anext__(self) -> TurnEvent:
         event = await self._inner.__anext__()
-        self.result = self._inner.result
         if isinstance(event, PartShown) and isinstance(event.part, MediaPart):
             return PartShown(self._mentioned(event.part))
         if isinstance(event, PartUpdated) and isinstance(event.update.part, MediaPart):

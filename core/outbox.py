@@ -45,6 +45,7 @@ class Outbox:
         self._sinks: dict[str, Deliver] = {}
         self._detached: set[str] = set()
         self._listeners: list[Callable[[str], Coroutine[Any, Any, None]]] = []
+        self._detach_listeners: list[Callable[[str], None]] = []
         self._notifying: set[asyncio.Task[None]] = set()
 
     def attach(self, platform: str, deliver: Deliver) -> None:
@@ -62,10 +63,22 @@ class Outbox:
         results that finished while no adapter of that platform ran)."""
         self._listeners.append(listener)
 
+    def on_detach(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(platform)`` (synchronously) when an adapter detaches: e.g. end
+        the tickets of queued jobs that cannot survive the restart, while the adapter's
+        presenters still run (they show the terminal event before the adapter closes)."""
+        self._detach_listeners.append(listener)
+
     def detach(self, platform: str) -> None:
-        """Forget the adapter of ``platform`` (it is stopping)."""
+        """Forget the adapter of ``platform`` (it is stopping); tell ``on_detach``
+        listeners (their errors are logged)."""
         if self._sinks.pop(platform, None) is not None:
             self._detached.add(platform)
+            for listener in self._detach_listeners:
+                try:
+                    listener(platform)
+                except Exception:
+                    log.exception("outbox detach listener failed")
 
     def detached(self, platform: str) -> bool:
         """Whether the adapter of ``platform`` attached and has since stopped (its

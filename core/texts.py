@@ -23,6 +23,11 @@ class LocalizedTexts:
         """The user-facing text of a failed turn."""
         return self._localize(event.key, event.params, lang)
 
+    def failure_notice(self, event: TurnFailed, lang: str) -> str:
+        """The notice every front end shows for a failed turn: ``failure_text`` with the
+        warning icon (i18n ``turn.failure_notice``, e.g. "⚠️ The answer was cut off…")."""
+        return t("turn.failure_notice", lang, reason=self.failure_text(event, lang))
+
     def error_text(self, error: ChatbridgeError, lang: str) -> str:
         """The user-facing text of a core error."""
         return self._localize(error.key, error.params, lang)

@@ -30,7 +30,8 @@ from core.parts import Media, MediaPart, PartUpdate, Progress, ProgressPart, Rep
 @dataclass(frozen=True, slots=True)
 class StreamTexts:
     """The platform's wording: ``cancelled`` is the note under a stopped answer;
-    ``failure(event)`` the notice under a failed one (shown as ``⚠️ <notice>``), or
+    ``failure(event)`` the notice under a failed one (``ChatCore.failure_notice``:
+    ``⚠️ <text>``, the same on every platform), or
     ``None`` when the adapter reports failures itself."""
 
     cancelled: str
@@ -110,7 +111,7 @@ def final_body(terminal: TurnFinal | TurnFailed | TurnCancelled, streamed: str, 
     The answer (``TurnFinal.text``, else the streamed text) with its ``actions`` (none
     when cut off: the length note carries them); nothing for a job whose parts were the
     answer (``parts_sent``); else the empty-answer notice. A failure keeps the partial
-    text with ``⚠️ <failure>`` under it (unless the adapter reports it); a stop keeps
+    text with the failure notice under it (unless the adapter reports it); a stop keeps
     it with the cancelled note."""
     if isinstance(terminal, TurnFinal):
         buttons = Buttons(actions=terminal.actions) if (
@@ -125,7 +126,7 @@ def final_body(terminal: TurnFinal | TurnFailed | TurnCancelled, streamed: str, 
     if isinstance(terminal, TurnFailed):
         if texts.failure is None:
             return Body(partial), NO_BUTTONS
-        return Body(partial, notice="⚠️ " + texts.failure(terminal)), NO_BUTTONS
+        return Body(partial, notice=texts.failure(terminal)), NO_BUTTONS
     return Body(partial, notice=texts.cancelled), NO_BUTTONS
 
 

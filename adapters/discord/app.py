@@ -182,8 +182,9 @@ class DiscordBot:
 
     async def stop(self) -> None:
         """Close the client and restore the process-wide endpoints."""
-        self.core.outbox.detach("discord")
+        self.core.outbox.detach("discord")  # ends queued jobs: show that first
         if not self.client.is_closed():
+            await self.handlers.presentations.settle(None)
             await self.client.close()
         if self._runner is not None:
             with contextlib.suppress(Exception, asyncio.CancelledError):

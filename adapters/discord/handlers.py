@@ -23,6 +23,7 @@ from typing import Any, cast
 import discord
 from discord.app_commands import Choice
 
+from adapters.common.presentations import Presentations
 from adapters.discord import attachments, prompts
 from adapters.discord.buttons import ActionButtons
 from adapters.discord.commands import language_of
@@ -69,6 +70,7 @@ class Handlers:
         self.bot = bot
         self.core = bot.core
         self.live: dict[str, LiveTurn] = {}
+        self.presentations = Presentations()
         self.opened_threads: OrderedDict[int, int] = OrderedDict()  # thread -> parent (LRU)
         self.opened_threads_max = OPENED_THREADS_MAX
         self._own_messages: OrderedDict[int, None] = OrderedDict()
@@ -140,6 +142,8 @@ class Handlers:
             message_id=str(message.id))
         result = await self.core.receive(inbound)
         reply = self._channel_reporter(message)
+        if isinstance(result, CommandReply):  # e.g. /cancel: after the answer's ⏹ text
+            await self.presentations.settle(str(place.channel_id))
         if isinstance(result, CommandReply) and (result.ticket or result.parts or
                                                  result.actions):  # e.g. a typed /mj
             lang = await self.core.language_for(place.chat, inbound.actor)
@@ -191,7 +195,8 @@ class Handlers:
                                        cancelled_note=self.core.t("turn.cancelled", lang))
         terminal: TurnEvent | None = None
         try:
-            terminal = await presenter.present(ticket)
+            with self.presentations.presenting(str(sink.channel_id), ticket):
+                terminal = await presenter.present(ticket)
         finally:
             for turn_id in turn_ids:
                 self.live.pop(turn_id, None)
@@ -200,7 +205,7 @@ class Handlers:
             if presenter.unreachable:  # and the turns queued for that channel
                 self.core.cancel_chat(PLATFORM, str(sink.channel_id))
         if isinstance(terminal, TurnFailed):  # the length note comes with the answer
-            await report(self.core.failure_text(terminal, lang))
+            await report(self.core.failure_notice(terminal, lang))
 
     async def on_cancel(self, interaction: discord.Interaction, turn_id: str) -> None:
         """The Cancel button: the asker or a chat admin stops the turn."""
@@ -261,6 +266,7 @@ class Handlers:
             if spec.name in JOB_COMMANDS:  # the deferred ("thinking") response is public
                 args = {**args, "reply_to": str((await interaction.original_response()).id)}
             reply = await self.core.run_command(spec.name, args, place.chat, actor)
+            await self.presentations.settle(str(place.channel_id))  # /cancel: after ⏹
         await self.send_reply(interaction, reply, deferred_ephemeral=ephemeral)
 
     async def send_reply(self, interaction: discord.Interaction, reply: CommandReply, *,

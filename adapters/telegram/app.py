@@ -128,7 +128,8 @@ class TelegramBot:
                 runner, self._web_runner = self._web_runner, None
                 await runner.cleanup()
         finally:
-            self.core.outbox.detach("telegram")
+            self.core.outbox.detach("telegram")  # ends queued jobs: show that first
+            await self.handlers.presentations.settle(None)
             await self.handlers.close()
             await self.bot.session.close()
 

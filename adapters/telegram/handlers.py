@@ -21,6 +21,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Chat, Message, MessageGenerationStopped, User
 from telegramify_markdown import utf16_len
 
+from adapters.common.presentations import Presentations
 from adapters.telegram.attachments import (
     AlbumCollector,
     attachment_refs,
@@ -61,6 +62,7 @@ class TelegramHandlers:
         self.limiter = limiter
         self.timings = timings or StreamTimings()
         self.turns = TurnRegistry()
+        self.presentations = Presentations()
         self.admin_cache_ttl = admin_cache_ttl
         self.admin_cache_size = admin_cache_size
         self._admins: OrderedDict[tuple[int, int], tuple[float, bool]] = OrderedDict()
@@ -205,14 +207,17 @@ class TelegramHandlers:
         if isinstance(result, Refusal):
             await self.replies.send_text(bot, first, result.text)
         elif isinstance(result, CommandReply):
+            await self.presentations.settle(str(first.chat.id))  # e.g. /cancel: after ⏹
             await self.buttons.present_parts(bot, first, result, chat, actor)
         elif isinstance(result, TurnTicket):
             self.buttons.present_ticket(bot, first, result, int(actor.user_id), actor.name)
 
     async def present(self, presenter: StreamPresenter) -> None:
         """Run a stream presenter; its turn is forgotten afterwards."""
+        chat_id = str(presenter.turn.destination.chat_id)
         try:
-            await presenter.run()
+            with self.presentations.presenting(chat_id, presenter.turn.ticket):
+                await presenter.run()
         finally:
             self.turns.remove(presenter.turn)
 

@@ -218,7 +218,7 @@ class StreamPresenter:
             TelegramStreamPacer(limiter, where.chat_id, where.is_private, timings),
             texts.t, language,
             StreamTexts(texts.t("telegram.stopped", language),
-                        lambda event: texts.failure_text(event, language)),
+                        lambda event: texts.failure_notice(event, language)),
             parts=self.parts, attempts=timings.final_attempts,
             retry_delay=timings.final_retry_delay, typing_interval=timings.typing_interval)
 

@@ -67,6 +67,8 @@ class CoreTexts(Protocol):
 
     def failure_text(self, event: TurnFailed, lang: str) -> str: ...
 
+    def failure_notice(self, event: TurnFailed, lang: str) -> str: ...
+
 
 def cancel_keyboard(token: str, label: str) -> InlineKeyboardMarkup:
     """The Stop button shown under a streaming answer."""
@@ -79,6 +81,7 @@ class Ticket(Protocol):
     """A core turn ticket: an async iterator of events that can be cancelled."""
 
     language: str
+    result: TurnEvent | None
 
     def __aiter__(self) -> Ticket: ...
 

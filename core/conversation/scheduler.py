@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -14,6 +15,9 @@ from core.conversation.tickets import TurnTicket
 from core.events import TurnCancelled
 
 log = logging.getLogger(__name__)
+STOP_WAIT = 5.0
+"""Seconds ``TurnScheduler.stop`` waits for a stopped turn to end (assumed ample: a
+cancelled turn only writes its partial answer)."""
 
 
 @dataclass(slots=True)
@@ -71,6 +75,22 @@ class TurnScheduler:
         lane.wake.set()
         if lane.worker is None:
             lane.worker = asyncio.create_task(self._work(key, lane), name=f"turns:{key}")
+
+    async def stop(self, key: str, user_id: str | None = None, *, queued: bool = False,
+                   wait: float = STOP_WAIT) -> bool:
+        """``cancel``, then wait (at most ``wait`` seconds) until the stopped turn has
+        emitted its ``TurnCancelled``: an adapter then shows the answer's final
+        "stopped" text before it confirms the cancel."""
+        lane = self._lanes.get(key)
+        running = lane.running if lane is not None else None
+        ticket = lane.batch[0].ticket if lane is not None and lane.batch else None
+        cancelled = self.cancel(key, user_id, queued=queued)
+        if (ticket is not None and running is not None and running.cancelling()
+                and running is not asyncio.current_task()):
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await ticket.ended.wait()
+        return cancelled
 
     def cancel(self, key: str, user_id: str | None = None, *, queued: bool = False) -> bool:
         """Cancel the running turn of ``key`` (only if asked by ``user_id`` when given).
@@ -135,6 +155,8 @@ class TurnScheduler:
                 lane.batch = self._take_batch(lane)
                 lane.running = asyncio.create_task(self._runner(key, lane.batch))
                 await asyncio.wait([lane.running])
+                for submission in lane.batch:  # cancelled before it ran: still ended
+                    submission.ticket.emit(TurnCancelled())
                 if not lane.running.cancelled() and lane.running.exception() is not None:
                     log.error("turn runner crashed", exc_info=lane.running.exception())
                 lane.running, lane.batch = None, []

@@ -17,14 +17,17 @@ class TurnTicket:
         self._on_cancel = on_cancel
         self._finished = False  # the consumer has read the terminal event
         self.result: TurnEvent | None = None
+        self.ended = asyncio.Event()
+        """Set when the terminal event is emitted (before the consumer reads it)."""
 
     def emit(self, event: TurnEvent) -> None:
         """Deliver an event (ignored after the terminal one)."""
         if self.result is not None:
             return
+        self._events.put_nowait(event)
         if isinstance(event, TERMINAL_EVENTS):
             self.result = event
-        self._events.put_nowait(event)
+            self.ended.set()
 
     def cancel(self) -> None:
         """Ask the core to stop this submission's turn."""

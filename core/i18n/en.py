@@ -152,4 +152,7 @@ MESSAGES.update({
     # image queue (mjqueue)
     "mj.modal_ready": "Midjourney needs the prompt for this action.",
     "mj.modal_open": "✏️ Enter the prompt",
+    # leftovers
+    "turn.failure_notice": "⚠️ {reason}",
+    "image.not_started": "⏹ Not started: the bot restarted. Send the command again.",
 })

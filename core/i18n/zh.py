@@ -141,4 +141,7 @@ MESSAGES.update({
     # image queue (mjqueue)
     "mj.modal_ready": "Midjourney 需要为这个操作输入提示词。",
     "mj.modal_open": "✏️ 输入提示词",
+    # leftovers
+    "turn.failure_notice": "⚠️ {reason}",
+    "image.not_started": "⏹ 未开始:机器人重启了。请重新发送命令。",
 })

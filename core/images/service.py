@@ -39,7 +39,7 @@ from core.errors import ChatbridgeError, UserInputError
 from core.events import PartShown, PartUpdated, TurnCancelled, TurnFailed, TurnFinal
 from core.gateway.images import GeneratedImage, ImageRequest
 from core.i18n import t
-from core.image_jobs import report_position
+from core.image_jobs import not_started_progress, report_position
 from core.images.files import ImageFiles
 from core.images.options import image_aliases, image_bytes, split_trailing
 from core.images.prepare import png_side, square_png
@@ -64,6 +64,7 @@ class ImageService:
         self._core = core
         self.files = ImageFiles(core.settings.data_dir / "images")
         self._jobs: set[asyncio.Task[None]] = set()
+        self._queued: dict[asyncio.Task[None], tuple[str, TurnTicket]] = {}  # not started
 
     def install(self) -> None:
         """Register the button kinds on the core (``ChatCore`` registers ``command`` for
@@ -72,6 +73,16 @@ class ImageService:
         self._core.actions.register("image.again", self._on_again, who=who)
         self._core.actions.register("image.edit", self._on_edit, who=who)
         self._core.actions.register("image.vary", self._on_vary, who=who)
+        self._core.outbox.on_detach(self._not_started)
+
+    def _not_started(self, platform: str) -> None:
+        """``platform``'s adapter stops: its jobs still waiting for their turn end now
+        ("⏹ Not started…"); cancelling them gives the reserved allowance back."""
+        for job, (where, ticket) in list(self._queued.items()):
+            if where == platform:
+                ticket.emit(PartUpdated(PartUpdate(JOB_REF, not_started_progress(JOB_REF))))
+                ticket.emit(TurnFinal(turn_id="", model="", text=""))
+                job.cancel()
 
     async def close(self) -> None:
         """Cancel running jobs (their tickets end with ``TurnCancelled``)."""
@@ -161,7 +172,9 @@ class ImageService:
         job = asyncio.create_task(self._run(ticket, job_id, chat, actor, mode, params,
                                             source_id, mask_id))
         self._jobs.add(job)
+        self._queued[job] = (chat.platform, ticket)
         job.add_done_callback(self._jobs.discard)
+        job.add_done_callback(lambda done: self._queued.pop(done, None))
         return ticket
 
     async def _run(self, ticket: TurnTicket, job_id: str, chat: ChatRef, actor: Actor,
@@ -174,6 +187,7 @@ class ImageService:
             async with self._core.image_jobs.slot(
                     chat, actor, "image", units=params.n,
                     on_position=report_position(ticket, JOB_REF)) as slot:
+                self._queued.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
                 if slot.waited_positions:  # "queued: position N" becomes the progress again
                     ticket.emit(PartUpdated(PartUpdate(JOB_REF, progress)))
                 images = await self.call(chat, actor, mode, params, source_id, mask_id)

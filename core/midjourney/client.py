@@ -24,6 +24,7 @@ from core.midjourney.errors import (
     MjNotFound,
     MjQueueFull,
     MjSystemFailure,
+    MjUnavailable,
     MjUnsupportedButton,
 )
 
@@ -95,7 +96,12 @@ def _queue_position(props: dict[str, Any], description: str) -> int:
 
 
 def mj_error(status: int, body: Any, secret: str = "") -> GatewayError:
-    """The typed error of a non-2xx answer (a new-api style ``upstream_error`` body)."""
+    """The typed error of a non-2xx answer (a new-api style ``upstream_error`` body).
+
+    A 404 that names no missing task (an OpenAI-style ``{"error": ...}`` body, an HTML
+    page, plain text) means the gateway has no Midjourney routes: ``MjUnavailable``."""
+    if status == 404 and not isinstance(body, dict):
+        return MjUnavailable(redact(str(body)[:200], secret), detail="")
     if status in (401, 403, 429) or status >= 500 or not isinstance(body, dict):
         return error_from_status(status, body, secret=secret)
     description = redact(str(body.get("description") or body.get("message") or ""), secret)
@@ -105,9 +111,10 @@ def mj_error(status: int, body: Any, secret: str = "") -> GatewayError:
         return QuotaExceeded(text, detail=description.strip())
     if "unknown_action" in lowered:
         return MjUnsupportedButton(text, detail=description.strip())
-    if "not_found" in lowered or "no_found" in lowered or status == 404 or body.get(
-            "code") == 3:
+    if "not_found" in lowered or "no_found" in lowered or body.get("code") == 3:
         return MjNotFound(text, detail=description.strip())
+    if status == 404:  # no task-not-found code: the route itself is missing
+        return MjUnavailable(text, detail=description.strip())
     if body.get("code") == 4 or "upstream_error" in str(body.get("type", "")):
         return MjInvalid(text, detail=description.strip())
     return error_from_status(status, body, secret=secret)

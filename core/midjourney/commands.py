@@ -18,7 +18,8 @@ from core.i18n import t
 from core.midjourney.buttons import restore_flags, take_speed
 from core.midjourney.client import Speed
 from core.midjourney.images import data_url
-from core.midjourney.service import Job, Midjourney
+from core.midjourney.jobs import Job
+from core.midjourney.service import Midjourney
 from core.midjourney.specs import SPEEDS
 from core.storage.mj_tasks_repo import MjTaskRow
 from core.storage.types import ScopeKey

@@ -4,7 +4,8 @@ Submit codes come from midjourney-proxy (see /work/shared/reference/midjourney-a
 23 queue full, 24 banned prompt, 3 not found, 4 validation error, 9 system failure.
 Gateway (new-api style) errors are HTTP 400 ``{"description", "type": "upstream_error",
 "code"}``; ``quota_not_enough`` becomes ``QuotaExceeded``, ``task_not_found`` /
-``task_no_found`` ``MjNotFound``, ``unknown_action:<customId>`` ``MjUnsupportedButton``.
+``task_no_found`` ``MjNotFound``, ``unknown_action:<customId>`` ``MjUnsupportedButton``;
+any other HTTP 404 (the route itself is missing) ``MjUnavailable``.
 """
 
 from __future__ import annotations
@@ -54,3 +55,11 @@ class MjUnsupportedButton(MjError):
     """HTTP 400 ``unknown_action:<customId>``: the gateway does not map this button."""
 
     key = "mj.button_unsupported"
+
+
+class MjUnavailable(MjNotFound):
+    """HTTP 404 without a task-not-found code: the gateway has no such Midjourney route
+    (Midjourney is not enabled there). A ``MjNotFound`` so the poller treats a missing
+    ``list-by-condition``/``fetch`` route as before."""
+
+    key = "mj.unavailable"

@@ -19,7 +19,8 @@ from core.i18n import t
 from core.midjourney.buttons import button_info, restore_flags, take_speed
 from core.midjourney.client import Speed, SubmitResult
 from core.midjourney.images import GRID, data_url, mask_from_cells, mask_from_image
-from core.midjourney.service import Job, Midjourney
+from core.midjourney.jobs import Job
+from core.midjourney.service import Midjourney
 from core.midjourney.specs import SPEEDS
 from core.parts import Action, ActionsPart
 from core.storage.mj_tasks_repo import MjTaskRow

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.events import PartShown, PartUpdated, TurnEvent, TurnFailed, TurnFinal
 from core.i18n import t
+from core.image_jobs import not_started_progress
 from core.midjourney.buttons import (
     button_info,
     described_prompts,
@@ -146,6 +147,12 @@ def closing_events(events: list[TurnEvent]) -> list[TurnEvent]:
         stopped = ProgressPart(Progress("mj.progress.stopped"), ref=JOB)
         return [PartUpdated(PartUpdate(JOB, stopped)), *events]
     return events
+
+
+def not_started_events() -> list[TurnEvent]:
+    """A queued job dropped at a shutdown: its status says so, then it ends quietly."""
+    return [PartUpdated(PartUpdate(JOB, not_started_progress(JOB))),
+            TurnFinal(turn_id="", model="midjourney", text="")]
 
 
 def timeout_event(row: MjTaskRow, timeout: float, refunds: bool) -> TurnFailed:

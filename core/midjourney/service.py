@@ -14,8 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,10 +27,12 @@ from core.metering import CallInfo, Meter
 from core.midjourney import texts  # noqa: F401  (registers the texts)
 from core.midjourney.client import MjClient, Speed, SubmitResult
 from core.midjourney.images import sniff_mime
+from core.midjourney.jobs import Job, LateModal, Launched
 from core.midjourney.results import (
     JOB,
     closing_events,
     failure_event,
+    not_started_events,
     percent_of,
     result_events,
     status_progress,
@@ -40,7 +41,7 @@ from core.midjourney.results import (
 from core.midjourney.specs import SPEEDS
 from core.midjourney.tracker import Follow, Timing, Tracker
 from core.outbox import Delivery
-from core.parts import Media, PartUpdate, Progress, ProgressPart, ReplyPart
+from core.parts import Media, PartUpdate, Progress, ProgressPart
 from core.storage.mj_tasks_repo import MjTaskRow
 
 if TYPE_CHECKING:
@@ -53,27 +54,6 @@ CLOSE_GRACE = 2.0  # seconds ``close`` waits for pending row writes and deliveri
 def new_timing() -> Timing:
     """The poller's timing (tests replace this factory to inject a virtual clock)."""
     return Timing()
-
-
-LateModal = Callable[[SubmitResult], Awaitable[ReplyPart]]  # a queued press's modal part
-
-
-@dataclass(frozen=True, slots=True)
-class Launched:
-    """A launched job: its ``ticket``, or the ``modal`` the gateway answered at once."""
-
-    ticket: TurnTicket | None
-    modal: SubmitResult | None
-
-
-@dataclass(slots=True)
-class Job:
-    """What to submit: the price name (``buttons.PRICES``), the call, and the row to
-    store for the task it creates."""
-
-    price: str
-    call: Callable[[], Awaitable[SubmitResult]]
-    row: MjTaskRow
 
 
 class Midjourney:
@@ -93,6 +73,7 @@ class Midjourney:
         self._held: list[tuple[MjTaskRow, list[TurnEvent]]] = []
         self._sending: set[asyncio.Task[Any]] = set()
         self._waiting: dict[TurnTicket, asyncio.Task[None]] = {}  # queued, not submitted
+        self._queued: dict[TurnTicket, tuple[str, ImageJob]] = {}  # platform, queue place
         self._held_slots: dict[str, ImageJob] = {}  # by task id, released at its end
 
     @property
@@ -106,7 +87,17 @@ class Midjourney:
         for row in rows:
             self._follow(row, None)
         self.core.outbox.on_attach(self._flush_held)
+        self.core.outbox.on_detach(self._not_started)
         return len(rows)
+
+    def _not_started(self, platform: str) -> None:
+        """``platform``'s adapter stops: its jobs still queued (never submitted) end now
+        ("⏹ Not started…"); their waiters give the reserved allowance back."""
+        for ticket, (where, held) in list(self._queued.items()):
+            if where == platform and not held.started and ticket in self._waiting:
+                for event in not_started_events():
+                    ticket.emit(event)
+                self._waiting[ticket].cancel()
 
     async def close(self) -> None:
         """Stop polling (tasks resume at the next start) and pending deliveries."""
@@ -172,9 +163,11 @@ class Midjourney:
         waiter = asyncio.create_task(self._when_turn(job, chat, actor, held, ticket,
                                                      late_modal, position))
         self._waiting[ticket] = waiter
+        self._queued[ticket] = (chat.platform, held)
 
         def done(task: asyncio.Task[None]) -> None:
             self._waiting.pop(ticket, None)
+            self._queued.pop(ticket, None)
             if task.cancelled():  # perhaps before it ran: end the ticket, free the place
                 ticket.emit(TurnCancelled())
                 self._spawn(held.close())

@@ -62,6 +62,7 @@ EN: dict[str, str] = {
     "mj.progress.stopped": "❌ Not finished",
     "mj.region.need_mask": ("Pick squares on the picker, or reply to it with a mask image "
                             "(white = the area to redraw) and the prompt."),
+    "mj.unavailable": "Midjourney is not available on this gateway.",
 }
 
 ZH: dict[str, str] = {
@@ -119,6 +120,7 @@ ZH: dict[str, str] = {
     "mj.progress.stopped": "❌ 未完成",
     "mj.region.need_mask": ("请在方格选择消息上选择方格,或回复它并附上遮罩图片"
                             "(白色 = 要重绘的区域)和提示词。"),
+    "mj.unavailable": "这个网关不提供 Midjourney。",
 }
 
 

@@ -29,7 +29,7 @@ FINAL = Buttons(actions=AGAIN)
 MB = 1024 * 1024
 LIMITS = Limits(photo_max_bytes=10 * MB, upload_max_bytes=50 * MB, media_per_message=10,
                 album_actions=True, mixed_albums=True, media_edit_from_text=True)
-TEXTS = StreamTexts("Stopped.", lambda event: f"failed: {event.key}")
+TEXTS = StreamTexts("Stopped.", lambda event: f"⚠️ failed: {event.key}")
 
 
 class FakeError(Exception):

@@ -83,3 +83,14 @@ async def test_bad_input_is_one_clear_line_and_the_chat_goes_on(fake_gateway: Fa
                                     "echo: hi there"]
     finally:
         await core.close()
+
+
+async def test_mj_on_a_gateway_without_midjourney_says_it_is_not_available(
+        fake_gateway: FakeGateway, tmp_path: Path) -> None:
+    """No /mj routes (the fake answers 404 ``no route``): user sends /mj → a clear line."""
+    core = await ChatCore.create(core_settings(fake_gateway, tmp_path / "mj.db"))
+    try:
+        out = await chat(core, "/mj a red fox\n/shorten a very long prompt\n")
+        assert out.splitlines() == ["Midjourney is not available on this gateway."] * 2
+    finally:
+        await core.close()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 
+import pytest
 from PIL import Image
 
 from adapters.discord.render import open_fence
 from tests.adapters.discord.conftest import USER, DiscordWorld
-from tests.fakes.gateway_replies import ServerError, Text
+from tests.fakes.gateway_replies import ServerError, StreamError, Text
 
 OTHER = 5151
 
@@ -133,3 +135,50 @@ async def test_a_dm_with_only_a_sticker_or_an_unreadable_file_gets_one_notice_an
     assert bot_texts[0] == notice and "voice-message.ogg" in bot_texts[1]
     assert "setup.exe" in bot_texts[2]
     assert [b["messages"][-1]["content"] for b in world.chat_bodies()] == ["probe"]
+
+
+async def test_an_answer_cut_mid_stream_shows_the_warning_icon_like_telegram(
+        world: DiscordWorld) -> None:
+    """A gateway error mid-stream: the partial answer stays, the notice is "⚠️ <text>"
+    (the same core text and icon as Telegram's), in English and Chinese."""
+    dm = world.dc.dm_channel_id(USER)
+    world.gateway.script(StreamError(text="partial answer here", after_chunks=3, chunk_size=4))
+    await world.dc.user_sends(dm, USER, "go")
+    notice = "⚠️ " + world.core.t("error.stream_cut", "en")
+    messages = await world.wait_final(dm, notice)
+    assert messages[0].content.startswith("partial answ")
+    assert messages[-1].content == notice
+
+    world.gateway.script(StreamError(text="部分回答在这里", after_chunks=2, chunk_size=2))
+    inter = await world.dc.slash("chat", {"prompt": "继续"}, user_id=USER, locale="zh-CN")
+    assert await world.wait_ephemeral(inter) == "⚠️ " + world.core.t("error.stream_cut", "zh")
+
+
+def _first_call_with(world: DiscordWorld, predicate: Callable[[str], bool]) -> int:
+    """Index of the first successful REST call whose body content satisfies ``predicate``."""
+    return next(i for i, call in enumerate(world.dc.calls) if call.status < 300
+                and isinstance(call.body, dict) and predicate(str(call.body.get("content"))))
+
+
+@pytest.mark.parametrize("where", ["dm", "channel"])
+async def test_cancel_confirms_after_the_answer_shows_it_stopped(world: DiscordWorld,
+                                                                 where: str) -> None:
+    """/cancel while an answer streams (typed in a DM, the slash command in a channel):
+    the answer's final "Stopped." edit first, then "Stopped the current answer." (both
+    awaited, no sleeps)."""
+    world.gateway.script(Text(" ".join(f"token{i}" for i in range(400)), chunk_size=8,
+                              delay=0.02))
+    channel = world.dc.dm_channel_id(USER) if where == "dm" else world.channel
+    await world.dc.user_sends(channel, USER, "go on forever", mention_bot=where != "dm")
+    await world.dc.wait_until(lambda: [m for m in world.bot_messages(channel) if m.components])
+
+    done = world.core.t("cmd.cancel_done", "en")
+    if where == "dm":
+        await world.dc.user_sends(channel, USER, "/cancel")
+        await world.wait_final(channel, done)
+    else:
+        inter = await world.dc.slash("cancel", {}, user_id=USER, channel_id=channel)
+        assert await world.wait_ephemeral(inter) == done
+    await world.wait_final(channel, "*Stopped.*")
+    stopped_at = _first_call_with(world, lambda text: text.endswith("\n\n*Stopped.*"))
+    assert stopped_at < _first_call_with(world, lambda text: text == done)

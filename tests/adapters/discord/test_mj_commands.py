@@ -161,4 +161,4 @@ async def test_a_failed_task_says_why_and_that_the_gateway_refunds_it(world: Dis
     assert not any("Drawing" in m.content for m in world.bot_messages(world.channel))
     [failure] = [m for m in world.bot_messages(world.channel) if "failed" in m.content]
     assert failure.content == (
-        "Midjourney failed: Your job queue is full. The gateway refunds failed tasks.")
+        "⚠️ Midjourney failed: Your job queue is full. The gateway refunds failed tasks.")

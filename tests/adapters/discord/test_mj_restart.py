@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from core.conversation.keys import Actor
 from core.midjourney import service
 from core.midjourney.tracker import Timing
 from tests.adapters.discord.conftest import USER, DiscordWorld
@@ -193,3 +194,37 @@ async def test_the_custom_zoom_form_button_still_opens_the_form_after_a_restart(
                                             count=2))
     [(_, body)] = mj.submits("modal")
     assert body["prompt"] == "a pig --zoom 1.5"
+
+
+async def test_a_job_still_queued_at_a_restart_says_so_and_gives_the_allowance_back(
+        world: DiscordWorld, clock: VirtualClock) -> None:
+    """One job per user at a time: the second /mj waits ("⏳ Queued…") when the bot
+    stops → its status says it did not start, its reserved image is given back; the
+    running one resumes after the restart."""
+    mj = install_midjourney(world.gateway)
+
+    def pause_when_in_progress(task: dict[str, Any]) -> None:
+        if task["status"] == "IN_PROGRESS":
+            clock.running.clear()  # the poller's next sleep waits: the bot stops here
+
+    mj.on_poll = pause_when_in_progress
+    await world.dc.slash("mj", {"prompt": "a red fox"}, user_id=USER, channel_id=world.channel)
+    await world.dc.wait_until(lambda: not clock.running.is_set())
+    await world.dc.slash("mj", {"prompt": "a blue cat"}, user_id=USER, channel_id=world.channel)
+    [status] = await world.dc.wait_until(messages_with(world, world.channel,
+                                                       text_with("⏳ Queued")))
+    user = Actor("discord", str(USER))
+    old = world.core
+    assert old.image_jobs.allowance.reserved(user) == 1  # the queued job's image
+
+    await restart(world)
+    notice = "⏹ Not started: the bot restarted. Send the command again."
+    assert status.content == notice
+    assert old.image_jobs.allowance.reserved(user) == 0  # given back
+    assert await world.core.image_jobs.allowance.used_today(user) == 1  # the first only
+    assert [body["prompt"] for _, body in mj.submits("imagine")] == ["a red fox"]
+
+    mj.on_poll = None
+    clock.running.set()
+    await world.dc.wait_until(messages_with(world, world.channel, image_with("U2")))
+    assert status.content == notice

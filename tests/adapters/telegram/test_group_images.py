@@ -12,7 +12,7 @@ import pytest
 
 from adapters.telegram import TelegramBot
 from core.app import ChatCore
-from core.conversation.keys import ChatRef
+from core.conversation.keys import Actor, ChatRef
 from core.midjourney import service
 from core.midjourney.tracker import Timing
 from tests.adapters.telegram.conftest import (
@@ -22,8 +22,11 @@ from tests.adapters.telegram.conftest import (
     make_bot_settings,
     make_settings,
 )
+from tests.adapters.telegram.mj_support import restart
 from tests.core.midjourney.conftest import VirtualClock
+from tests.fakes.gateway_images import GENERATIONS, install_images
 from tests.fakes.gateway_mj import STEPS, FakeMidjourney, install_midjourney
+from tests.fakes.gateway_replies import Hang
 from tests.fakes.telegram_models import SentMessage
 
 ADA, ANN, BOB, CAT = 7, 42, 43, 44
@@ -187,3 +190,29 @@ async def test_a_result_finished_after_a_restart_replies_to_the_request_and_ment
             "url": f"tg://user?id={ANN}"} in result.entities
     [send] = [c for c in tg.calls_of("sendPhoto") if "U1" in str(c.params)]
     assert send.params["reply_parameters"]["allow_sending_without_reply"] is True
+
+
+async def test_an_image_job_still_queued_at_a_restart_says_so_and_gives_the_allowance_back(
+        world: TelegramWorld) -> None:
+    """The DALL·E variant of the queued-Midjourney case: with one job at a time, Ann's
+    second /image waits while the first hangs at the gateway; the bot stops → the
+    waiting one's status says it did not start and its two images are given back."""
+    install_images(world.gateway)
+    world.gateway.script(Hang(30), route=GENERATIONS)
+    tg = world.tg
+    group = tg.group_chat(admins={ADA})
+    tg.user(ANN, "Ann", "zh")
+    await settings(world, group.id, ADA, "image_jobs_per_chat 1", "1")
+    tg.command(group, ANN, "/image a cat dall-e-2 n=1", language_code="zh")
+    await tg.wait_until(lambda: world.gateway.requests_to(GENERATIONS))
+    second = tg.command(group, ANN, "/image a dog dall-e-2 n=2", language_code="zh")
+    status = await tg.wait_until(lambda: reply_to(world, group.id, second, "⏳"))
+    assert status is not None
+    ann = Actor("telegram", str(ANN))
+    old = world.core
+    assert old.image_jobs.allowance.reserved(ann) == 3  # both jobs' images
+
+    await restart(world)
+    assert status.text == "⏹ 未开始:机器人重启了。请重新发送命令。"
+    assert old.image_jobs.allowance.reserved(ann) == 0
+    assert len(world.gateway.requests_to(GENERATIONS)) == 1  # the second never ran

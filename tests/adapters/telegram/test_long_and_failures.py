@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from telegramify_markdown import utf16_len
 
 from tests.adapters.telegram.conftest import TelegramWorld
@@ -186,3 +187,31 @@ async def test_a_second_cancel_drops_the_messages_sent_meanwhile(world: Telegram
     await world.wait_final(ann.id, "echo: C: probe")
     assert [r["messages"][-1]["content"] for r in world.gateway.chat_requests()] == [
         "A: tell me a long story", "C: probe"]
+
+
+def _order_of(calls: list[Any], *texts: str) -> list[int]:
+    """Index of the first successful API call whose text ends with each of ``texts``."""
+    def first(text: str) -> int:
+        return next(i for i, call in enumerate(calls) if call.status == 200 and str(
+            call.params.get("text", "")).endswith(text))
+    return [first(text) for text in texts]
+
+
+@pytest.mark.parametrize("where", ["private", "group"])
+async def test_cancel_confirms_after_the_answer_shows_it_stopped(world: TelegramWorld,
+                                                                 where: str) -> None:
+    """/cancel while an answer streams: first the answer's final "⏹ Stopped." text,
+    then "Stopped the current answer." (both awaited: no sleeps)."""
+    tg = world.tg
+    chat = tg.private_chat(42) if where == "private" else tg.group_chat(-100700)
+    world.gateway.script(Text("slow " * 400, chunk_size=5, delay=0.02))
+    tg.command(chat, 42, "/ask tell me a long story")
+    await tg.wait_until(lambda: world.gateway.chat_requests())
+    await tg.wait_until(lambda: tg.drafts(chat) or tg.bot_messages(chat.id))
+    tg.command(chat, 42, "/cancel")
+
+    stopped, done = world.core.t("telegram.stopped", "en"), world.core.t("cmd.cancel_done", "en")
+    await world.wait_final(chat.id, done)
+    await world.wait_final(chat.id, stopped)
+    answer_at, confirmed_at = _order_of(tg.calls, stopped, done)
+    assert answer_at < confirmed_at

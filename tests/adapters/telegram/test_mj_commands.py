@@ -192,3 +192,19 @@ async def test_a_failed_task_says_why_and_that_the_gateway_refunds_it(world: Tel
         "⚠️ Midjourney failed: Your job queue is full. The gateway refunds failed tasks.")
     [preview] = [m for m in messages if m.photo]  # the preview no longer says "Drawing"
     await tg.wait_until(lambda: preview.text == "❌ Not finished")
+
+
+async def test_mj_on_a_gateway_without_midjourney_routes_says_it_is_not_available(
+        world: TelegramWorld) -> None:
+    """No ``install_midjourney``: every /mj route answers 404 ``no route``."""
+    tg = world.tg
+    ann, bo = tg.private_chat(42), tg.private_chat(43)
+    tg.user(43, language_code="zh-hans")
+
+    tg.user_sends(ann, 42, text="/mj a red fox")
+    tg.user_sends(bo, 43, text="/shorten a very long prompt", language_code="zh-hans")
+
+    messages = await world.wait_for_messages(ann.id)
+    assert messages[-1].text == "Midjourney is not available on this gateway."
+    messages = await world.wait_for_messages(bo.id)
+    assert messages[-1].text == "这个网关不提供 Midjourney。"

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from core.conversation.keys import Actor
 from core.midjourney import service
 from core.midjourney.tracker import Timing
 from tests.adapters.telegram.conftest import TelegramWorld
@@ -213,3 +214,46 @@ async def test_a_reply_handled_before_the_request_is_stored_still_answers_it(
     await world.wait_for_messages(ann.id, done=photo_with("U1", count=2))
     assert stored.is_set()
     assert mj.submits("modal")[0][1]["prompt"] == "a pig --zoom 1.5"
+
+
+@pytest.mark.parametrize(("lang", "notice"), [
+    ("en", "⏹ Not started: the bot restarted. Send the command again."),
+    ("zh", "⏹ 未开始:机器人重启了。请重新发送命令。")])
+async def test_a_job_still_queued_at_a_restart_says_so_and_gives_the_allowance_back(
+        world: TelegramWorld, clock: VirtualClock, lang: str, notice: str) -> None:
+    """One job at a time in the group: the second /mj waits ("⏳ Queued…") when the bot
+    stops → its status says it did not start, its reserved image is given back (nothing
+    submitted, nothing counted); the running one resumes after the restart."""
+    mj = install_midjourney(world.gateway)
+    tg = world.tg
+    group = tg.group_chat(admins={7})
+    tg.user(42, "Ann", lang)
+    request = tg.command(group, 7, "/settings image_jobs_per_chat 1 chat")
+    await tg.wait_until(lambda: any(m.reply_to == request["message_id"]
+                                    for m in tg.bot_messages(group.id)))
+
+    def pause_when_in_progress(task: dict[str, Any]) -> None:
+        if task["status"] == "IN_PROGRESS":
+            clock.running.clear()  # the poller's next sleep waits: the bot stops here
+
+    mj.on_poll = pause_when_in_progress
+    tg.command(group, 42, "/mj a red fox", language_code=lang)
+    await tg.wait_until(lambda: not clock.running.is_set())
+    second = tg.command(group, 42, "/mj a blue cat", language_code=lang)
+    status = await tg.wait_until(lambda: next(
+        (m for m in tg.bot_messages(group.id) if m.reply_to == second["message_id"]
+         and m.text.startswith("⏳")), None))
+    ann = Actor("telegram", "42")
+    old = world.core
+    assert old.image_jobs.allowance.reserved(ann) == 1  # the queued job's image
+
+    await restart(world)
+    assert status.text == notice
+    assert old.image_jobs.allowance.reserved(ann) == 0  # given back
+    assert await world.core.image_jobs.allowance.used_today(ann) == 1  # the first only
+    assert [body["prompt"] for _, body in mj.submits("imagine")] == ["a red fox"]
+
+    mj.on_poll = None
+    clock.running.set()
+    await world.wait_for_messages(group.id, done=photo_with("U2"))  # the first resumed
+    assert status.text == notice

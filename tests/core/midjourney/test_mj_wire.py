@@ -22,6 +22,7 @@ from core.midjourney.errors import (
     MjNotFound,
     MjQueueFull,
     MjSystemFailure,
+    MjUnavailable,
     MjUnsupportedButton,
 )
 
@@ -70,11 +71,17 @@ def test_submit_refusals_are_typed(body: object, error: type[Exception]) -> None
     (400, {"description": "task_status_not_success ", "type": "upstream_error", "code": 4},
      MjInvalid),
     (404, {"description": "not found", "code": 3}, MjNotFound),
+    (404, {"description": "task_not_found", "code": 4}, MjNotFound),
+    (404, {"error": {"message": "Invalid URL (POST /mj/submit/imagine)"}}, MjUnavailable),
+    (404, "<html><body><h1>404 Not Found</h1></body></html>", MjUnavailable),
+    (404, "404 page not found", MjUnavailable),
     (429, {"error": {"message": "rate limited"}}, RateLimited),
     (401, {"error": {"message": "invalid token"}}, AuthFailed),
 ])
 def test_gateway_errors_are_typed(status: int, body: object, error: type[Exception]) -> None:
-    assert isinstance(mj_error(status, body, "gw-secret-key"), error)
+    typed = mj_error(status, body, "gw-secret-key")
+    assert isinstance(typed, error)
+    assert isinstance(typed, MjUnavailable) == (error is MjUnavailable)
 
 
 def test_an_error_never_shows_the_key() -> None:

@@ -154,6 +154,8 @@ class ChatCore(LocalizedTexts):
         core = cls(settings, store=store, gateway=gateway,
                    catalog=ModelCatalog.shipped(settings.extra_models_file), tools=tools)
         tools.register(image_tool(core, core.images))
+        if store.dialect == "sqlite":  # one process per file (SettingsService)
+            await core.settings_service.load_index()
         await core.actions.purge_expired()
         await core.midjourney.start()
         if refresh_models:

@@ -16,6 +16,7 @@ _set = settings.c
 _SELECT_SCOPES = sa.select(_set.platform, _set.chat_id, _set.user_id, _set.name, _set.value).where(
     sa.tuple_(_set.platform, _set.chat_id, _set.user_id).in_(sa.bindparam("scopes", expanding=True))
 )
+_SELECT_CHATS = sa.select(_set.platform, _set.chat_id).distinct()
 _DELETE_SETTING = sa.delete(settings).where(
     _set.platform == sa.bindparam("scope_platform"),
     _set.chat_id == sa.bindparam("scope_chat_id"),
@@ -46,6 +47,13 @@ class SettingsRepository:
         for platform, chat_id, user_id, name, value in rows:
             found[ScopeKey(platform, chat_id, user_id)][name] = value
         return found
+
+    async def chats(self, limit: int) -> set[tuple[str, str]]:
+        """``(platform, chat_id)`` of up to ``limit`` chats with at least one stored
+        setting (their own or a user's in them); ``("", "")``: the global scope."""
+        query = _SELECT_CHATS.limit(limit)
+        rows = await self._db.run_read(lambda connection: connection.execute(query).all())
+        return {(platform, chat_id) for platform, chat_id in rows}
 
     async def set(self, scope: ScopeKey, name: str, value: Any) -> None:
         row = {

@@ -215,6 +215,11 @@ class Store:
         call gets its own dicts)."""
         return await self._settings.get(scopes)
 
+    async def chats_with_settings(self, limit: int) -> set[tuple[str, str]]:
+        """``(platform, chat_id)`` of up to ``limit`` chats with a stored setting (their
+        own or a user's in them; ``("", "")``: the global scope). One query."""
+        return await self._settings.chats(limit)
+
     async def set_setting(self, scope: ScopeKey, name: str, value: Any) -> None:
         """Insert or replace one JSON-serializable setting."""
         await self._settings.set(scope, name, value)

@@ -109,3 +109,51 @@ async def test_a_cancelled_resolver_does_not_break_the_shared_load(
     counting.gate.set()
     assert (await second)["model"] == "gpt-d"
     assert len(counting.calls) == 1
+
+
+async def test_with_the_index_a_chat_without_stored_settings_is_resolved_without_a_read(
+        counting: CountingStore) -> None:
+    """The first message of a new chat reads no settings (bench/core_turns.py cold
+    turns); once a setting is stored in it (or, after a restart, found stored) its
+    scopes are read."""
+    settings = service(counting)
+    await settings.load_index()
+    newcomer = ChatRef("test", "-2")
+    assert (await settings.resolve(newcomer, Actor("test", "7")))["model"] == "gpt-d"
+    assert counting.calls == []
+    await settings.set(chat_scope(newcomer), "model", "gpt-new")
+    assert (await settings.resolve(newcomer, Actor("test", "7")))["model"] == "gpt-new"
+    assert [scope.chat_id for call in counting.calls for scope in call] == ["-2", "-2"]
+    restarted = service(counting)  # a new process on the same database
+    await restarted.load_index()
+    counting.calls.clear()
+    assert (await restarted.resolve(newcomer, Actor("test", "8")))["model"] == "gpt-new"
+    assert (await restarted.resolve(CHAT, Actor("test", "8")))["model"] == "gpt-d"
+    assert [scope.chat_id for call in counting.calls for scope in call] == ["-2", "-2"]
+
+
+async def test_a_chat_whose_settings_moved_in_is_read(counting: CountingStore) -> None:
+    """A group migrated to a new id (ChatCore.migrate_chat): ``forget_chat`` marks the
+    new id, so its moved settings are read (a fresh tester's race is gone: the index
+    is loaded once, at start, and only grows)."""
+    settings = service(counting)
+    await settings.set(chat_scope(CHAT), "model", "glm-4")
+    await settings.load_index()
+    moved = ChatRef("test", "-1001")
+    assert (await settings.resolve(moved, Actor("test", "7")))["model"] == "gpt-d"
+    await counting.store.move_chat("test", CHAT.chat_id, moved.chat_id)
+    settings.forget_chat("test", CHAT.chat_id)
+    settings.forget_chat("test", moved.chat_id)
+    assert (await settings.resolve(moved, Actor("test", "7")))["model"] == "glm-4"
+
+
+async def test_more_chats_than_the_index_holds_turn_it_off(
+        counting: CountingStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("core.conversation.settings.CHAT_INDEX_LIMIT", 1)
+    settings = service(counting)
+    await settings.set(chat_scope(CHAT), "model", "glm-4")
+    await settings.set(chat_scope(ChatRef("test", "-3")), "model", "glm-4")
+    await settings.load_index()
+    counting.calls.clear()
+    await settings.resolve(ChatRef("test", "-4"), Actor("test", "7"))
+    assert [scope.chat_id for call in counting.calls for scope in call] == ["-4", "-4", ""]

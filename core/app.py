@@ -7,7 +7,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -220,7 +220,7 @@ class ChatCore(LocalizedTexts):
     async def receive(self, inbound: Inbound) -> InboundResult:
         """Decide what an incoming message is and run it: a ``CommandReply``, a
         ``TurnTicket``, ``Ignored`` or a localized ``Refusal`` (see ``core.inbound``)."""
-        return await self.inbound.receive(replace(inbound, text=clean_text(inbound.text)))
+        return await self.inbound.receive(inbound)  # texts cleaned by run_command/submit
 
     async def submit(self, chat: ChatRef, actor: Actor, message: UserMessage, *,
                      expect_more: bool = False) -> TurnTicket:

@@ -103,13 +103,17 @@ class Gate:
         self.open = True
         self.finals = 0
         self.asks = 0
+        self.log: list[str] = []
+        """Every slot asked for, in order: "preview" or "final"."""
 
     def preview_slot(self) -> AbstractContextManager[None] | None:
         self.asks += 1
+        self.log.append("preview")
         return nullcontext() if self.open else None
 
     async def final_slot(self) -> None:
         self.finals += 1
+        self.log.append("final")
 
 
 def presenter(limits: Limits = TELEGRAM_LIKE) -> tuple[PartPresenter, Recorder, Gate]:
@@ -252,10 +256,11 @@ async def test_a_deferred_preview_waits_for_a_preview_slot_not_a_final_one() -> 
     parts, surface, gate = await submitted(TELEGRAM_LIKE)
     gate.open = False
     await parts.update("job", drawing(40))
-    asks = gate.asks
-    while gate.asks < asks + 3 and gate.finals == 1:  # a retry asks again and again...
-        await asyncio.sleep(0)
-    assert gate.finals == 1  # ...for a preview slot: it never queues as a final write
+    mark = len(gate.log)
+    async with asyncio.timeout(5):  # barrier: the retry has asked three more times...
+        while len(gate.log) < mark + 3:
+            await asyncio.sleep(0)
+    assert gate.log[mark:mark + 3] == ["preview"] * 3  # ...each time for a preview slot
     gate.open = True
     await parts.flush()
     assert list(surface.screen.values()) == ["🔧 x… 40%"]

@@ -11,8 +11,6 @@ from typing import Any
 import pytest
 
 from core.app import ChatCore
-from core.midjourney import service
-from core.midjourney.tracker import Timing
 from tests.adapters.discord.conftest import ADMIN, USER, DiscordWorld, make_settings, start_bot
 from tests.core.midjourney.conftest import VirtualClock
 from tests.fakes.discord_models import FakeInteraction, FakeMessage
@@ -21,12 +19,7 @@ from tests.fakes.gateway_mj import STEPS, FakeMidjourney, install_midjourney
 ANN, BOB, CAT = USER, 4343, 4444
 
 
-@pytest.fixture(autouse=True)
-def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
-    virtual = VirtualClock()
-    monkeypatch.setattr(service, "new_timing",
-                        lambda: Timing(clock=virtual.clock, sleep=virtual.sleep))
-    return virtual
+pytestmark = pytest.mark.usefixtures("clock")  # tests/adapters/conftest.py
 
 
 def custom_id(message: FakeMessage, label: str) -> str:

@@ -8,20 +8,11 @@ from typing import Any
 
 import pytest
 
-from core.midjourney import service
-from core.midjourney.tracker import Timing
 from tests.adapters.discord.conftest import USER, DiscordWorld
-from tests.core.midjourney.conftest import VirtualClock
 from tests.fakes.discord_models import FakeMessage
 from tests.fakes.gateway_mj import install_midjourney
 
-
-@pytest.fixture(autouse=True)
-def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
-    virtual = VirtualClock()
-    monkeypatch.setattr(service, "new_timing",
-                        lambda: Timing(clock=virtual.clock, sleep=virtual.sleep))
-    return virtual
+pytestmark = pytest.mark.usefixtures("clock")  # tests/adapters/conftest.py
 
 
 def buttons(components: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -14,8 +14,6 @@ import pytest
 from PIL import Image
 
 from core.conversation.keys import Actor
-from core.midjourney import service
-from core.midjourney.tracker import Timing
 from tests.adapters.discord.conftest import USER, DiscordWorld
 from tests.adapters.discord.mj_support import (
     attachment,
@@ -33,12 +31,7 @@ from tests.fakes.gateway_mj import FakeMidjourney, install_midjourney
 WHITE = (255, 255, 255)
 
 
-@pytest.fixture(autouse=True)
-def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
-    virtual = VirtualClock()
-    monkeypatch.setattr(service, "new_timing",
-                        lambda: Timing(clock=virtual.clock, sleep=virtual.sleep))
-    return virtual
+pytestmark = pytest.mark.usefixtures("clock")  # tests/adapters/conftest.py
 
 
 def mask_of(body: dict[str, Any]) -> Image.Image:

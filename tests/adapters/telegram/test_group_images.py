@@ -13,8 +13,6 @@ import pytest
 from adapters.telegram import TelegramBot
 from core.app import ChatCore
 from core.conversation.keys import Actor, ChatRef
-from core.midjourney import service
-from core.midjourney.tracker import Timing
 from tests.adapters.telegram.conftest import (
     FAST_LIMITS,
     FAST_TIMINGS,
@@ -37,12 +35,7 @@ def settings_overrides() -> dict[str, Any]:
     return {"mj_task_timeout": 1e6}  # a held task never times out in virtual time
 
 
-@pytest.fixture(autouse=True)
-def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
-    virtual = VirtualClock()
-    monkeypatch.setattr(service, "new_timing",
-                        lambda: Timing(clock=virtual.clock, sleep=virtual.sleep))
-    return virtual
+pytestmark = pytest.mark.usefixtures("clock")  # tests/adapters/conftest.py
 
 
 def callback(message: SentMessage, text: str) -> str:

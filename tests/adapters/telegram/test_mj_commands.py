@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from core.midjourney import service
-from core.midjourney.tracker import Timing
 from tests.adapters.telegram.conftest import TelegramWorld
 from tests.adapters.telegram.mj_support import (
     BLUE,
@@ -24,18 +22,12 @@ from tests.adapters.telegram.mj_support import (
     png,
     text_with,
 )
-from tests.core.midjourney.conftest import VirtualClock
 from tests.fakes.gateway_mj import install_midjourney
 
 GRID = ["U1", "U2", "U3", "U4", "🔄", "V1", "V2", "V3", "V4", "🌱 Seed"]
 
 
-@pytest.fixture(autouse=True)
-def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
-    virtual = VirtualClock()
-    monkeypatch.setattr(service, "new_timing",
-                        lambda: Timing(clock=virtual.clock, sleep=virtual.sleep))
-    return virtual
+pytestmark = pytest.mark.usefixtures("clock")  # tests/adapters/conftest.py
 
 
 async def test_blend_an_album_of_three_in_landscape_gives_a_grid_with_buttons(

@@ -12,39 +12,17 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from core.midjourney import service
-from core.midjourney.tracker import Timing
 from tests.adapters.telegram.conftest import TelegramWorld
-from tests.core.midjourney.conftest import VirtualClock
+from tests.adapters.telegram.mj_support import callback, labels
 from tests.fakes.gateway_mj import FakeMidjourney, install_midjourney
 from tests.fakes.telegram_models import SentMessage
 
-
-@pytest.fixture(autouse=True)
-def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
-    virtual = VirtualClock()
-    monkeypatch.setattr(service, "new_timing",
-                        lambda: Timing(clock=virtual.clock, sleep=virtual.sleep))
-    return virtual
-
-
-def buttons(message: SentMessage) -> list[list[str]]:
-    rows = (message.reply_markup or {}).get("inline_keyboard", [])
-    return [[b["text"] for b in row] for row in rows]
-
-
-def callback(message: SentMessage, text: str) -> str:
-    for row in (message.reply_markup or {}).get("inline_keyboard", []):
-        for b in row:
-            if b["text"] == text:
-                data: str = b["callback_data"]
-                return data
-    raise AssertionError(f"no {text!r} in {buttons(message)}")
+pytestmark = pytest.mark.usefixtures("clock")  # tests/adapters/conftest.py
 
 
 def photos_with(text: str) -> Any:
     def done(messages: list[SentMessage]) -> bool:
-        return any(m.photo and any(text in b for row in buttons(m) for b in row)
+        return any(m.photo and any(text in b for row in labels(m) for b in row)
                    for m in messages)
     return done
 
@@ -59,17 +37,17 @@ async def test_mj_grid_upscale_and_custom_zoom_through_a_force_reply(
 
     messages = await world.wait_for_messages(ann.id, done=photos_with("U2"))
     grid = next(m for m in messages if m.photo)
-    assert buttons(grid)[0][:4] == ["U1", "U2", "U3", "U4"]
-    assert buttons(grid)[1][:4] == ["V1", "V2", "V3", "V4"]
-    assert "🔄" in buttons(grid)[0]
+    assert labels(grid)[0][:4] == ["U1", "U2", "U3", "U4"]
+    assert labels(grid)[1][:4] == ["V1", "V2", "V3", "V4"]
+    assert "🔄" in labels(grid)[0]
     assert grid.edits >= 1 or any(m.edits for m in messages)  # progress updated in place
 
     tg.press_button(ann, 42, grid.message_id, callback(grid, "U2"))
 
     messages = await world.wait_for_messages(ann.id, done=photos_with("Custom Zoom"))
     upscaled = next(m for m in messages
-                    if m.photo and any("Custom Zoom" in b for r in buttons(m) for b in r))
-    zoom = next(b for r in buttons(upscaled) for b in r if "Custom Zoom" in b)
+                    if m.photo and any("Custom Zoom" in b for r in labels(m) for b in r))
+    zoom = next(b for r in labels(upscaled) for b in r if "Custom Zoom" in b)
 
     mark = world.last_message_id(ann.id)
     tg.press_button(ann, 42, upscaled.message_id, callback(upscaled, zoom))
@@ -82,7 +60,7 @@ async def test_mj_grid_upscale_and_custom_zoom_through_a_force_reply(
     tg.user_sends(ann, 42, "--zoom 1.5 --ar 1:1 a pig", reply_to=request.message_id)
 
     def zoomed(messages: list[SentMessage]) -> bool:
-        return sum(1 for m in messages if m.photo and "U2" in str(buttons(m))) >= 2
+        return sum(1 for m in messages if m.photo and "U2" in str(labels(m))) >= 2
 
     await world.wait_for_messages(ann.id, done=zoomed)
     [(_, body)] = mj.submits("modal")
@@ -99,17 +77,17 @@ async def test_vary_region_answer_with_a_photo_sends_it_as_the_mask(world: Teleg
     grid = next(m for m in messages if m.photo)
     tg.press_button(ann, 42, grid.message_id, callback(grid, "U1"))
     messages = await world.wait_for_messages(ann.id, done=photos_with("Vary (Region)"))
-    upscaled = next(m for m in messages if m.photo and "Vary (Region)" in str(buttons(m)))
+    upscaled = next(m for m in messages if m.photo and "Vary (Region)" in str(labels(m)))
     tg.press_button(ann, 42, upscaled.message_id, callback(upscaled, "🖌️ Vary (Region)"))
 
     def board_ready(messages: list[SentMessage]) -> bool:
-        return any("Done" in str(buttons(m)) for m in messages)
+        return any("Done" in str(labels(m)) for m in messages)
 
     messages = await world.wait_for_messages(ann.id, done=board_ready)
-    board = next(m for m in messages if "Done" in str(buttons(m)))
+    board = next(m for m in messages if "Done" in str(labels(m)))
     tg.press_button(ann, 42, board.message_id,
                     board.reply_markup["inline_keyboard"][0][0]["callback_data"])  # type: ignore[index]
-    await world.wait_for_messages(ann.id, done=lambda _: "✅" in str(buttons(board)))
+    await world.wait_for_messages(ann.id, done=lambda _: "✅" in str(labels(board)))
     mark = world.last_message_id(ann.id)
     tg.press_button(ann, 42, board.message_id, callback(board, "Done"))
     request = await world.wait_for_prompt(ann.id, mark)
@@ -138,7 +116,7 @@ async def test_in_a_group_the_prompt_request_mentions_the_presser(world: Telegra
     grid = next(m for m in messages if m.photo)
     tg.press_button(group, 42, grid.message_id, callback(grid, "U1"))
     messages = await world.wait_for_messages(group.id, done=photos_with("Custom Zoom"))
-    upscaled = next(m for m in messages if m.photo and "Custom Zoom" in str(buttons(m)))
+    upscaled = next(m for m in messages if m.photo and "Custom Zoom" in str(labels(m)))
     mark = world.last_message_id(group.id)
 
     tg.press_button(group, 42, upscaled.message_id, callback(upscaled, "🔍 Custom Zoom"))

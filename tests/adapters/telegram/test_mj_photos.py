@@ -10,19 +10,10 @@ import io
 import pytest
 from PIL import Image
 
-from core.midjourney import service
-from core.midjourney.tracker import Timing
 from tests.adapters.telegram.conftest import TelegramWorld
-from tests.core.midjourney.conftest import VirtualClock
 from tests.fakes.gateway_mj import install_midjourney
 
-
-@pytest.fixture(autouse=True)
-def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
-    virtual = VirtualClock()
-    monkeypatch.setattr(service, "new_timing",
-                        lambda: Timing(clock=virtual.clock, sleep=virtual.sleep))
-    return virtual
+pytestmark = pytest.mark.usefixtures("clock")  # tests/adapters/conftest.py
 
 
 def png(color: tuple[int, int, int]) -> bytes:

@@ -15,8 +15,6 @@ import pytest
 from PIL import Image
 
 from core.conversation.keys import Actor
-from core.midjourney import service
-from core.midjourney.tracker import Timing
 from tests.adapters.telegram.conftest import TelegramWorld
 from tests.adapters.telegram.mj_support import (
     WHITE,
@@ -31,13 +29,7 @@ from tests.core.midjourney.conftest import VirtualClock
 from tests.fakes.gateway_mj import FakeMidjourney, install_midjourney
 from tests.fakes.telegram_models import SentMessage
 
-
-@pytest.fixture(autouse=True)
-def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
-    virtual = VirtualClock()
-    monkeypatch.setattr(service, "new_timing",
-                        lambda: Timing(clock=virtual.clock, sleep=virtual.sleep))
-    return virtual
+pytestmark = pytest.mark.usefixtures("clock")  # tests/adapters/conftest.py
 
 
 def mask_of(body: dict[str, Any]) -> Image.Image:

@@ -276,8 +276,10 @@ class ChatCore(LocalizedTexts):
         """Move everything kept for a chat to its new id (a Telegram group upgraded to a
         supergroup): conversations of every key (topics, per-user), settings at chat and
         user-in-chat scope, usage rows, and the in-memory caches. One transaction;
-        idempotent (False when nothing was left under the old id). Turns already running
-        or queued under the old id finish there."""
+        idempotent (False when nothing was left under the old id). Turns and jobs already
+        running or queued under the old id go on, and what they store afterwards (their
+        messages, buttons, ledger rows, Midjourney tasks) goes to the new id
+        (``core.storage.chat_moves.MovedChats``)."""
         async with self._migrations:
             move = await self.store.move_chat(platform, old_chat_id, new_chat_id)
         self.settings_service.forget_chat(platform, old_chat_id)

@@ -8,9 +8,10 @@ JSON can point at it later without downloading it again (``media_records``).
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from core.storage.schema import clean_text as clean_text  # re-exported
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,19 +71,6 @@ class UserMessage:
     @property
     def is_empty(self) -> bool:
         return not (self.text.strip() or self.images or self.documents)
-
-
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def clean_text(text: str) -> str:
-    """``text`` with NUL and lone UTF-16 surrogates replaced by U+FFFD. A JSON
-    ``\\ud800`` or ``\\u0000`` escape (in a platform update or a gateway delta)
-    decodes to one; UTF-8 cannot encode a surrogate and PostgreSQL text/jsonb cannot
-    hold NUL, so storing the message, a setting or the request body would fail."""
-    if text.isascii() and "\x00" not in text:
-        return text
-    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def clean_message(message: UserMessage) -> UserMessage:

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from core.storage.chat_moves import MovedChats
 from core.storage.engine import Database
 from core.storage.schema import actions
 
@@ -37,17 +38,20 @@ class StoredAction:
 class ActionsRepository:
     """Insert, look up and delete action rows."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, moved: MovedChats | None = None) -> None:
         self._db = db
+        self._moved = moved or MovedChats()
 
     async def insert(self, rows: Sequence[StoredAction]) -> None:
-        """Insert ``rows`` in one transaction (a duplicate id raises IntegrityError)."""
+        """Insert ``rows`` in one transaction (a duplicate id raises IntegrityError); a
+        row of a chat moved meanwhile goes to its new id (``MovedChats``)."""
         if not rows:
             return
         values = [
-            {"id": r.id, "kind": r.kind, "platform": r.platform, "chat_id": r.chat_id,
-             "owner_id": r.owner_id, "who": r.who, "payload": r.payload,
-             "created_at": r.created_at, "expires_at": r.expires_at}
+            self._moved.apply({
+                "id": r.id, "kind": r.kind, "platform": r.platform, "chat_id": r.chat_id,
+                "owner_id": r.owner_id, "who": r.who, "payload": r.payload,
+                "created_at": r.created_at, "expires_at": r.expires_at})
             for r in rows
         ]
         async with self._db.transaction() as connection:

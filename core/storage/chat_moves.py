@@ -2,18 +2,20 @@
 supergroup gets a new id; see ``ChatCore.migrate_chat``).
 
 Uses one plain async transaction on the engine (no writer thread or batching), so it
-does not depend on how the hot write path is organised.
+does not depend on how the hot write path is organised. ``MovedChats`` sends the rows
+that work started before a move writes afterwards to the new id.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.storage.engine import Database
-from core.storage.schema import conversations, messages, settings, usage_ledger
+from core.storage.schema import actions, conversations, messages, mj_tasks, settings, usage_ledger
 
 _conv = conversations.c
 _set = settings.c
@@ -21,19 +23,62 @@ _set = settings.c
 
 @dataclass(slots=True)
 class ChatMove:
-    """What ``move_chat`` changed: conversation keys renamed (old → new), settings rows
-    and usage rows moved, and the conversations whose messages changed by a merge (the
-    one merged away, now deleted, and the moved one that received its messages)."""
+    """What ``move_chat`` changed: conversation keys renamed (old → new), settings,
+    usage, action (button) and Midjourney task rows moved, and the conversations whose
+    messages changed by a merge (the one merged away, now deleted, and the moved one
+    that received its messages)."""
 
     keys: dict[str, str] = field(default_factory=dict)
     settings: int = 0
     usage: int = 0
+    actions: int = 0
+    mj_tasks: int = 0
     merged: list[int] = field(default_factory=list)
 
     @property
     def moved(self) -> bool:
         """Whether anything was stored under the old id."""
-        return bool(self.keys or self.settings or self.usage)
+        return bool(self.keys or self.settings or self.usage or self.actions or self.mj_tasks)
+
+
+class MovedChats:
+    """Chats moved while this process runs: ``(platform, old chat id) → new chat id``.
+
+    Work started before a move (a turn answering, a Midjourney task drawing) still
+    holds the old id and writes rows afterwards: its conversation, its Continue
+    button, its ledger row, its task row. ``apply`` gives such a row the new id, so a
+    button pressed in the upgraded chat works and the chat's usage is complete. In
+    memory, one entry per move (rare: a Telegram group upgraded to a supergroup), so
+    rows written by a process that did not see the move keep the old id."""
+
+    def __init__(self) -> None:
+        self._moves: dict[tuple[str, str], str] = {}
+
+    def add(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
+        """Remember a move (earlier moves into ``old_chat_id`` now lead on to the new id)."""
+        for key, target in self._moves.items():
+            if key[0] == platform and target == old_chat_id:
+                self._moves[key] = new_chat_id
+        self._moves[(platform, old_chat_id)] = new_chat_id
+
+    def chat_id(self, platform: str, chat_id: str) -> str:
+        """The id ``chat_id`` has now."""
+        return self._moves.get((platform, chat_id), chat_id) if self._moves else chat_id
+
+    def key(self, key: str) -> str:
+        """A conversation key (``core.conversation.keys``) with its chat's id now."""
+        for (platform, old), new in self._moves.items():
+            prefix = chat_key_prefix(platform, old)
+            if key == prefix or key.startswith(prefix + ":"):
+                return chat_key_prefix(platform, new) + key[len(prefix):]
+        return key
+
+    def apply(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` (a row with ``platform`` and ``chat_id``), its chat id updated in
+        place; returned for chaining."""
+        if self._moves:
+            values["chat_id"] = self.chat_id(values["platform"], values["chat_id"])
+        return values
 
 
 def chat_key_prefix(platform: str, chat_id: str) -> str:
@@ -43,8 +88,8 @@ def chat_key_prefix(platform: str, chat_id: str) -> str:
 
 async def move_chat(db: Database, platform: str, old_chat_id: str,
                     new_chat_id: str) -> ChatMove:
-    """Move every conversation, setting and usage row of ``old_chat_id`` to
-    ``new_chat_id`` in one transaction; a no-op (``moved`` false) when nothing is
+    """Move every conversation, setting, usage, action and Midjourney task row of
+    ``old_chat_id`` to ``new_chat_id`` in one transaction; a no-op (``moved`` false) when nothing is
     stored under the old id any more, so repeating it is harmless.
 
     Conflicts: a setting already present at the new id wins (it is newer); an open
@@ -55,11 +100,14 @@ async def move_chat(db: Database, platform: str, old_chat_id: str,
     async with db.transaction() as connection:
         move = ChatMove()
         move.settings = await _move_settings(connection, platform, old_chat_id, new_chat_id)
-        usage = await connection.execute(
-            sa.update(usage_ledger)
-            .where(usage_ledger.c.platform == platform, usage_ledger.c.chat_id == old_chat_id)
-            .values(chat_id=new_chat_id))
-        move.usage = usage.rowcount
+        counts = []
+        for table in (usage_ledger, actions, mj_tasks):
+            result = await connection.execute(
+                sa.update(table)
+                .where(table.c.platform == platform, table.c.chat_id == old_chat_id)
+                .values(chat_id=new_chat_id))
+            counts.append(int(result.rowcount))
+        move.usage, move.actions, move.mj_tasks = counts
         await _move_conversations(connection, move, chat_key_prefix(platform, old_chat_id),
                                   chat_key_prefix(platform, new_chat_id))
         return move

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from core.storage.chat_moves import MovedChats
 from core.storage.engine import Database
 from core.storage.schema import conversations, dialect_insert, messages, utc_now
 from core.storage.types import NewMessage, StoredMessage, UsageRecord
@@ -70,8 +71,9 @@ def message_row(
 class ConversationRepository:
     """Conversations keyed by a platform conversation key, and their messages."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, moved: MovedChats | None = None) -> None:
         self._db = db
+        self._moved = moved or MovedChats()
         self._sqlite = db.dialect == "sqlite"
         self._insert_open = (
             dialect_insert(db.dialect, conversations).on_conflict_do_nothing().returning(_conv.id)
@@ -145,8 +147,9 @@ class ConversationRepository:
         batch (``GroupWriter.write``); the new message ids in ``new_messages`` order."""
         now = utc_now()
         rows = [message_row(conversation_id, turn_id, message, now) for message in new_messages]
-        ledger = [] if usage is None else [ledger_row(turn_id, usage, now)]
-        ledger += [ledger_row(call_turn, record, now) for call_turn, record in more_usage]
+        ledger = [] if usage is None else [self._moved.apply(ledger_row(turn_id, usage, now))]
+        ledger += [self._moved.apply(ledger_row(call_turn, record, now))
+                   for call_turn, record in more_usage]
         return await self.writer.write(rows, ledger)
 
     async def load_recent(

@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from core.storage.chat_moves import MovedChats
 from core.storage.engine import Database
 from core.storage.schema import mj_tasks, utc_now
 
@@ -50,17 +51,19 @@ class MjTaskRow:
 
 
 class MjTaskRepository:
-    """Insert, update and look up tracked Midjourney tasks."""
+    """Insert, update and look up tracked Midjourney tasks. A row of a chat moved while
+    its task ran is written under the new chat id (``MovedChats``)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, moved: MovedChats | None = None) -> None:
         self._db = db
+        self._moved = moved or MovedChats()
 
     async def upsert(self, row: MjTaskRow) -> None:
         """Insert ``row`` or replace the stored row with the same id."""
         row.updated_at = utc_now()
         async with self._db.transaction() as connection:
             await connection.execute(sa.delete(mj_tasks).where(_t.id == row.id))
-            await connection.execute(sa.insert(mj_tasks), [row.values()])
+            await connection.execute(sa.insert(mj_tasks), [self._moved.apply(row.values())])
 
     async def update(self, rows: Sequence[MjTaskRow]) -> None:
         """Write the changed state of ``rows`` (one transaction)."""
@@ -70,7 +73,7 @@ class MjTaskRepository:
         async with self._db.transaction() as connection:
             for row in rows:
                 row.updated_at = now
-                values = row.values()
+                values = self._moved.apply(row.values())
                 values.pop("id")
                 await connection.execute(
                     sa.update(mj_tasks).where(_t.id == row.id).values(**values))

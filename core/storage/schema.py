@@ -6,6 +6,7 @@ that both stay in sync.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,11 +18,71 @@ BigIntId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 """64-bit ids on PostgreSQL; SQLite only auto-increments ``INTEGER PRIMARY KEY``."""
 
 
-def json_type(*, none_as_null: bool = False) -> sa.types.TypeEngine[Any]:
-    """JSON everywhere, JSONB on PostgreSQL."""
-    return sa.JSON(none_as_null=none_as_null).with_variant(
-        postgresql.JSONB(none_as_null=none_as_null), "postgresql"
-    )
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` with NUL and lone UTF-16 surrogates replaced by U+FFFD. A JSON
+    ``\\ud800`` or ``\\u0000`` escape (in a platform update, a gateway delta, a tool's
+    output) decodes to one; UTF-8 cannot encode a surrogate and PostgreSQL text/jsonb
+    cannot hold NUL, so storing it (or encoding a request body) would fail."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
+def clean_json(value: Any) -> Any:
+    """``value`` (JSON-like: dicts, lists, strings, numbers) with ``clean_text``
+    applied to every string, keys included; unchanged objects are returned as is."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(k) if isinstance(k, str) else k: clean_json(v)
+                for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_json(item) for item in value]
+    return value
+
+
+class _CleanStr(sa.types.TypeDecorator[str]):
+    impl = sa.String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else clean_text(value)
+
+
+class CleanText(_CleanStr):
+    """Text from outside (users, models, tools, gateways): stored through
+    ``clean_text``, so one bad character cannot fail a whole turn's write."""
+
+    impl = sa.Text
+    cache_ok = True
+
+
+class CleanString(_CleanStr):
+    """``CleanText`` in a ``VARCHAR(length)``."""
+
+    cache_ok = True
+
+
+class CleanJSON(sa.types.TypeDecorator[Any]):
+    """JSON (JSONB on PostgreSQL) stored through ``clean_json``."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def __init__(self, *, none_as_null: bool = False) -> None:
+        super().__init__(none_as_null=none_as_null)
+        self.none_as_null = none_as_null
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.JSONB(none_as_null=self.none_as_null))
+        return dialect.type_descriptor(sa.JSON(none_as_null=self.none_as_null))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return clean_json(value)
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -78,13 +139,13 @@ messages = sa.Table(
     ),
     sa.Column("turn_id", sa.String(64), nullable=False),
     sa.Column("role", sa.String(16), nullable=False),
-    sa.Column("content", sa.Text(), nullable=False),
-    sa.Column("media", json_type(none_as_null=True), nullable=True),
-    sa.Column("name", sa.String(128), nullable=True),
-    sa.Column("tool_call_id", sa.String(128), nullable=True),
-    sa.Column("tool_calls", json_type(none_as_null=True), nullable=True),
+    sa.Column("content", CleanText(), nullable=False),
+    sa.Column("media", CleanJSON(none_as_null=True), nullable=True),
+    sa.Column("name", CleanString(128), nullable=True),
+    sa.Column("tool_call_id", CleanString(128), nullable=True),
+    sa.Column("tool_calls", CleanJSON(none_as_null=True), nullable=True),
     sa.Column("tokens", sa.Integer(), nullable=False),
-    sa.Column("model", sa.String(200), nullable=True),
+    sa.Column("model", CleanString(200), nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.CheckConstraint("role IN ('system', 'user', 'assistant', 'tool')", name="ck_messages_role"),
     sa.Index("ix_messages_conversation_id_id", "conversation_id", "id"),
@@ -97,7 +158,7 @@ settings = sa.Table(
     sa.Column("chat_id", sa.String(64), nullable=False),
     sa.Column("user_id", sa.String(64), nullable=False),
     sa.Column("name", sa.String(128), nullable=False),
-    sa.Column("value", json_type(), nullable=False),
+    sa.Column("value", CleanJSON(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint("platform", "chat_id", "user_id", "name", name="pk_settings"),
 )
@@ -110,7 +171,7 @@ usage_ledger = sa.Table(
     sa.Column("platform", sa.String(32), nullable=False),
     sa.Column("chat_id", sa.String(64), nullable=False),
     sa.Column("user_id", sa.String(64), nullable=False),
-    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("model", CleanString(200), nullable=False),
     sa.Column("prompt_tokens", sa.Integer(), nullable=False),
     sa.Column("completion_tokens", sa.Integer(), nullable=False),
     sa.Column("estimated", sa.Boolean(), nullable=False),
@@ -136,7 +197,7 @@ actions = sa.Table(
     sa.Column("chat_id", sa.String(64), nullable=False),
     sa.Column("owner_id", sa.String(64), nullable=False),
     sa.Column("who", sa.String(16), nullable=False),
-    sa.Column("payload", json_type(), nullable=False),
+    sa.Column("payload", CleanJSON(), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("expires_at", UTCDateTime(), nullable=True),
     sa.Index("ix_actions_platform_chat_id", "platform", "chat_id"),
@@ -159,13 +220,13 @@ mj_tasks = sa.Table(
     sa.Column("request_message_id", sa.String(64), nullable=False),
     sa.Column("requester_id", sa.String(64), nullable=False),
     sa.Column("lang", sa.String(8), nullable=False),
-    sa.Column("prompt", sa.Text(), nullable=False),
-    sa.Column("image_url", sa.Text(), nullable=False),
-    sa.Column("buttons", json_type(), nullable=False),
+    sa.Column("prompt", CleanText(), nullable=False),
+    sa.Column("image_url", CleanText(), nullable=False),
+    sa.Column("buttons", CleanJSON(), nullable=False),
     sa.Column("parent_id", sa.String(64), nullable=True),
-    sa.Column("fail_reason", sa.Text(), nullable=False),
+    sa.Column("fail_reason", CleanText(), nullable=False),
     sa.Column("speed", sa.String(8), nullable=False),
-    sa.Column("properties", json_type(), nullable=False),
+    sa.Column("properties", CleanJSON(), nullable=False),
     sa.Column("notified", sa.Boolean(), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),

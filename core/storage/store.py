@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.events import Usage
 from core.storage.actions_repo import ActionsRepository
-from core.storage.chat_moves import ChatMove, move_chat
+from core.storage.chat_moves import ChatMove, MovedChats, move_chat
 from core.storage.conversations import ConversationRepository
 from core.storage.engine import DEFAULT_URL, Database, create_engine, migrate
 from core.storage.mj_tasks_repo import MjTaskRepository
@@ -47,14 +47,15 @@ class Store:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._conversations = ConversationRepository(db)
+        self._moved = MovedChats()
+        self._conversations = ConversationRepository(db, self._moved)
         self._settings = SettingsRepository(db)
-        self._usage = UsageRepository(db, self._conversations.writer)
+        self._usage = UsageRepository(db, self._conversations.writer, self._moved)
         self._current: OrderedDict[str, int] = OrderedDict()
         self._empty: set[int] = set()
-        self.actions = ActionsRepository(db)
+        self.actions = ActionsRepository(db, self._moved)
         """Button state rows (see ``core.actions``)."""
-        self.mj_tasks = MjTaskRepository(db)
+        self.mj_tasks = MjTaskRepository(db, self._moved)
         """Midjourney tasks followed across restarts (see ``core.midjourney``)."""
 
     @classmethod
@@ -108,7 +109,9 @@ class Store:
         """Id of the newest non-archived conversation for ``key``; creates one if none.
 
         Cached per process (see the class docstring). Concurrent first calls for one
-        key (also from other processes) agree on one conversation."""
+        key (also from other processes) agree on one conversation. The key of a chat
+        moved meanwhile (``move_chat``) stands for its new key."""
+        key = self._moved.key(key)
         cached = self._current.get(key)
         if cached is None:
             found, opened = await self._conversations.current(key)
@@ -120,6 +123,7 @@ class Store:
 
     async def start_new_conversation(self, key: str) -> int:
         """Archive the current conversation for ``key`` and return a new one's id."""
+        key = self._moved.key(key)
         created, opened = await self._conversations.start_new(key)
         if opened:
             self._remember_empty(created)
@@ -199,10 +203,13 @@ class Store:
         await self._conversations.bulk_insert(conversation_id, messages)
 
     async def move_chat(self, platform: str, old_chat_id: str, new_chat_id: str) -> ChatMove:
-        """Move a chat's conversations, settings and usage to a new chat id in one
-        transaction (see ``chat_moves.move_chat``); idempotent. Cached current
-        conversations of the old and new keys are forgotten."""
+        """Move a chat's conversations, settings, usage, buttons and Midjourney tasks to a
+        new chat id in one transaction (see ``chat_moves.move_chat``); idempotent. Cached
+        current conversations of the old and new keys are forgotten, and rows written
+        later under the old id by work already running go to the new one
+        (``chat_moves.MovedChats``)."""
         move = await move_chat(self._db, platform, old_chat_id, new_chat_id)
+        self._moved.add(platform, old_chat_id, new_chat_id)
         for key in [*move.keys, *move.keys.values()]:
             self._current.pop(key, None)
         self._empty.clear()

@@ -8,8 +8,9 @@ import logging
 import pytest
 
 from tests.adapters.telegram.conftest import TelegramWorld
-from tests.fakes.gateway_replies import Text
+from tests.fakes.gateway_replies import Text, length
 from tests.fakes.telegram import FakeChat, FakeTelegram
+from tests.fakes.telegram_models import SentMessage
 
 OLD_GROUP = -4518810793
 SUPERGROUP = -1002471352452
@@ -91,6 +92,27 @@ async def test_an_answer_to_a_group_upgraded_mid_answer_is_delivered_in_the_supe
     ask(tg, tg.chats[SUPERGROUP], ADMIN, "which model?")
     await world.wait_final(SUPERGROUP, "echo: which model?")
     assert world.gateway.chat_requests()[-1]["model"] == "glm-4"
+
+
+async def test_the_continue_button_of_an_answer_cut_during_the_upgrade_works_there(
+        world: TelegramWorld) -> None:
+    tg = world.tg
+    group = tg.group_chat(OLD_GROUP, admins={ADMIN}, basic=True)
+    world.gateway.script(length("arr " * 40, chunk_size=4))
+    ask(tg, group, ADMIN, "sing")
+    await tg.wait_until(lambda: world.gateway.chat_requests())
+    group.migrated_to = SUPERGROUP
+    supergroup = tg.group_chat(SUPERGROUP, admins={ADMIN})
+
+    def with_button() -> list[SentMessage]:
+        return [m for m in tg.bot_messages(SUPERGROUP)
+                if m.reply_markup and m.reply_markup.get("inline_keyboard")]
+
+    [message] = await tg.wait_until(with_button)
+    continue_data = message.reply_markup["inline_keyboard"][0][0]["callback_data"]
+    tg.press_button(supergroup, ADMIN, message.message_id, continue_data)
+    await tg.wait_until(lambda: len(world.gateway.chat_requests()) == 2)
+    assert "arr" in str(world.gateway.chat_requests()[-1]["messages"])  # the cut answer
 
 
 @pytest.mark.parametrize(("status", "description", "private"), [

@@ -1,15 +1,21 @@
 """A chat that changes id (Telegram group → supergroup) keeps persona, model, modes,
-history, per-user and topic conversations and usage: ``ChatCore.migrate_chat``."""
+history, per-user and topic conversations, usage, buttons and Midjourney tasks, also
+what a turn running during the move stores: ``ChatCore.migrate_chat``."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from core.app import ChatCore
+from core.conversation.inputs import UserMessage
 from core.conversation.keys import Actor, ChatRef
+from core.events import TextDelta, TurnFinal, TurnStarted
+from core.parts import ActionRows
+from core.storage.mj_tasks_repo import MjTaskRow
 from core.storage.schema import usage_ledger
 from tests.core.conftest import ANN, BOB, say
 from tests.fakes.gateway import FakeGateway
+from tests.fakes.gateway_replies import SlowFirstToken, length
 
 OLD = ChatRef("test", "-4518810793")
 NEW = ChatRef("test", "-1002471352452")
@@ -104,3 +110,52 @@ async def test_only_that_chat_moves_not_chats_sharing_a_prefix(
     assert fake_gateway.chat_requests()[-1]["model"] == "glm-4"
     await say(core, "me too?", chat=other_platform, actor=ANN)
     assert "other platform talk" in prompt_texts(fake_gateway)
+
+
+def action_ids(actions: ActionRows) -> list[str]:
+    return [button.action_id for row in actions for button in row]
+
+
+async def test_a_button_sent_before_the_upgrade_works_in_the_new_chat(core: ChatCore) -> None:
+    await say(core, "hello", chat=OLD, actor=ADMIN)
+    picker = await core.run_command_text("/model", OLD, ADMIN)
+    assert picker is not None
+    assert await core.migrate_chat("test", OLD.chat_id, NEW.chat_id) is True
+
+    pressed = await core.run_action(action_ids(picker.actions)[0], NEW, ADMIN)
+
+    assert pressed.reply is not None and not pressed.alert, pressed.notice
+
+
+async def test_a_midjourney_task_row_moves_with_its_chat(core: ChatCore) -> None:
+    await core.store.mj_tasks.upsert(MjTaskRow(id="t1", action="IMAGINE", platform="test",
+                                               chat_id=OLD.chat_id, requester_id="9"))
+    assert await core.migrate_chat("test", OLD.chat_id, NEW.chat_id) is True
+    row = await core.store.mj_tasks.get("t1")
+    assert row is not None and row.chat_id == NEW.chat_id
+    row.progress = "40%"  # the running task's in-memory row still says the old chat
+    row.chat_id = OLD.chat_id
+    await core.store.mj_tasks.update([row])
+    stored = await core.store.mj_tasks.get("t1")
+    assert stored is not None and (stored.chat_id, stored.progress) == (NEW.chat_id, "40%")
+
+
+async def test_a_turn_answering_while_the_chat_moves_stores_everything_in_the_new_chat(
+        core: ChatCore, fake_gateway: FakeGateway) -> None:
+    fake_gateway.script(SlowFirstToken(0.5, then=length("the first part " * 10)))
+    ticket = await core.submit(OLD, ADMIN, UserMessage(text="tell me the long story"))
+    events = []
+    async for event in ticket:
+        events.append(event)
+        if isinstance(event, TurnStarted):  # the answer has not started streaming yet
+            await core.migrate_chat("test", OLD.chat_id, NEW.chat_id)
+            assert not any(isinstance(e, TextDelta) for e in events)
+    final = events[-1]
+    assert isinstance(final, TurnFinal) and final.truncated
+
+    pressed = await core.run_action(action_ids(final.actions)[0], NEW, ADMIN)  # Continue
+    assert pressed.ticket is not None, pressed.notice
+    assert isinstance((await pressed.ticket.wait()), TurnFinal)
+    texts = prompt_texts(fake_gateway)
+    assert "tell me the long story" in texts  # the moved turn is the new chat's history
+    assert set(await usage_chats(core)) == {NEW.chat_id}

@@ -3,11 +3,14 @@ and the "continue" follow-up of a length-capped answer."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from core.app import ChatCore
 from core.conversation.continuation import CONTINUE_PROMPT
 from core.events import TextDelta, TurnFailed, TurnFinal
+from core.tools import Tool
 from tests.core.conftest import ANN, PRIVATE, say
 from tests.core.conversation.test_turns import history
 from tests.fakes.gateway import FakeGateway
@@ -17,6 +20,7 @@ from tests.fakes.gateway_replies import (
     JsonCompletion,
     SSEErrorLine,
     Text,
+    ToolCalls,
     length,
 )
 
@@ -148,3 +152,26 @@ async def test_a_persona_or_message_with_unstorable_characters_still_answers(
     system, user = fake_gateway.chat_requests()[-1]["messages"]
     assert system == {"role": "system", "content": "be \ufffd odd"}
     assert user["content"] == "nul\ufffdhere"
+
+
+@pytest.mark.parametrize("output", ["res\x00ult", "lone \ud800 half of an emoji"])
+async def test_a_tool_whose_output_cannot_be_stored_as_is_still_completes_the_turn(
+    core: ChatCore, fake_gateway: FakeGateway, output: str,
+) -> None:
+    """A fresh tester's case: a tool returning a NUL or a lone surrogate (a truncated
+    emoji decoded from JSON) made the turn fail after the user saw the answer. The
+    tool's text, its call's arguments and the answer are stored with U+FFFD."""
+    async def lookup(arguments: dict[str, Any]) -> str:
+        return output
+
+    core.tools.register(Tool("lookup", "Look up.", {"type": "object", "properties": {}},
+                             lookup))
+    fake_gateway.script(ToolCalls([("lookup", '{"q": "a\\u0000b"}')]), Text("found it"))
+
+    final = (await say(core, "look it up"))[-1]
+
+    assert isinstance(final, TurnFinal) and final.text == "found it"
+    tool_result = fake_gateway.chat_requests()[-1]["messages"][-1]
+    assert tool_result["role"] == "tool" and tool_result["content"] == output
+    assert ("tool", output.replace("\x00", "\ufffd").replace("\ud800", "\ufffd")) in (
+        await history(core))

@@ -24,7 +24,10 @@ Rules (docs/ARCHITECTURE.md, "Metering"):
   cut, cancelled or failed before its usage chunk, or a gateway that sends none), it
   is estimated locally (``Usage.estimated``): prompt tokens from what was sent
   (``CallInfo.prompt_tokens``) plus completion tokens from the text streamed so far
-  (``meter.add_text``), with ``core.tokens``.
+  (``meter.add_text``), with ``core.tokens``. A non-token call (images, audio…)
+  cancelled before it counted its units is recorded with ``CallInfo.estimate`` units
+  and ``estimated`` set: the request was made, and the gateway may bill it although
+  no result came back (a call that *failed* is assumed unbilled: no units).
 - ``after`` hooks are shielded from a second cancellation (a user pressing Stop
   twice) and their exceptions are logged, not raised: accounting trouble never turns
   a delivered answer into an error.
@@ -177,11 +180,17 @@ class Metering:
             return await body(meter)
 
     def result(self, info: CallInfo, meter: Meter, outcome: Outcome) -> CallResult:
-        """The ``CallResult`` of a call that ended with ``outcome`` (cost priced)."""
-        usage = meter.usage()
+        """The ``CallResult`` of a call that ended with ``outcome`` (cost priced; a
+        cancelled non-token call without counted units gets its estimate, see the
+        module docstring)."""
+        usage, units, unit = meter.usage(), meter.units, meter.unit
+        if (outcome == "cancelled" and units is None and info.unit != "tokens"
+                and info.estimate > 0):
+            units, unit = info.estimate, info.unit
+            usage = Usage(usage.prompt_tokens, usage.completion_tokens, estimated=True)
         model = self._catalog.get(info.model)
-        cost = None if model is None else model.cost(usage, meter.units, meter.unit)
-        return CallResult(outcome, usage, meter.units, meter.unit, cost)
+        cost = None if model is None else model.cost(usage, units, unit)
+        return CallResult(outcome, usage, units, unit, cost)
 
     async def _after(self, hooks: Sequence[GatewayHook], info: CallInfo,
                      result: CallResult) -> None:

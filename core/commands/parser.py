@@ -79,16 +79,23 @@ def parse_args(spec: CommandSpec, raw: str) -> dict[str, Any]:
 
 def _parse_rest_first(spec: CommandSpec, rest: ParamSpec, by_name: dict[str, ParamSpec],
                       raw: str) -> dict[str, Any]:
-    """For prompt-like commands: trailing ``name:value`` options, the rest is free text."""
+    """For prompt-like commands: ``name:value`` (or ``name=value``) options of the spec
+    before and after the free text, which is the rest (``/image n:2 a fox 512x512`` and
+    ``/image a fox n:2`` alike); words inside the text are never options."""
     values: dict[str, Any] = {}
-    words = raw.split(" ")
-    while words:
-        key, sep, value = words[-1].partition(":")
-        if sep and key in by_name and key != rest.name and value:
-            values[key] = convert(spec, by_name[key], value)
-            words.pop()
-        else:
-            break
+    words = raw.strip(" ").split(" ")  # inner spacing of the text is kept
+
+    def take(word: str) -> bool:
+        key, sep, value = word.partition(":") if ":" in word else word.partition("=")
+        if not (sep and key in by_name and key != rest.name and value):
+            return False
+        values.setdefault(key, convert(spec, by_name[key], value))
+        return True
+
+    while words and (not words[-1] or take(words[-1])):  # the last occurrence wins
+        words.pop()
+    while words and (not words[0] or take(words[0])):
+        words.pop(0)
     text = " ".join(words).strip()
     if text:
         values[rest.name] = text

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.app import ChatCore
 from core.commands.parser import parse_command
@@ -110,6 +112,26 @@ def test_malformed_commands_raise_user_errors() -> None:
     assert parse_command("not a command", "telegram") is None
     parsed = parse_command("/ask what is new? model:glm-4", "discord")
     assert parsed is not None and parsed.args == {"prompt": "what is new?", "model": "glm-4"}
+
+
+@pytest.mark.parametrize("text", [
+    "/ask model:glm-4 what is new?",
+    "/ask model=glm-4   what is new?  ",
+    "/ask what is new? model:glm-4",
+])
+def test_options_of_a_prompt_command_are_read_before_or_after_the_prompt(text: str) -> None:
+    """A fresh tester's case: "/image model:dall-e-2 n:2 two foxes" drew ONE dall-e-3
+    image of "model:dall-e-2 n:2 two foxes" (options were read only after the prompt)."""
+    parsed = parse_command(text, "discord")
+    assert parsed is not None and parsed.args == {"prompt": "what is new?", "model": "glm-4"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.characters(blacklist_categories=["Cs"]), min_size=1).filter(
+    lambda text: text.strip() and ":" not in text and "=" not in text))
+def test_a_prompt_without_option_words_is_kept_exactly(prompt: str) -> None:
+    parsed = parse_command(f"/ask {prompt}", "discord")
+    assert parsed is not None and parsed.args == {"prompt": prompt.strip(" ").strip()}
 
 
 async def test_unknown_command_in_private_chat_is_explained(core: ChatCore) -> None:

@@ -52,6 +52,17 @@ async def test_dall_e_3_caption_is_the_revised_prompt(icore: ChatCore,
         "quality": "hd", "style": "natural", "response_format": "b64_json"}
 
 
+@pytest.mark.parametrize("text", ["/image model:dall-e-2 n:2 two foxes",
+                                  "/image n=2 two foxes dall-e-2",
+                                  "/image two foxes model:dall-e-2 n:2"])
+async def test_options_before_the_prompt_are_options_not_words_to_draw(
+        icore: ChatCore, images: FakeImages, text: str) -> None:
+    await command(icore, text)
+    [request] = images.image_requests()
+    assert (request.json["model"], request.json["n"], request.json["prompt"]) == (
+        "dall-e-2", 2, "two foxes")
+
+
 async def test_url_results_are_downloaded_and_sent_as_bytes(
         icore: ChatCore, images: FakeImages, fake_gateway: FakeGateway) -> None:
     images.ignore_response_format = True  # this gateway always answers with signed URLs

@@ -6,12 +6,7 @@ after a restart); a typed ``/mj`` message gets its job presented too."""
 
 from __future__ import annotations
 
-import base64
-import io
-from typing import Any
-
 import pytest
-from PIL import Image
 
 from core.conversation.keys import Actor
 from tests.adapters.discord.conftest import USER, DiscordWorld
@@ -24,18 +19,12 @@ from tests.adapters.discord.mj_support import (
     restart,
     text_with,
 )
+from tests.adapters.mj_shared import WHITE, mask_of, pause_in_progress, resume_polling
 from tests.core.midjourney.conftest import VirtualClock
 from tests.fakes.discord_models import FakeMessage
 from tests.fakes.gateway_mj import FakeMidjourney, install_midjourney
 
-WHITE = (255, 255, 255)
-
-
 pytestmark = pytest.mark.usefixtures("clock")  # tests/adapters/conftest.py
-
-
-def mask_of(body: dict[str, Any]) -> Image.Image:
-    return Image.open(io.BytesIO(base64.b64decode(body["maskBase64"].split(",", 1)[1])))
 
 
 async def upscaled(world: DiscordWorld) -> FakeMessage:
@@ -63,19 +52,14 @@ async def test_a_task_in_progress_at_a_restart_is_posted_to_the_same_channel(
     [grid] = await world.dc.wait_until(messages_with(world, world.channel, image_with("U2")))
     first_task = list(mj.tasks)[-1]
 
-    def pause_when_in_progress(task: dict[str, Any]) -> None:
-        if task["status"] == "IN_PROGRESS":
-            clock.running.clear()  # the poller's next sleep waits: the bot stops here
-
-    mj.on_poll = pause_when_in_progress
+    pause_in_progress(mj, clock)  # the bot stops while a task is IN_PROGRESS
     await world.dc.slash("mj", {"prompt": "a blue cat"}, user_id=USER, channel_id=world.channel)
     await world.dc.wait_until(messages_with(world, world.channel, text_with("Drawing")))
     task_id = list(mj.tasks)[-1]
     polled = mj.polls[task_id]
 
     await restart(world)
-    mj.on_poll = None
-    clock.running.set()
+    resume_polling(mj, clock)
 
     results = await world.dc.wait_until(messages_with(world, world.channel, image_with("U2"),
                                                       count=2))
@@ -196,11 +180,7 @@ async def test_a_job_still_queued_at_a_restart_says_so_and_gives_the_allowance_b
     running one resumes after the restart."""
     mj = install_midjourney(world.gateway)
 
-    def pause_when_in_progress(task: dict[str, Any]) -> None:
-        if task["status"] == "IN_PROGRESS":
-            clock.running.clear()  # the poller's next sleep waits: the bot stops here
-
-    mj.on_poll = pause_when_in_progress
+    pause_in_progress(mj, clock)  # the bot stops while a task is IN_PROGRESS
     await world.dc.slash("mj", {"prompt": "a red fox"}, user_id=USER, channel_id=world.channel)
     await world.dc.wait_until(lambda: not clock.running.is_set())
     await world.dc.slash("mj", {"prompt": "a blue cat"}, user_id=USER, channel_id=world.channel)
@@ -217,7 +197,6 @@ async def test_a_job_still_queued_at_a_restart_says_so_and_gives_the_allowance_b
     assert await world.core.image_jobs.allowance.used_today(user) == 1  # the first only
     assert [body["prompt"] for _, body in mj.submits("imagine")] == ["a red fox"]
 
-    mj.on_poll = None
-    clock.running.set()
+    resume_polling(mj, clock)
     await world.dc.wait_until(messages_with(world, world.channel, image_with("U2")))
     assert status.content == notice

@@ -1,13 +1,10 @@
-"""Helpers of the Telegram Midjourney transcripts: PNGs, inline keyboards, waits, a
-restart on the same database. The poller runs on a virtual clock (``clock`` fixture)."""
+"""Helpers of the Telegram Midjourney transcripts: inline keyboards, waits, a restart on
+the same database (platform-free ones, PNGs too: ``tests/adapters/mj_shared.py``). The
+poller runs on a virtual clock (``clock`` fixture)."""
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Callable
-
-from PIL import Image
 
 from adapters.telegram import TelegramBot
 from core.app import ChatCore
@@ -19,22 +16,6 @@ from tests.adapters.telegram.conftest import (
     make_settings,
 )
 from tests.fakes.telegram_models import SentMessage
-
-RED, GREEN, BLUE, WHITE = (250, 0, 0), (0, 250, 0), (0, 0, 250), (255, 255, 255)
-
-
-def png(color: tuple[int, int, int], size: tuple[int, int] = (40, 30)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, format="PNG")
-    return out.getvalue()
-
-
-def color_of(data_url: str) -> tuple[int, int, int]:
-    """The (rounded) colour of a data-URL image the gateway received."""
-    raw = base64.b64decode(data_url.split(",", 1)[1])
-    with Image.open(io.BytesIO(raw)) as image:
-        r, g, b = image.convert("RGB").getpixel((5, 5))  # type: ignore[misc]
-    return (round(r / 50) * 50, round(g / 50) * 50, round(b / 50) * 50)
 
 
 def labels(message: SentMessage) -> list[list[str]]:

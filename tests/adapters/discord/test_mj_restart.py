@@ -6,6 +6,8 @@ after a restart); a typed ``/mj`` message gets its job presented too."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from core.conversation.keys import Actor
@@ -45,6 +47,19 @@ async def region_picker(world: DiscordWorld) -> FakeMessage:
     return found[0]
 
 
+async def answered_with_white_mask(world: DiscordWorld, mj: FakeMidjourney, text: str,
+                                   reply_to: int) -> dict[str, Any]:
+    """The user replies to ``reply_to`` with ``text`` and a white mask image → a new
+    grid; the modal the gateway received."""
+    await world.dc.user_sends(world.channel, USER, text, reply_to=reply_to,
+                              attachments=[attachment(WHITE, "mask.png")])
+    await world.dc.wait_until(messages_with(world, world.channel, image_with("U1"),
+                                            count=2))
+    [(_, body)] = mj.submits("modal")
+    assert body["prompt"] == text
+    return body
+
+
 async def test_a_task_in_progress_at_a_restart_is_posted_to_the_same_channel(
         world: DiscordWorld, clock: VirtualClock) -> None:
     mj = install_midjourney(world.gateway)
@@ -81,13 +96,8 @@ async def test_replying_to_the_region_picker_with_an_image_sends_it_as_the_mask(
     board = await region_picker(world)
     assert "Or reply to this message with a mask image" in board.content
 
-    await world.dc.user_sends(world.channel, USER, "a red hat", reply_to=board.id,
-                              attachments=[attachment(WHITE, "mask.png")])
+    body = await answered_with_white_mask(world, mj, "a red hat", board.id)
 
-    await world.dc.wait_until(messages_with(world, world.channel, image_with("U1"),
-                                            count=2))
-    [(_, body)] = mj.submits("modal")
-    assert body["prompt"] == "a red hat"
     assert mask_of(body).size == (32, 32) and mask_of(body).getpixel((0, 0)) == 255
 
 
@@ -97,13 +107,7 @@ async def test_the_picker_still_takes_a_mask_reply_after_a_restart(world: Discor
     board = await region_picker(world)
 
     await restart(world)
-    await world.dc.user_sends(world.channel, USER, "a blue hat", reply_to=board.id,
-                              attachments=[attachment(WHITE, "mask.png")])
-
-    await world.dc.wait_until(messages_with(world, world.channel, image_with("U1"),
-                                            count=2))
-    [(_, body)] = mj.submits("modal")
-    assert body["prompt"] == "a blue hat"
+    await answered_with_white_mask(world, mj, "a blue hat", board.id)
 
 
 async def test_a_text_reply_to_the_picker_without_squares_or_mask_is_explained(

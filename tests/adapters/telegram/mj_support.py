@@ -15,7 +15,7 @@ from tests.adapters.telegram.conftest import (
     make_bot_settings,
     make_settings,
 )
-from tests.fakes.telegram_models import SentMessage
+from tests.fakes.telegram_models import FakeChat, SentMessage
 
 
 def labels(message: SentMessage) -> list[list[str]]:
@@ -59,6 +59,17 @@ def text_with(part: str) -> Callable[[list[SentMessage]], bool]:
 
 def last_with(messages: list[SentMessage], part: str) -> SentMessage:
     return [m for m in messages if part in m.text or part in flat(m)][-1]
+
+
+async def upscaled(world: TelegramWorld, chat: FakeChat) -> SentMessage:
+    """/mj a pig → the grid → U1 → the upscaled photo (with Custom Zoom, Vary Region)."""
+    tg = world.tg
+    tg.command(chat, 42, "/mj a pig")
+    messages = await world.wait_for_messages(chat.id, done=photo_with("U1"))
+    grid = next(m for m in messages if m.photo)
+    tg.press_button(chat, 42, grid.message_id, callback(grid, "U1"))
+    messages = await world.wait_for_messages(chat.id, done=photo_with("🔍 Custom Zoom"))
+    return next(m for m in messages if m.photo and "🔍 Custom Zoom" in flat(m))
 
 
 async def restart(world: TelegramWorld) -> None:

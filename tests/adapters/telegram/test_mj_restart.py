@@ -20,23 +20,13 @@ from tests.adapters.telegram.mj_support import (
     photo_with,
     restart,
     text_with,
+    upscaled,
 )
 from tests.core.midjourney.conftest import VirtualClock
 from tests.fakes.gateway_mj import FakeMidjourney, install_midjourney
 from tests.fakes.telegram_models import SentMessage
 
 pytestmark = pytest.mark.usefixtures("clock")  # tests/adapters/conftest.py
-
-
-async def upscaled(world: TelegramWorld, chat: Any) -> SentMessage:
-    """/mj a pig → the grid → U1 → the upscaled photo (with Custom Zoom, Vary Region)."""
-    tg = world.tg
-    tg.command(chat, 42, "/mj a pig")
-    messages = await world.wait_for_messages(chat.id, done=photo_with("U1"))
-    grid = next(m for m in messages if m.photo)
-    tg.press_button(chat, 42, grid.message_id, callback(grid, "U1"))
-    messages = await world.wait_for_messages(chat.id, done=photo_with("🔍 Custom Zoom"))
-    return next(m for m in messages if m.photo and "🔍 Custom Zoom" in flat(m))
 
 
 async def region_picker(world: TelegramWorld, chat: Any) -> SentMessage:

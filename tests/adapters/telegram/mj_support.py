@@ -5,9 +5,11 @@ poller runs on a virtual clock (``clock`` fixture)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from adapters.telegram import TelegramBot
 from core.app import ChatCore
+from tests.adapters.mj_shared import WHITE, png
 from tests.adapters.telegram.conftest import (
     FAST_LIMITS,
     FAST_TIMINGS,
@@ -15,6 +17,7 @@ from tests.adapters.telegram.conftest import (
     make_bot_settings,
     make_settings,
 )
+from tests.fakes.gateway_mj import FakeMidjourney
 from tests.fakes.telegram_models import FakeChat, SentMessage
 
 
@@ -70,6 +73,38 @@ async def upscaled(world: TelegramWorld, chat: FakeChat) -> SentMessage:
     tg.press_button(chat, 42, grid.message_id, callback(grid, "U1"))
     messages = await world.wait_for_messages(chat.id, done=photo_with("🔍 Custom Zoom"))
     return next(m for m in messages if m.photo and "🔍 Custom Zoom" in flat(m))
+
+
+async def region_picker(world: TelegramWorld, chat: FakeChat) -> SentMessage:
+    """… the upscaled photo → Vary (Region) → the square picker."""
+    photo = await upscaled(world, chat)
+    world.tg.press_button(chat, 42, photo.message_id, callback(photo, "🖌️ Vary (Region)"))
+    messages = await world.wait_for_messages(chat.id, done=text_with("tap the squares"))
+    return messages[-1]
+
+
+async def region_prompt(world: TelegramWorld, chat: FakeChat, board: SentMessage
+                        ) -> SentMessage:
+    """On the square picker ``board``: tap the first square (it turns ✅), then Done →
+    the ForceReply request for the prompt."""
+    tg = world.tg
+    tg.press_button(chat, 42, board.message_id, callback(board, "⬜"))
+    await tg.wait_until(lambda: "✅" in flat(board))
+    mark = world.last_message_id(chat.id)
+    tg.press_button(chat, 42, board.message_id, callback(board, "Done"))
+    return await world.wait_for_prompt(chat.id, mark)
+
+
+async def answered_with_white_mask(world: TelegramWorld, mj: FakeMidjourney, chat: FakeChat,
+                                   caption: str, reply_to: int) -> dict[str, Any]:
+    """Ann replies to ``reply_to`` with a white photo captioned ``caption`` → a new grid;
+    the modal the gateway received."""
+    world.tg.user_sends(chat, 42, photo=png(WHITE, (8, 8)), caption=caption,
+                        reply_to=reply_to)
+    await world.wait_for_messages(chat.id, done=photo_with("U1", count=2))
+    [(_, body)] = mj.submits("modal")
+    assert body["prompt"] == caption
+    return body
 
 
 async def restart(world: TelegramWorld) -> None:

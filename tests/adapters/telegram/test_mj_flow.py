@@ -9,9 +9,16 @@ from typing import Any
 
 import pytest
 
-from tests.adapters.mj_shared import WHITE, mask_of, png
+from tests.adapters.mj_shared import mask_of
 from tests.adapters.telegram.conftest import TelegramWorld
-from tests.adapters.telegram.mj_support import callback, labels, upscaled
+from tests.adapters.telegram.mj_support import (
+    answered_with_white_mask,
+    callback,
+    labels,
+    region_picker,
+    region_prompt,
+    upscaled,
+)
 from tests.fakes.gateway_mj import FakeMidjourney, install_midjourney
 from tests.fakes.telegram_models import SentMessage
 
@@ -70,28 +77,11 @@ async def test_vary_region_answer_with_a_photo_sends_it_as_the_mask(world: Teleg
     mj: FakeMidjourney = install_midjourney(world.gateway)
     tg = world.tg
     ann = tg.private_chat(42)
-    photo = await upscaled(world, ann)
-    tg.press_button(ann, 42, photo.message_id, callback(photo, "🖌️ Vary (Region)"))
-
-    def board_ready(messages: list[SentMessage]) -> bool:
-        return any("Done" in str(labels(m)) for m in messages)
-
-    messages = await world.wait_for_messages(ann.id, done=board_ready)
-    board = next(m for m in messages if "Done" in str(labels(m)))
-    tg.press_button(ann, 42, board.message_id,
-                    board.reply_markup["inline_keyboard"][0][0]["callback_data"])  # type: ignore[index]
-    await world.wait_for_messages(ann.id, done=lambda _: "✅" in str(labels(board)))
-    mark = world.last_message_id(ann.id)
-    tg.press_button(ann, 42, board.message_id, callback(board, "Done"))
-    request = await world.wait_for_prompt(ann.id, mark)
+    request = await region_prompt(world, ann, await region_picker(world, ann))
     assert request.reply_markup is not None and request.reply_markup["force_reply"] is True
 
-    tg.user_sends(ann, 42, photo=png(WHITE, (8, 8)), caption="a hat",
-                  reply_to=request.message_id)
+    body = await answered_with_white_mask(world, mj, ann, "a hat", request.message_id)
 
-    await tg.wait_until(lambda: mj.submits("modal") or None)
-    [(_, body)] = mj.submits("modal")
-    assert body["prompt"] == "a hat"
     mask = mask_of(body)
     assert mask.size == (32, 32) and mask.getpixel((30, 30)) == 255  # the user's mask
 

@@ -12,41 +12,23 @@ from typing import Any
 import pytest
 
 from core.conversation.keys import Actor
-from tests.adapters.mj_shared import WHITE, mask_of, pause_in_progress, png, resume_polling
+from tests.adapters.mj_shared import mask_of, pause_in_progress, resume_polling
 from tests.adapters.telegram.conftest import TelegramWorld
 from tests.adapters.telegram.mj_support import (
+    answered_with_white_mask,
     callback,
     flat,
     photo_with,
+    region_picker,
+    region_prompt,
     restart,
     text_with,
     upscaled,
 )
 from tests.core.midjourney.conftest import VirtualClock
 from tests.fakes.gateway_mj import FakeMidjourney, install_midjourney
-from tests.fakes.telegram_models import SentMessage
 
 pytestmark = pytest.mark.usefixtures("clock")  # tests/adapters/conftest.py
-
-
-async def region_picker(world: TelegramWorld, chat: Any) -> SentMessage:
-    """… the upscaled photo → Vary (Region) → the square picker."""
-    photo = await upscaled(world, chat)
-    world.tg.press_button(chat, 42, photo.message_id, callback(photo, "🖌️ Vary (Region)"))
-    messages = await world.wait_for_messages(chat.id, done=text_with("tap the squares"))
-    return messages[-1]
-
-
-async def answered_with_white_mask(world: TelegramWorld, mj: FakeMidjourney, chat: Any,
-                                   caption: str, reply_to: int) -> dict[str, Any]:
-    """Ann replies to ``reply_to`` with a white photo captioned ``caption`` → a new grid;
-    the modal the gateway received."""
-    world.tg.user_sends(chat, 42, photo=png(WHITE, (8, 8)), caption=caption,
-                        reply_to=reply_to)
-    await world.wait_for_messages(chat.id, done=photo_with("U1", count=2))
-    [(_, body)] = mj.submits("modal")
-    assert body["prompt"] == caption
-    return body
 
 
 async def test_a_task_in_progress_at_a_restart_is_posted_to_the_same_group(
@@ -105,12 +87,7 @@ async def test_a_vary_region_prompt_answered_with_a_photo_after_a_restart(
     mj: FakeMidjourney = install_midjourney(world.gateway)
     tg = world.tg
     ann = tg.private_chat(42)
-    board = await region_picker(world, ann)
-    tg.press_button(ann, 42, board.message_id, callback(board, "⬜"))
-    await tg.wait_until(lambda: "✅" in flat(board))
-    mark = world.last_message_id(ann.id)
-    tg.press_button(ann, 42, board.message_id, callback(board, "Done"))
-    request = await world.wait_for_prompt(ann.id, mark)
+    request = await region_prompt(world, ann, await region_picker(world, ann))
     assert request.text.startswith("Vary Region: describe what to draw")
 
     await restart(world)

@@ -1,5 +1,6 @@
-"""Database URL handling, engine creation, migrations (Alembic, run at open) and the
-two access patterns of the repositories: a read connection and a write transaction."""
+"""Engine creation (the URL forms: ``core.storage.urls``), migrations (Alembic, run at
+open) and the two access patterns of the repositories: a read connection and a write
+transaction."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
 
 from core.storage.checkpoint import WalCheckpointer
 from core.storage.sqlite_thread import SqliteThread
-from core.storage.urls import normalize_url, sqlite_file, sqlite_in_memory
+from core.storage.urls import normalize_url, sqlite_file
 
 __all__ = ["DEFAULT_URL", "Database", "create_engine", "migrate", "normalize_url"]
 
@@ -71,15 +72,14 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     # ``Database.transaction`` (committed or rolled back explicitly) and pysqlite
     # opens no transaction for a SELECT, so the reset was an idle thread hop per
     # checkout (~0.1 ms of loop CPU each, bench/core_turns.py).
-    if sqlite_in_memory(parsed):
+    path = sqlite_file(parsed)
+    if path is None:
         log.warning("DATABASE_URL is an in-memory SQLite database: everything stored "
                     "is lost when the process exits")
         engine = create_async_engine(parsed, echo=echo, poolclass=StaticPool,
                                      pool_reset_on_return=None)
     else:
-        path = sqlite_file(parsed)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(parsed, echo=echo, poolclass=AsyncAdaptedQueuePool,
                                      pool_size=5, pool_timeout=60,
                                      pool_reset_on_return=None)

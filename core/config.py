@@ -15,10 +15,9 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from core.models.catalog import read_extra_models
+from core.storage.urls import normalize_url
 
 
 def site_root(url: str) -> str:
@@ -69,6 +68,8 @@ class AppSettings(BaseSettings):
     extra_models_file: Path | None = None
 
     database_url: str = "sqlite+aiosqlite:///./data/chatbridge.db"
+    """SQLite (a file, ``sqlite://`` in memory: lost at exit, or a ``file:`` URI filename
+    with ``uri=true``) or PostgreSQL; every accepted form: ``core.storage.urls``."""
 
     admin_ids: Annotated[list[str], NoDecode] = Field(default_factory=list)
     default_language: str = "en"
@@ -138,12 +139,7 @@ class AppSettings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _check_db(cls, value: str) -> str:
-        try:
-            backend = make_url(value).get_backend_name()
-        except (ArgumentError, ValueError):
-            backend = ""
-        if backend not in {"sqlite", "postgresql", "postgres"}:
-            raise ValueError("must be a sqlite+aiosqlite:/// or postgresql+asyncpg:// URL")
+        normalize_url(value)  # ValueError: one line naming the problem (core.storage.urls)
         return value
 
     @field_validator("extra_models_file")

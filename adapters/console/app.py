@@ -9,6 +9,7 @@ input: the adapter returns at end of input.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import sys
 import threading
@@ -76,31 +77,63 @@ class ConsoleAdapter:
         self.out.flush()
 
     async def serve(self, stop: asyncio.Event) -> None:
-        """Chat until end of input or ``stop``."""
+        """Chat until end of input or ``stop``. Lines are handled one after the other,
+        except ``/cancel``: typed while an answer streams, it stops that answer at once
+        (the answer then ends with the ``[Stopped.]`` line)."""
         await self.start()
-        interactive = self.stdin.isatty()
+        work: asyncio.Queue[str | None] = asyncio.Queue()
+        worker = asyncio.ensure_future(self._work(work))
         stopper = asyncio.ensure_future(stop.wait())
         try:
-            while not stop.is_set():
-                if interactive:
-                    self.out.write("> ")
-                    self.out.flush()
+            while True:
                 getter = asyncio.ensure_future(self._lines.get())
-                await asyncio.wait([getter, stopper], return_when=asyncio.FIRST_COMPLETED)
-                if not getter.done():
+                await asyncio.wait([getter, stopper, worker],
+                                   return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():  # stopped (or the worker raised)
                     getter.cancel()
                     break
                 line = getter.result()
-                if line is None:
+                if line is None:  # end of input: finish what was typed
+                    work.put_nowait(None)
+                    await asyncio.wait([worker, stopper], return_when=asyncio.FIRST_COMPLETED)
                     break
-                try:
-                    await self.handle(line.rstrip("\n"))
-                except ChatbridgeError as exc:  # e.g. malformed command arguments
-                    lang = await self.core.language_for(self.chat, self.actor)
-                    self.out.write(f"[{self.core.error_text(exc, lang)}]\n")
+                if self._is_cancel(line):
+                    await self._handle_reporting(line)
+                else:
+                    work.put_nowait(line)
         finally:
             stopper.cancel()
+            if not worker.done():
+                worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker  # re-raises what broke it
             await self.stop()
+
+    async def _work(self, work: asyncio.Queue[str | None]) -> None:
+        """Handle queued lines in order until ``None``."""
+        interactive = self.stdin.isatty()
+        while True:
+            if interactive and work.empty():
+                self.out.write("> ")  # not a line: the user's Enter ends it
+                self.out.flush()
+            line = await work.get()
+            if line is None:
+                return
+            await self._handle_reporting(line)
+
+    def _is_cancel(self, line: str) -> bool:
+        try:
+            parsed = self.core.parse_command(line.strip(), PLATFORM)
+        except ChatbridgeError:
+            return False
+        return parsed is not None and parsed.spec is not None and parsed.spec.name == "cancel"
+
+    async def _handle_reporting(self, line: str) -> None:
+        try:
+            await self.handle(line.rstrip("\n"))
+        except ChatbridgeError as exc:  # e.g. malformed command arguments
+            lang = await self.core.language_for(self.chat, self.actor)
+            self.render.line(f"[{self.core.error_text(exc, lang)}]")
 
     async def handle(self, text: str) -> None:
         """One input line: a choice number, a ``/command`` or a message."""

@@ -40,6 +40,7 @@ class ConsoleRenderer:
         self.out = out
         self.media_dir = media_dir
         self.choices: dict[str, str] = {}
+        self._open = False  # the last write left its line open (a streaming answer)
 
     def choice(self, text: str) -> str | None:
         """The action id of a typed choice number (``"1"``), else None."""
@@ -48,6 +49,19 @@ class ConsoleRenderer:
     def _write(self, text: str) -> None:
         self.out.write(text)
         self.out.flush()
+        if text:
+            self._open = not text.endswith("\n")
+
+    def end_line(self) -> None:
+        """End a line left open by streamed text (a no-op at a line's start)."""
+        if self._open:
+            self._write("\n")
+
+    def line(self, text: str) -> None:
+        """``text`` as a line of its own (also when written while an answer streams,
+        e.g. the reply to ``/cancel``)."""
+        self.end_line()
+        self._write(text + "\n")
 
     def actions(self, rows: ActionRows) -> None:
         """``[1] gpt-4  [2] glm-4``: one line per row; link buttons show their URL."""
@@ -64,7 +78,7 @@ class ConsoleRenderer:
                 number = str(len(self.choices) + 1)
                 self.choices[number] = action.action_id
                 cells.append(f"[{number}] {label}")
-            self._write("  ".join(cells) + "\n")
+            self.line("  ".join(cells))
 
     def media(self, item: Media) -> str:
         """Save ``item`` (bytes) under the media folder; the line that describes it."""
@@ -82,22 +96,22 @@ class ConsoleRenderer:
         """One reply part as lines (text, media lines, progress, choices)."""
         if isinstance(part, MediaPart):
             for item in part.media:
-                self._write(self.media(item) + "\n")
+                self.line(self.media(item))
         elif isinstance(part, ProgressPart):
             progress = part.progress
             percent = f" {progress.percent}%" if progress.percent is not None else ""
-            self._write(f"[{self.core.t(progress.key, lang, **progress.params)}{percent}]\n")
+            self.line(f"[{self.core.t(progress.key, lang, **progress.params)}{percent}]")
         elif isinstance(part, ActionsPart):
-            self._write(part.text + "\n")
+            self.line(part.text)
         else:
-            self._write(part.text + "\n")
+            self.line(part.text)
         if not isinstance(part, TextPart):
             self.actions(part.actions)
 
     async def reply(self, reply: CommandReply, lang: str) -> None:
         """A command reply: text, choices, parts, then the job it started (if any)."""
         if reply.text:
-            self._write(reply.text + "\n")
+            self.line(reply.text)
         self.actions(reply.actions)
         for part in reply.parts:
             self.part(part, lang)
@@ -107,40 +121,36 @@ class ConsoleRenderer:
     async def outcome(self, outcome: ActionOutcome, lang: str) -> None:
         """What a pressed choice did: its notice, reply and turn."""
         if outcome.notice:
-            self._write(f"[{outcome.notice}]\n")
+            self.line(f"[{outcome.notice}]")
         if outcome.reply is not None:
             await self.reply(outcome.reply, lang)
         if outcome.ticket is not None:
             await self.ticket(outcome.ticket)
 
     async def ticket(self, ticket: TurnTicket) -> None:
-        """Stream a turn's (or job's) events until its terminal event."""
+        """Stream a turn's (or job's) events until its terminal event. A failed turn
+        ends with ``ChatCore.failure_notice`` (``⚠️ <reason>``, the text the Telegram
+        and Discord bots show), a stopped one with ``[Stopped.]``."""
         lang = ticket.language
-        open_line = streamed = False
+        streamed = False
         async for event in ticket:
             if isinstance(event, TextDelta):
                 self._write(event.text)
                 streamed = streamed or bool(event.text)
-                open_line = not event.text.endswith("\n") if event.text else open_line
-                continue
-            if open_line and not isinstance(event, TurnFinal):
-                self._write("\n")
-                open_line = False
-            if isinstance(event, ToolCallStarted | ToolCallFinished):
+            elif isinstance(event, ToolCallStarted | ToolCallFinished):
                 progress = event.progress
                 if progress.key:
-                    self._write(f"[{self.core.t(progress.key, lang, **progress.params)}]\n")
+                    self.line(f"[{self.core.t(progress.key, lang, **progress.params)}]")
             elif isinstance(event, PartShown):
                 self.part(event.part, lang)
             elif isinstance(event, PartUpdated):
                 self.part(event.update.part, lang)
             elif isinstance(event, TurnFinal):
                 if not streamed and event.text:  # nothing streamed: show the final text
-                    self._write(event.text + "\n")
-                elif open_line:
-                    self._write("\n")
+                    self.line(event.text)
+                self.end_line()
                 self.actions(event.actions)
             elif isinstance(event, TurnFailed):
-                self._write(f"[{self.core.failure_text(event, lang)}]\n")
+                self.line(self.core.failure_notice(event, lang))
             elif isinstance(event, TurnCancelled):
-                self._write(f"[{self.core.t('turn.cancelled', lang)}]\n")
+                self.line(f"[{self.core.t('turn.cancelled', lang)}]")

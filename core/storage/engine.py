@@ -1,10 +1,12 @@
-"""Database URL handling, engine creation, migrations (Alembic, run at open) and the
-two access patterns of the repositories: a read connection and a write transaction."""
+"""Engine creation (the URL forms: ``core.storage.urls``), migrations (Alembic, run at
+open) and the two access patterns of the repositories: a read connection and a write
+transaction."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,13 +14,18 @@ from typing import Any, TypeVar
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool, StaticPool
 
 from core.storage.checkpoint import WalCheckpointer
 from core.storage.sqlite_thread import SqliteThread
+from core.storage.urls import normalize_url, sqlite_file
+
+__all__ = ["DEFAULT_URL", "Database", "create_engine", "migrate", "normalize_url"]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 DEFAULT_URL = "sqlite+aiosqlite:///./data/chatbridge.db"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -30,28 +37,6 @@ _SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA wal_autocheckpoint=0",  # checkpoints run off the write path (checkpoint.py)
 )
-
-
-def normalize_url(url: str) -> URL:
-    """Parse ``url`` and pin the async driver (aiosqlite / asyncpg).
-
-    Raises ``ValueError`` for any backend other than SQLite or PostgreSQL."""
-    parsed = make_url(url)
-    backend = parsed.get_backend_name()
-    if backend == "postgres":
-        backend = "postgresql"
-    if backend == "sqlite":
-        return parsed.set(drivername="sqlite+aiosqlite")
-    if backend == "postgresql":
-        return parsed.set(drivername="postgresql+asyncpg")
-    raise ValueError(f"unsupported database URL {parsed!r}; use sqlite or postgresql")
-
-
-def _sqlite_file(url: URL) -> Path | None:
-    database = url.database or ""
-    if database in ("", ":memory:") or database.startswith("file:"):
-        return None
-    return Path(database)
 
 
 def _apply_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -72,22 +57,35 @@ def _rollback_if_in_transaction(dbapi_connection: Any, _record: Any, _state: Any
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create the async engine; for SQLite also the parent directory and PRAGMAs."""
+    """Create the async engine for ``url`` (forms: ``core.storage.urls``); for SQLite
+    also the file's parent directory and the PRAGMAs.
+
+    In-memory SQLite gets SQLAlchemy's ``StaticPool`` (what its aiosqlite dialect
+    picks for ``:memory:``): ONE connection, so one database for the whole process
+    (each new connection would open an empty one); a warning says it is lost at exit.
+    Raises ``ValueError`` for an unsupported URL (``normalize_url``)."""
     parsed = normalize_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        path = _sqlite_file(parsed)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        # No rollback when a connection returns to the pool: every write runs in
-        # ``Database.transaction`` (committed or rolled back explicitly) and pysqlite
-        # opens no transaction for a SELECT, so the reset was an idle thread hop per
-        # checkout (~0.1 ms of loop CPU each, bench/core_turns.py).
-        engine = create_async_engine(parsed, echo=echo, pool_size=5, pool_timeout=60,
+    if parsed.get_backend_name() != "sqlite":
+        return create_async_engine(parsed, echo=echo, pool_size=10, max_overflow=20,
+                                   pool_recycle=1800)
+    # No rollback when a connection returns to the pool: every write runs in
+    # ``Database.transaction`` (committed or rolled back explicitly) and pysqlite
+    # opens no transaction for a SELECT, so the reset was an idle thread hop per
+    # checkout (~0.1 ms of loop CPU each, bench/core_turns.py).
+    path = sqlite_file(parsed)
+    if path is None:
+        log.warning("DATABASE_URL is an in-memory SQLite database: everything stored "
+                    "is lost when the process exits")
+        engine = create_async_engine(parsed, echo=echo, poolclass=StaticPool,
                                      pool_reset_on_return=None)
-        event.listen(engine.sync_engine, "connect", _apply_sqlite_pragmas)
-        event.listen(engine.sync_engine.pool, "reset", _rollback_if_in_transaction)
-        return engine
-    return create_async_engine(parsed, echo=echo, pool_size=10, max_overflow=20, pool_recycle=1800)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(parsed, echo=echo, poolclass=AsyncAdaptedQueuePool,
+                                     pool_size=5, pool_timeout=60,
+                                     pool_reset_on_return=None)
+    event.listen(engine.sync_engine, "connect", _apply_sqlite_pragmas)
+    event.listen(engine.sync_engine.pool, "reset", _rollback_if_in_transaction)
+    return engine
 
 
 def alembic_config() -> Config:
@@ -132,6 +130,11 @@ class Database:
     from p50 8.4 to ~4 ms. Elsewhere
     (PostgreSQL, in-memory SQLite) they run the same function through
     ``AsyncConnection.run_sync``.
+
+    In-memory SQLite has ONE connection (``StaticPool``, see ``create_engine``) and
+    SQLite one transaction per connection, so there reads queue on the write lock
+    too: a read returning its connection mid-transaction would otherwise share (and,
+    by the pool's reset, roll back) another coroutine's transaction.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -145,7 +148,10 @@ class Database:
             if self.dialect == "sqlite"
             else engine.execution_options(isolation_level="AUTOCOMMIT")
         )
-        path = _sqlite_file(engine.url) if self.dialect == "sqlite" else None
+        path = sqlite_file(engine.url) if self.dialect == "sqlite" else None
+        in_memory = self.dialect == "sqlite" and path is None
+        self._read_lock: contextlib.AbstractAsyncContextManager[Any] = (
+            self._write_lock if in_memory else contextlib.nullcontext())
         self._reads: SqliteThread | None
         self._writes: SqliteThread | None
         self._reads, self._writes, checkpoints = (
@@ -166,7 +172,7 @@ class Database:
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads (single statements: no snapshot across them)."""
-        async with self._read_engine.connect() as connection:
+        async with self._read_lock, self._read_engine.connect() as connection:
             yield connection
 
     @contextlib.asynccontextmanager

@@ -1,19 +1,39 @@
 """The inbound policy's cases, run unchanged through the Telegram and the Discord stacks.
 
 Each platform's ``test_inbound_policy.py`` sends the same input and must record the
-same decision from ``ChatCore.receive`` and show the same text.
+same decision from ``ChatCore.receive`` and show the same text; each platform's
+``test_inbound_attachments.py`` watches where documents are decoded
+(``decoding_threads``).
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import pytest
 
 from core.app import ChatCore
 from core.commands.replies import CommandReply
+from core.conversation.inputs import DocumentInput
 from core.conversation.tickets import TurnTicket
 from core.inbound import Ignored, Inbound, InboundResult, Refusal
+
+
+def decoding_threads(core: ChatCore, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The ids of the threads ``core.media.read_text_document`` runs on from now on
+    (one per document; it is observed, not changed)."""
+    media = core.media
+    read = media.read_text_document
+    threads: list[int] = []
+
+    def spy(filename: str, data: bytes, mime: str | None = None) -> DocumentInput:
+        threads.append(threading.get_ident())
+        return read(filename, data, mime)
+
+    monkeypatch.setattr(media, "read_text_document", spy)
+    return threads
+
 
 UNKNOWN = "Unknown command /frobnicate. See /help."
 

@@ -78,7 +78,7 @@ async def test_bad_input_is_one_clear_line_and_the_chat_goes_on(fake_gateway: Fa
     core = await ChatCore.create(core_settings(fake_gateway, tmp_path / "b.db"))
     try:
         out = await chat(core, "/ask\n/settings temperature x\n/ask hi there\n")
-        assert out.splitlines() == ["[Send some text, a photo or a file.]",
+        assert out.splitlines() == ["⚠️ Send some text, a photo or a file.",
                                     "temperature must be a number between 0 and 2.",
                                     "echo: hi there"]
     finally:

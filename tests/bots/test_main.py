@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from pathlib import Path
 
+from tests.bots.processes import ROOT, run_bots
 from tests.fakes.gateway import FakeGateway
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-async def run_bots(args: list[str], env: dict[str, str], stdin: str = "",
-                   cwd: Path = ROOT) -> tuple[int, str, str]:
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("GATEWAY_", "TELEGRAM_", "DISCORD_", "DATABASE_"))}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bots", *args, cwd=cwd, env={**clean, **env},
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(process.communicate(stdin.encode()), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 def gateway_env(fake: FakeGateway, db: Path) -> dict[str, str]:

@@ -22,7 +22,7 @@ from core.app import ChatCore
 from tests.adapters.discord.conftest import make_bot_settings as discord_settings
 from tests.adapters.telegram.conftest import FAST_LIMITS, FAST_TIMINGS
 from tests.adapters.telegram.conftest import make_bot_settings as telegram_settings
-from tests.adapters.telegram.test_webhook import PATH, PUBLIC_URL, SECRET, free_port
+from tests.adapters.telegram.webhook_support import PATH, PUBLIC_URL, SECRET, free_port
 from tests.core.conftest import core_settings
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.gateway import FakeGateway

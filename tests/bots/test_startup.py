@@ -3,62 +3,44 @@ forms, and the one ``/v1/models`` probe that tells a wrong URL or key from an ou
 
 from __future__ import annotations
 
-import asyncio
-import os
 import shutil
-import signal
 import socket
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.bots.test_main import run_bots
+from tests.bots.processes import (
+    ROOT,
+    SETTING_PREFIXES,
+    child_env,
+    discord_echoes,
+    run_bots,
+    serving,
+    telegram_echoes,
+)
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.gateway import HTML, NOT_FOUND_PAGE, FakeGateway
 from tests.fakes.gateway_replies import Hang, HttpError, ServerError
 from tests.fakes.telegram import FakeTelegram
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_env_example_unchanged_plus_key_and_tokens_serves_both_platforms(
         fake_gateway: FakeGateway, fake_telegram: FakeTelegram, fake_discord: FakeDiscord,
         tmp_path: Path) -> None:
     shutil.copy(ROOT / ".env.example", tmp_path / ".env")  # empty values stay in .env
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("GATEWAY_", "TELEGRAM_", "DISCORD_", "DATABASE_", "DATA_",
-                                "EXTRA_", "LOG_"))}
-    env.update({  # the key and tokens, and the fakes' addresses instead of the real ones
+    env = child_env({  # the key and tokens, and the fakes' addresses instead of the real ones
         "PYTHONPATH": str(ROOT), "GATEWAY_API_KEY": "gw-key",
         "GATEWAY_BASE_URL": fake_gateway.url + "/v1",
         "TELEGRAM_BOT_TOKEN": fake_telegram.token, "TELEGRAM_API_URL": fake_telegram.url,
         "DISCORD_BOT_TOKEN": fake_discord.token, "DISCORD_API_BASE": fake_discord.api_base,
         "DISCORD_GATEWAY_URL": fake_discord.gateway_url,
         "DISCORD_DEV_GUILD_ID": "",  # empty in the environment too: not set
-    })
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bots", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        chat = fake_telegram.private_chat(42, "Ann")
-        fake_telegram.user_sends(chat, 42, "hello from a fresh install")
-        await fake_telegram.wait_until(
-            lambda: any("echo: hello from a fresh install" in m.text
-                        for m in fake_telegram.bot_messages(chat)), timeout=90)  # slow on busy CI
-        await fake_discord.wait_ready(timeout=60)
-        await fake_discord.user_sends(fake_discord.text_channel_id, 4242, "and on discord",
-                                      mention_bot=True)
-        await fake_discord.wait_until(
-            lambda: any("echo: and on discord" in m.content
-                        for m in fake_discord.channel_messages(fake_discord.text_channel_id)),
-            timeout=30)
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(process.communicate(), 30)
-    log = err.decode()
-    assert process.returncode == 0, log[-2000:]
+    }, (*SETTING_PREFIXES, "DATA_", "EXTRA_", "LOG_"))
+    async with serving(env, tmp_path) as ended:
+        await telegram_echoes(fake_telegram, "hello from a fresh install")  # slow on busy CI
+        await discord_echoes(fake_discord, "and on discord", timeout=30)
+    log = ended.log
+    assert ended.returncode == 0, log[-2000:]
     assert "Traceback" not in log
     assert len(fake_gateway.requests_to("/v1/models", "GET")) == 1  # the one start-up call
     assert fake_discord.synced_commands["global"]  # DISCORD_DEV_GUILD_ID= means global

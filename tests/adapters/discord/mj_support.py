@@ -1,38 +1,20 @@
 """Helpers of the Discord Midjourney transcripts: PNG attachments, buttons, waits, a
-restart on the same database. The poller runs on a virtual clock (``clock`` fixture)."""
+restart on the same database (platform-free ones: ``tests/adapters/mj_shared.py``). The
+poller runs on a virtual clock (``clock`` fixture)."""
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Callable
 from typing import Any
 
-from PIL import Image
-
 from core.app import ChatCore
 from tests.adapters.discord.conftest import DiscordWorld, make_settings, start_bot
+from tests.adapters.mj_shared import png
 from tests.fakes.discord_models import FakeMessage
-
-RED, GREEN, BLUE = (250, 0, 0), (0, 250, 0), (0, 0, 250)
-
-
-def png(color: tuple[int, int, int], size: tuple[int, int] = (40, 30)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, format="PNG")
-    return out.getvalue()
 
 
 def attachment(color: tuple[int, int, int], name: str = "a.png") -> tuple[str, bytes, str]:
     return (name, png(color), "image/png")
-
-
-def color_of(data_url: str) -> tuple[int, int, int]:
-    """The (rounded) colour of a data-URL image the gateway received."""
-    raw = base64.b64decode(data_url.split(",", 1)[1])
-    with Image.open(io.BytesIO(raw)) as image:
-        r, g, b = image.convert("RGB").getpixel((5, 5))  # type: ignore[misc]
-    return (round(r / 50) * 50, round(g / 50) * 50, round(b / 50) * 50)
 
 
 def buttons(components: list[dict[str, Any]]) -> list[dict[str, Any]]:

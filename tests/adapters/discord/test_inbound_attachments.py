@@ -9,8 +9,8 @@ import threading
 import pytest
 from PIL import Image
 
-from core.conversation.inputs import DocumentInput
 from tests.adapters.discord.conftest import USER, DiscordWorld
+from tests.adapters.inbound_cases import decoding_threads
 
 MB = 1024 * 1024
 
@@ -72,15 +72,7 @@ async def test_an_oversized_document_is_refused_before_any_fetch(world: DiscordW
 
 async def test_a_big_chinese_document_is_decoded_off_the_event_loop(
         world: DiscordWorld, monkeypatch: pytest.MonkeyPatch) -> None:
-    media = world.core.media
-    read = media.read_text_document
-    threads: list[int] = []
-
-    def spy(filename: str, data: bytes, mime: str | None = None) -> DocumentInput:
-        threads.append(threading.get_ident())  # observes, changes nothing
-        return read(filename, data, mime)
-
-    monkeypatch.setattr(media, "read_text_document", spy)
+    threads = decoding_threads(world.core, monkeypatch)
     dm = world.dc.dm_channel_id(USER)
     text = ("中文文本测试。" * 40_000).encode()  # 840 KB of UTF-8
 

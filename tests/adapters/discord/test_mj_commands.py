@@ -9,21 +9,15 @@ import pytest
 
 from tests.adapters.discord.conftest import USER, DiscordWorld
 from tests.adapters.discord.mj_support import (
-    BLUE,
-    GREEN,
-    RED,
     attachment,
-    color_of,
     custom_id,
     image_with,
     labels,
     messages_with,
     text_with,
 )
+from tests.adapters.mj_shared import BLUE, GREEN, GRID, RED, color_of
 from tests.fakes.gateway_mj import install_midjourney
-
-GRID = ["U1", "U2", "U3", "U4", "🔄", "V1", "V2", "V3", "V4", "🌱 Seed"]
-
 
 pytestmark = pytest.mark.usefixtures("clock")  # tests/adapters/conftest.py
 

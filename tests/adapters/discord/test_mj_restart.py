@@ -6,12 +6,9 @@ after a restart); a typed ``/mj`` message gets its job presented too."""
 
 from __future__ import annotations
 
-import base64
-import io
 from typing import Any
 
 import pytest
-from PIL import Image
 
 from core.conversation.keys import Actor
 from tests.adapters.discord.conftest import USER, DiscordWorld
@@ -24,18 +21,12 @@ from tests.adapters.discord.mj_support import (
     restart,
     text_with,
 )
+from tests.adapters.mj_shared import WHITE, mask_of, pause_in_progress, resume_polling
 from tests.core.midjourney.conftest import VirtualClock
 from tests.fakes.discord_models import FakeMessage
 from tests.fakes.gateway_mj import FakeMidjourney, install_midjourney
 
-WHITE = (255, 255, 255)
-
-
 pytestmark = pytest.mark.usefixtures("clock")  # tests/adapters/conftest.py
-
-
-def mask_of(body: dict[str, Any]) -> Image.Image:
-    return Image.open(io.BytesIO(base64.b64decode(body["maskBase64"].split(",", 1)[1])))
 
 
 async def upscaled(world: DiscordWorld) -> FakeMessage:
@@ -56,6 +47,19 @@ async def region_picker(world: DiscordWorld) -> FakeMessage:
     return found[0]
 
 
+async def answered_with_white_mask(world: DiscordWorld, mj: FakeMidjourney, text: str,
+                                   reply_to: int) -> dict[str, Any]:
+    """The user replies to ``reply_to`` with ``text`` and a white mask image → a new
+    grid; the modal the gateway received."""
+    await world.dc.user_sends(world.channel, USER, text, reply_to=reply_to,
+                              attachments=[attachment(WHITE, "mask.png")])
+    await world.dc.wait_until(messages_with(world, world.channel, image_with("U1"),
+                                            count=2))
+    [(_, body)] = mj.submits("modal")
+    assert body["prompt"] == text
+    return body
+
+
 async def test_a_task_in_progress_at_a_restart_is_posted_to_the_same_channel(
         world: DiscordWorld, clock: VirtualClock) -> None:
     mj = install_midjourney(world.gateway)
@@ -63,19 +67,14 @@ async def test_a_task_in_progress_at_a_restart_is_posted_to_the_same_channel(
     [grid] = await world.dc.wait_until(messages_with(world, world.channel, image_with("U2")))
     first_task = list(mj.tasks)[-1]
 
-    def pause_when_in_progress(task: dict[str, Any]) -> None:
-        if task["status"] == "IN_PROGRESS":
-            clock.running.clear()  # the poller's next sleep waits: the bot stops here
-
-    mj.on_poll = pause_when_in_progress
+    pause_in_progress(mj, clock)  # the bot stops while a task is IN_PROGRESS
     await world.dc.slash("mj", {"prompt": "a blue cat"}, user_id=USER, channel_id=world.channel)
     await world.dc.wait_until(messages_with(world, world.channel, text_with("Drawing")))
     task_id = list(mj.tasks)[-1]
     polled = mj.polls[task_id]
 
     await restart(world)
-    mj.on_poll = None
-    clock.running.set()
+    resume_polling(mj, clock)
 
     results = await world.dc.wait_until(messages_with(world, world.channel, image_with("U2"),
                                                       count=2))
@@ -97,13 +96,8 @@ async def test_replying_to_the_region_picker_with_an_image_sends_it_as_the_mask(
     board = await region_picker(world)
     assert "Or reply to this message with a mask image" in board.content
 
-    await world.dc.user_sends(world.channel, USER, "a red hat", reply_to=board.id,
-                              attachments=[attachment(WHITE, "mask.png")])
+    body = await answered_with_white_mask(world, mj, "a red hat", board.id)
 
-    await world.dc.wait_until(messages_with(world, world.channel, image_with("U1"),
-                                            count=2))
-    [(_, body)] = mj.submits("modal")
-    assert body["prompt"] == "a red hat"
     assert mask_of(body).size == (32, 32) and mask_of(body).getpixel((0, 0)) == 255
 
 
@@ -113,13 +107,7 @@ async def test_the_picker_still_takes_a_mask_reply_after_a_restart(world: Discor
     board = await region_picker(world)
 
     await restart(world)
-    await world.dc.user_sends(world.channel, USER, "a blue hat", reply_to=board.id,
-                              attachments=[attachment(WHITE, "mask.png")])
-
-    await world.dc.wait_until(messages_with(world, world.channel, image_with("U1"),
-                                            count=2))
-    [(_, body)] = mj.submits("modal")
-    assert body["prompt"] == "a blue hat"
+    await answered_with_white_mask(world, mj, "a blue hat", board.id)
 
 
 async def test_a_text_reply_to_the_picker_without_squares_or_mask_is_explained(
@@ -196,11 +184,7 @@ async def test_a_job_still_queued_at_a_restart_says_so_and_gives_the_allowance_b
     running one resumes after the restart."""
     mj = install_midjourney(world.gateway)
 
-    def pause_when_in_progress(task: dict[str, Any]) -> None:
-        if task["status"] == "IN_PROGRESS":
-            clock.running.clear()  # the poller's next sleep waits: the bot stops here
-
-    mj.on_poll = pause_when_in_progress
+    pause_in_progress(mj, clock)  # the bot stops while a task is IN_PROGRESS
     await world.dc.slash("mj", {"prompt": "a red fox"}, user_id=USER, channel_id=world.channel)
     await world.dc.wait_until(lambda: not clock.running.is_set())
     await world.dc.slash("mj", {"prompt": "a blue cat"}, user_id=USER, channel_id=world.channel)
@@ -217,7 +201,6 @@ async def test_a_job_still_queued_at_a_restart_says_so_and_gives_the_allowance_b
     assert await world.core.image_jobs.allowance.used_today(user) == 1  # the first only
     assert [body["prompt"] for _, body in mj.submits("imagine")] == ["a red fox"]
 
-    mj.on_poll = None
-    clock.running.set()
+    resume_polling(mj, clock)
     await world.dc.wait_until(messages_with(world, world.channel, image_with("U2")))
     assert status.content == notice

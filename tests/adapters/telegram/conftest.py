@@ -57,6 +57,20 @@ class TelegramWorld:
         result: list[SentMessage] = await self.tg.wait_until(ready, timeout=timeout)
         return result
 
+    async def first_with_buttons(self, chat_id: int) -> SentMessage:
+        """Barrier: the bot's first message in ``chat_id`` once it carries buttons (a
+        picker, or a streaming answer with its Stop button)."""
+        [first] = await self.wait_for_messages(chat_id, 1,
+                                               done=lambda m: bool(m[0].reply_markup))
+        return first
+
+    def stop_button(self, streaming: SentMessage) -> str:
+        """The callback data of the Stop button, the one button of a streaming answer."""
+        assert streaming.reply_markup is not None
+        [[stop]] = streaming.reply_markup["inline_keyboard"]
+        data: str = stop["callback_data"]
+        return data
+
     def last_message_id(self, chat_id: int) -> int:
         """The newest bot message id in ``chat_id`` so far (0: none): a watermark that,
         unlike a message count, a late delete of an older message does not move."""

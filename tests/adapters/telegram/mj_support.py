@@ -1,16 +1,15 @@
-"""Helpers of the Telegram Midjourney transcripts: PNGs, inline keyboards, waits, a
-restart on the same database. The poller runs on a virtual clock (``clock`` fixture)."""
+"""Helpers of the Telegram Midjourney transcripts: inline keyboards, waits, a restart on
+the same database (platform-free ones, PNGs too: ``tests/adapters/mj_shared.py``). The
+poller runs on a virtual clock (``clock`` fixture)."""
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Callable
-
-from PIL import Image
+from typing import Any
 
 from adapters.telegram import TelegramBot
 from core.app import ChatCore
+from tests.adapters.mj_shared import WHITE, png
 from tests.adapters.telegram.conftest import (
     FAST_LIMITS,
     FAST_TIMINGS,
@@ -18,23 +17,8 @@ from tests.adapters.telegram.conftest import (
     make_bot_settings,
     make_settings,
 )
-from tests.fakes.telegram_models import SentMessage
-
-RED, GREEN, BLUE, WHITE = (250, 0, 0), (0, 250, 0), (0, 0, 250), (255, 255, 255)
-
-
-def png(color: tuple[int, int, int], size: tuple[int, int] = (40, 30)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, format="PNG")
-    return out.getvalue()
-
-
-def color_of(data_url: str) -> tuple[int, int, int]:
-    """The (rounded) colour of a data-URL image the gateway received."""
-    raw = base64.b64decode(data_url.split(",", 1)[1])
-    with Image.open(io.BytesIO(raw)) as image:
-        r, g, b = image.convert("RGB").getpixel((5, 5))  # type: ignore[misc]
-    return (round(r / 50) * 50, round(g / 50) * 50, round(b / 50) * 50)
+from tests.fakes.gateway_mj import FakeMidjourney
+from tests.fakes.telegram_models import FakeChat, SentMessage
 
 
 def labels(message: SentMessage) -> list[list[str]]:
@@ -78,6 +62,49 @@ def text_with(part: str) -> Callable[[list[SentMessage]], bool]:
 
 def last_with(messages: list[SentMessage], part: str) -> SentMessage:
     return [m for m in messages if part in m.text or part in flat(m)][-1]
+
+
+async def upscaled(world: TelegramWorld, chat: FakeChat) -> SentMessage:
+    """/mj a pig → the grid → U1 → the upscaled photo (with Custom Zoom, Vary Region)."""
+    tg = world.tg
+    tg.command(chat, 42, "/mj a pig")
+    messages = await world.wait_for_messages(chat.id, done=photo_with("U1"))
+    grid = next(m for m in messages if m.photo)
+    tg.press_button(chat, 42, grid.message_id, callback(grid, "U1"))
+    messages = await world.wait_for_messages(chat.id, done=photo_with("🔍 Custom Zoom"))
+    return next(m for m in messages if m.photo and "🔍 Custom Zoom" in flat(m))
+
+
+async def region_picker(world: TelegramWorld, chat: FakeChat) -> SentMessage:
+    """… the upscaled photo → Vary (Region) → the square picker."""
+    photo = await upscaled(world, chat)
+    world.tg.press_button(chat, 42, photo.message_id, callback(photo, "🖌️ Vary (Region)"))
+    messages = await world.wait_for_messages(chat.id, done=text_with("tap the squares"))
+    return messages[-1]
+
+
+async def region_prompt(world: TelegramWorld, chat: FakeChat, board: SentMessage
+                        ) -> SentMessage:
+    """On the square picker ``board``: tap the first square (it turns ✅), then Done →
+    the ForceReply request for the prompt."""
+    tg = world.tg
+    tg.press_button(chat, 42, board.message_id, callback(board, "⬜"))
+    await tg.wait_until(lambda: "✅" in flat(board))
+    mark = world.last_message_id(chat.id)
+    tg.press_button(chat, 42, board.message_id, callback(board, "Done"))
+    return await world.wait_for_prompt(chat.id, mark)
+
+
+async def answered_with_white_mask(world: TelegramWorld, mj: FakeMidjourney, chat: FakeChat,
+                                   caption: str, reply_to: int) -> dict[str, Any]:
+    """Ann replies to ``reply_to`` with a white photo captioned ``caption`` → a new grid;
+    the modal the gateway received."""
+    world.tg.user_sends(chat, 42, photo=png(WHITE, (8, 8)), caption=caption,
+                        reply_to=reply_to)
+    await world.wait_for_messages(chat.id, done=photo_with("U1", count=2))
+    [(_, body)] = mj.submits("modal")
+    assert body["prompt"] == caption
+    return body
 
 
 async def restart(world: TelegramWorld) -> None:

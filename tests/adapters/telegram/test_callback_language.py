@@ -13,12 +13,9 @@ async def test_chinese_user_pressing_stop_on_someone_elses_answer_is_refused_in_
     tg.user(8, "Li", language_code="zh-hans")
     world.gateway.script(Text("slow " * 300, chunk_size=5, delay=0.02))
     tg.command(group, 7, "/ask tell me a long story")
-    [streaming] = await world.wait_for_messages(group.id, 1,
-                                                done=lambda m: bool(m[0].reply_markup))
-    assert streaming.reply_markup is not None
-    [[stop]] = streaming.reply_markup["inline_keyboard"]
+    streaming = await world.first_with_buttons(group.id)
 
-    tg.press_button(group, 8, streaming.message_id, stop["callback_data"])
+    tg.press_button(group, 8, streaming.message_id, world.stop_button(streaming))
 
     refusal = await tg.wait_until(lambda: tg.answered_callbacks and tg.answered_callbacks[-1])
     assert refusal["text"] == world.core.t("telegram.cancel_not_yours", "zh")
@@ -32,7 +29,7 @@ async def test_stale_picker_button_is_explained_in_chinese(world: TelegramWorld)
     tg = world.tg
     li = tg.private_chat(43, language_code="zh-hans")
     tg.command(li, 43, "/model")
-    [picker] = await world.wait_for_messages(li.id, 1, done=lambda m: bool(m[0].reply_markup))
+    picker = await world.first_with_buttons(li.id)
 
     tg.press_button(li, 43, picker.message_id, "mp:v:0000000000:0", check=False)  # old
 

@@ -42,7 +42,7 @@ async def test_model_picker_pages_vendors_and_models_then_switches(world: Telegr
     tg = world.tg
     ann = tg.private_chat(42)
     tg.command(ann, 42, "/model")
-    [picker] = await world.wait_for_messages(ann.id, 1, done=lambda m: bool(m[0].reply_markup))
+    picker = await world.first_with_buttons(ann.id)
     assert "gpt-3.5-turbo" in picker.text
     vendors = buttons(picker)
     assert "✓ OpenAI" in vendors and "Next ›" in vendors

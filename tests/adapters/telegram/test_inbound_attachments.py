@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from core.conversation.inputs import DocumentInput
+from tests.adapters.inbound_cases import decoding_threads
 from tests.adapters.telegram.conftest import TelegramWorld
 
 MB = 1024 * 1024
@@ -76,15 +76,7 @@ async def test_a_big_chinese_document_is_decoded_off_the_event_loop(
         world: TelegramWorld, monkeypatch: pytest.MonkeyPatch) -> None:
     tg = world.tg
     ann = tg.private_chat(42)
-    media = world.core.media
-    read = media.read_text_document
-    threads: list[int] = []
-
-    def spy(filename: str, data: bytes, mime: str | None = None) -> DocumentInput:
-        threads.append(threading.get_ident())  # observes, changes nothing
-        return read(filename, data, mime)
-
-    monkeypatch.setattr(media, "read_text_document", spy)
+    threads = decoding_threads(world.core, monkeypatch)
     text = ("中文文本测试。" * 40_000).encode()  # 840 KB of UTF-8
 
     tg.user_sends(ann, 42, document=("长文.txt", text, "text/plain"), caption="总结")

@@ -17,7 +17,7 @@ from tests.adapters.telegram.conftest import (
     make_bot_settings,
     make_settings,
 )
-from tests.adapters.telegram.test_webhook import PATH, PUBLIC_URL, SECRET, free_port
+from tests.adapters.telegram.webhook_support import PATH, webhook_bot
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.telegram_rules import ApiError
@@ -35,14 +35,7 @@ async def test_run_cleans_up_when_setting_the_webhook_fails(
         raise ApiError(400, "Bad Request: bad webhook: HTTPS url must be provided")
 
     fake_telegram._handlers["setwebhook"] = refuse
-    port = free_port()
-    settings = make_settings(fake_gateway, fake_telegram, tmp_path)
-    hook = make_bot_settings(
-        fake_telegram, webhook_url=PUBLIC_URL, webhook_secret=SECRET,
-        webhook_host="127.0.0.1", webhook_port=port, webhook_path=PATH)
-    core = await ChatCore.create(settings)
-    bot = TelegramBot(core, hook, timings=FAST_TIMINGS, limits=FAST_LIMITS)
-    try:
+    async with webhook_bot(fake_gateway, fake_telegram, tmp_path) as (bot, port):
         with pytest.raises(TelegramAPIError):
             await bot.run()
         assert session_closed(bot)
@@ -50,9 +43,6 @@ async def test_run_cleans_up_when_setting_the_webhook_fails(
             with pytest.raises(aiohttp.ClientConnectionError):  # the listener is gone
                 async with session.post(f"http://127.0.0.1:{port}{PATH}", json={}):
                     pass
-    finally:
-        await bot.stop()
-        await core.close()
 
 
 async def test_stop_after_polling_died_still_closes_everything(

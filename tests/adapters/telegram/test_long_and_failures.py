@@ -113,11 +113,8 @@ async def test_stop_button_cancels_the_stream(world: TelegramWorld) -> None:
     group = tg.group_chat(-100600)
     world.gateway.script(Text("slow " * 400, chunk_size=5, delay=0.02))
     tg.command(group, 7, "/ask tell me a long story")
-    [streaming] = await world.wait_for_messages(group.id, 1,
-                                                done=lambda m: bool(m[0].reply_markup))
-    assert streaming.reply_markup is not None
-    [[stop]] = streaming.reply_markup["inline_keyboard"]
-    tg.press_button(group, 7, streaming.message_id, stop["callback_data"])
+    streaming = await world.first_with_buttons(group.id)
+    tg.press_button(group, 7, streaming.message_id, world.stop_button(streaming))
 
     [final] = await world.wait_final(group.id, world.core.t("telegram.stopped", "en"))
     assert final.text.startswith("slow")

@@ -7,25 +7,17 @@ from __future__ import annotations
 
 import pytest
 
+from tests.adapters.mj_shared import BLUE, GREEN, GRID, RED, WHITE, color_of, png
 from tests.adapters.telegram.conftest import TelegramWorld
 from tests.adapters.telegram.mj_support import (
-    BLUE,
-    GREEN,
-    RED,
-    WHITE,
     callback,
-    color_of,
     finished_photos,
     flat,
     last_with,
     photo_with,
-    png,
     text_with,
 )
 from tests.fakes.gateway_mj import install_midjourney
-
-GRID = ["U1", "U2", "U3", "U4", "🔄", "V1", "V2", "V3", "V4", "🌱 Seed"]
-
 
 pytestmark = pytest.mark.usefixtures("clock")  # tests/adapters/conftest.py
 

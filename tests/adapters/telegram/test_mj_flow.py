@@ -5,15 +5,20 @@ clock (``tests/core/midjourney``'s ``VirtualClock``)."""
 
 from __future__ import annotations
 
-import base64
-import io
 from typing import Any
 
 import pytest
-from PIL import Image
 
+from tests.adapters.mj_shared import mask_of
 from tests.adapters.telegram.conftest import TelegramWorld
-from tests.adapters.telegram.mj_support import callback, labels
+from tests.adapters.telegram.mj_support import (
+    answered_with_white_mask,
+    callback,
+    labels,
+    region_picker,
+    region_prompt,
+    upscaled,
+)
 from tests.fakes.gateway_mj import FakeMidjourney, install_midjourney
 from tests.fakes.telegram_models import SentMessage
 
@@ -72,37 +77,12 @@ async def test_vary_region_answer_with_a_photo_sends_it_as_the_mask(world: Teleg
     mj: FakeMidjourney = install_midjourney(world.gateway)
     tg = world.tg
     ann = tg.private_chat(42)
-    tg.command(ann, 42, "/mj a pig")
-    messages = await world.wait_for_messages(ann.id, done=photos_with("U1"))
-    grid = next(m for m in messages if m.photo)
-    tg.press_button(ann, 42, grid.message_id, callback(grid, "U1"))
-    messages = await world.wait_for_messages(ann.id, done=photos_with("Vary (Region)"))
-    upscaled = next(m for m in messages if m.photo and "Vary (Region)" in str(labels(m)))
-    tg.press_button(ann, 42, upscaled.message_id, callback(upscaled, "🖌️ Vary (Region)"))
-
-    def board_ready(messages: list[SentMessage]) -> bool:
-        return any("Done" in str(labels(m)) for m in messages)
-
-    messages = await world.wait_for_messages(ann.id, done=board_ready)
-    board = next(m for m in messages if "Done" in str(labels(m)))
-    tg.press_button(ann, 42, board.message_id,
-                    board.reply_markup["inline_keyboard"][0][0]["callback_data"])  # type: ignore[index]
-    await world.wait_for_messages(ann.id, done=lambda _: "✅" in str(labels(board)))
-    mark = world.last_message_id(ann.id)
-    tg.press_button(ann, 42, board.message_id, callback(board, "Done"))
-    request = await world.wait_for_prompt(ann.id, mark)
+    request = await region_prompt(world, ann, await region_picker(world, ann))
     assert request.reply_markup is not None and request.reply_markup["force_reply"] is True
 
-    white = Image.new("RGB", (8, 8), (255, 255, 255))
-    out = io.BytesIO()
-    white.save(out, "PNG")
-    tg.user_sends(ann, 42, photo=out.getvalue(), caption="a hat",
-                  reply_to=request.message_id)
+    body = await answered_with_white_mask(world, mj, ann, "a hat", request.message_id)
 
-    await tg.wait_until(lambda: mj.submits("modal") or None)
-    [(_, body)] = mj.submits("modal")
-    assert body["prompt"] == "a hat"
-    mask = Image.open(io.BytesIO(base64.b64decode(body["maskBase64"].split(",", 1)[1])))
+    mask = mask_of(body)
     assert mask.size == (32, 32) and mask.getpixel((30, 30)) == 255  # the user's mask
 
 
@@ -111,15 +91,10 @@ async def test_in_a_group_the_prompt_request_mentions_the_presser(world: Telegra
     mj: FakeMidjourney = install_midjourney(world.gateway)
     tg = world.tg
     group = tg.group_chat()
-    tg.command(group, 42, "/mj a pig")
-    messages = await world.wait_for_messages(group.id, done=photos_with("U1"))
-    grid = next(m for m in messages if m.photo)
-    tg.press_button(group, 42, grid.message_id, callback(grid, "U1"))
-    messages = await world.wait_for_messages(group.id, done=photos_with("Custom Zoom"))
-    upscaled = next(m for m in messages if m.photo and "Custom Zoom" in str(labels(m)))
+    photo = await upscaled(world, group)
     mark = world.last_message_id(group.id)
 
-    tg.press_button(group, 42, upscaled.message_id, callback(upscaled, "🔍 Custom Zoom"))
+    tg.press_button(group, 42, photo.message_id, callback(photo, "🔍 Custom Zoom"))
 
     request = await world.wait_for_prompt(group.id, mark)
     assert "Custom Zoom: send the prompt" in request.text

@@ -4,32 +4,13 @@ a reference image; ``/describe`` replying to a photo. Through the inbound pipeli
 
 from __future__ import annotations
 
-import base64
-import io
-
 import pytest
-from PIL import Image
 
+from tests.adapters.mj_shared import BLUE, GREEN, RED, color_of, png
 from tests.adapters.telegram.conftest import TelegramWorld
 from tests.fakes.gateway_mj import install_midjourney
 
 pytestmark = pytest.mark.usefixtures("clock")  # tests/adapters/conftest.py
-
-
-def png(color: tuple[int, int, int]) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (40, 30), color).save(out, format="PNG")
-    return out.getvalue()
-
-
-def color_of(data_url: str) -> tuple[int, int, int]:
-    raw = base64.b64decode(data_url.split(",", 1)[1])
-    with Image.open(io.BytesIO(raw)) as image:
-        r, g, b = image.convert("RGB").getpixel((5, 5))  # type: ignore[misc]
-    return (round(r / 50) * 50, round(g / 50) * 50, round(b / 50) * 50)
-
-
-RED, GREEN, BLUE = (250, 0, 0), (0, 250, 0), (0, 0, 250)
 
 
 async def test_blend_on_an_album_blends_its_three_photos_in_order(world: TelegramWorld

@@ -7,44 +7,28 @@ to the Vary Region picker is the mask."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import io
 from typing import Any
 
 import pytest
-from PIL import Image
 
 from core.conversation.keys import Actor
+from tests.adapters.mj_shared import mask_of, pause_in_progress, resume_polling
 from tests.adapters.telegram.conftest import TelegramWorld
 from tests.adapters.telegram.mj_support import (
-    WHITE,
+    answered_with_white_mask,
     callback,
     flat,
     photo_with,
-    png,
+    region_picker,
+    region_prompt,
     restart,
     text_with,
+    upscaled,
 )
 from tests.core.midjourney.conftest import VirtualClock
 from tests.fakes.gateway_mj import FakeMidjourney, install_midjourney
-from tests.fakes.telegram_models import SentMessage
 
 pytestmark = pytest.mark.usefixtures("clock")  # tests/adapters/conftest.py
-
-
-def mask_of(body: dict[str, Any]) -> Image.Image:
-    return Image.open(io.BytesIO(base64.b64decode(body["maskBase64"].split(",", 1)[1])))
-
-
-async def upscaled(world: TelegramWorld, chat: Any) -> SentMessage:
-    """/mj a pig → the grid → U1 → the upscaled photo (with Custom Zoom, Vary Region)."""
-    tg = world.tg
-    tg.command(chat, 42, "/mj a pig")
-    messages = await world.wait_for_messages(chat.id, done=photo_with("U1"))
-    grid = next(m for m in messages if m.photo)
-    tg.press_button(chat, 42, grid.message_id, callback(grid, "U1"))
-    messages = await world.wait_for_messages(chat.id, done=photo_with("🔍 Custom Zoom"))
-    return next(m for m in messages if m.photo and "🔍 Custom Zoom" in flat(m))
 
 
 async def test_a_task_in_progress_at_a_restart_is_posted_to_the_same_group(
@@ -57,19 +41,14 @@ async def test_a_task_in_progress_at_a_restart_is_posted_to_the_same_group(
     [grid] = [m for m in messages if m.photo]
     first_task = list(mj.tasks)[-1]
 
-    def pause_when_in_progress(task: dict[str, Any]) -> None:
-        if task["status"] == "IN_PROGRESS":
-            clock.running.clear()  # the poller's next sleep waits: the bot stops here
-
-    mj.on_poll = pause_when_in_progress
+    pause_in_progress(mj, clock)  # the bot stops while a task is IN_PROGRESS
     command = tg.command(group, 42, "/mj a blue cat")
     await world.wait_for_messages(group.id, done=text_with("Drawing… 30%"))
     task_id = list(mj.tasks)[-1]
     polled = mj.polls[task_id]
 
     await restart(world)
-    mj.on_poll = None
-    clock.running.set()
+    resume_polling(mj, clock)
     messages = await world.wait_for_messages(group.id, done=photo_with("U2", count=2))
     result = [m for m in messages if m.photo and "U2" in flat(m)][-1]
     assert result.reply_to == command["message_id"]  # the same chat, under the command
@@ -108,24 +87,12 @@ async def test_a_vary_region_prompt_answered_with_a_photo_after_a_restart(
     mj: FakeMidjourney = install_midjourney(world.gateway)
     tg = world.tg
     ann = tg.private_chat(42)
-    photo = await upscaled(world, ann)
-    tg.press_button(ann, 42, photo.message_id, callback(photo, "🖌️ Vary (Region)"))
-    messages = await world.wait_for_messages(ann.id, done=text_with("tap the squares"))
-    board = messages[-1]
-    tg.press_button(ann, 42, board.message_id, callback(board, "⬜"))
-    await tg.wait_until(lambda: "✅" in flat(board))
-    mark = world.last_message_id(ann.id)
-    tg.press_button(ann, 42, board.message_id, callback(board, "Done"))
-    request = await world.wait_for_prompt(ann.id, mark)
+    request = await region_prompt(world, ann, await region_picker(world, ann))
     assert request.text.startswith("Vary Region: describe what to draw")
 
     await restart(world)
-    tg.user_sends(ann, 42, photo=png(WHITE, (8, 8)), caption="a hat",
-                  reply_to=request.message_id)
+    body = await answered_with_white_mask(world, mj, ann, "a hat", request.message_id)
 
-    await world.wait_for_messages(ann.id, done=photo_with("U1", count=2))
-    [(_, body)] = mj.submits("modal")
-    assert body["prompt"] == "a hat"
     assert mask_of(body).size == (32, 32) and mask_of(body).getpixel((30, 30)) == 255
 
 
@@ -134,18 +101,11 @@ async def test_a_photo_replying_to_the_region_picker_is_the_mask(world: Telegram
     mj: FakeMidjourney = install_midjourney(world.gateway)
     tg = world.tg
     ann = tg.private_chat(42)
-    photo = await upscaled(world, ann)
-    tg.press_button(ann, 42, photo.message_id, callback(photo, "🖌️ Vary (Region)"))
-    messages = await world.wait_for_messages(ann.id, done=text_with("tap the squares"))
-    board = messages[-1]
+    board = await region_picker(world, ann)
     assert "Or reply to this message with a mask image" in board.text
 
-    tg.user_sends(ann, 42, photo=png(WHITE, (8, 8)), caption="a red hat",
-                  reply_to=board.message_id)
+    body = await answered_with_white_mask(world, mj, ann, "a red hat", board.message_id)
 
-    await world.wait_for_messages(ann.id, done=photo_with("U1", count=2))
-    [(_, body)] = mj.submits("modal")
-    assert body["prompt"] == "a red hat"
     assert mask_of(body).getpixel((0, 0)) == 255  # the user's all-white mask
     mark, answered = world.last_message_id(ann.id), len(tg.answered_callbacks)
     tg.press_button(ann, 42, board.message_id, callback(board, "Done"))  # used up
@@ -224,11 +184,7 @@ async def test_a_job_still_queued_at_a_restart_says_so_and_gives_the_allowance_b
     await tg.wait_until(lambda: any(m.reply_to == request["message_id"]
                                     for m in tg.bot_messages(group.id)))
 
-    def pause_when_in_progress(task: dict[str, Any]) -> None:
-        if task["status"] == "IN_PROGRESS":
-            clock.running.clear()  # the poller's next sleep waits: the bot stops here
-
-    mj.on_poll = pause_when_in_progress
+    pause_in_progress(mj, clock)  # the bot stops while a task is IN_PROGRESS
     tg.command(group, 42, "/mj a red fox", language_code=lang)
     await tg.wait_until(lambda: not clock.running.is_set())
     second = tg.command(group, 42, "/mj a blue cat", language_code=lang)
@@ -245,7 +201,6 @@ async def test_a_job_still_queued_at_a_restart_says_so_and_gives_the_allowance_b
     assert await world.core.image_jobs.allowance.used_today(ann) == 1  # the first only
     assert [body["prompt"] for _, body in mj.submits("imagine")] == ["a red fox"]
 
-    mj.on_poll = None
-    clock.running.set()
+    resume_polling(mj, clock)
     await world.wait_for_messages(group.id, done=photo_with("U2"))  # the first resumed
     assert status.text == notice

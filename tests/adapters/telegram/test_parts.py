@@ -214,7 +214,7 @@ async def test_the_model_picker_is_a_reply_with_buttons(world: TelegramWorld) ->
     tg = world.tg
     ann = tg.private_chat(42)
     tg.command(ann, 42, "/model")
-    [picker] = await world.wait_for_messages(ann.id, 1, done=lambda m: bool(m[0].reply_markup))
+    picker = await world.first_with_buttons(ann.id)
     vendors = keyboard(picker)
     assert all(data.startswith("a:") for data in vendors.values())
 

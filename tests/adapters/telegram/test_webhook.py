@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,29 +11,18 @@ import aiohttp
 import pytest
 
 from adapters.telegram import TelegramBot
-from core.app import ChatCore
 from tests.adapters.telegram.conftest import (
     FAKE_LIMITS,
-    FAST_LIMITS,
-    FAST_TIMINGS,
-    make_bot_settings,
-    make_settings,
+)
+from tests.adapters.telegram.webhook_support import (
+    PATH,
+    PUBLIC_URL,
+    SECRET,
+    SECRET_HEADER,
+    webhook_bot,
 )
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.telegram import FakeTelegram
-
-PUBLIC_URL = "https://bot.example.test/tg/hook"
-SECRET = "s3cret-token_42"
-PATH = "/tg/hook"
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-
-
-def free_port() -> int:
-    """A port that was free a moment ago on 127.0.0.1."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -63,20 +51,10 @@ async def hooked(fake_gateway: FakeGateway, fake_telegram: FakeTelegram,
                  tmp_path: Path) -> AsyncIterator[WebhookWorld]:
     """A bot started in webhook mode, listening on a free local port."""
     fake_telegram.limits = FAKE_LIMITS
-    port = free_port()
-    settings = make_settings(fake_gateway, fake_telegram, tmp_path)
-    hook = make_bot_settings(
-        fake_telegram, webhook_url=PUBLIC_URL, webhook_secret=SECRET,
-        webhook_host="127.0.0.1", webhook_port=port, webhook_path=PATH)
-    core = await ChatCore.create(settings)
-    bot = TelegramBot(core, hook, timings=FAST_TIMINGS, limits=FAST_LIMITS,
-                      polling_timeout=1)
-    await bot.start()
-    try:
+    async with webhook_bot(fake_gateway, fake_telegram, tmp_path,
+                           polling_timeout=1) as (bot, port):
+        await bot.start()
         yield WebhookWorld(fake_telegram, fake_gateway, bot, f"http://127.0.0.1:{port}{PATH}")
-    finally:
-        await bot.stop()
-        await core.close()
 
 
 async def test_start_registers_the_webhook_and_never_polls(hooked: WebhookWorld) -> None:
@@ -126,14 +104,7 @@ async def test_post_without_the_right_secret_is_rejected(hooked: WebhookWorld,
 async def test_stop_closes_the_webhook_listener(fake_gateway: FakeGateway,
                                                 fake_telegram: FakeTelegram,
                                                 tmp_path: Path) -> None:
-    port = free_port()
-    settings = make_settings(fake_gateway, fake_telegram, tmp_path)
-    hook = make_bot_settings(
-        fake_telegram, webhook_url=PUBLIC_URL, webhook_secret=SECRET,
-        webhook_host="127.0.0.1", webhook_port=port, webhook_path=PATH)
-    core = await ChatCore.create(settings)
-    bot = TelegramBot(core, hook, timings=FAST_TIMINGS, limits=FAST_LIMITS)
-    try:
+    async with webhook_bot(fake_gateway, fake_telegram, tmp_path) as (bot, port):
         await bot.start()
         endpoint = f"http://127.0.0.1:{port}{PATH}"
         async with aiohttp.ClientSession() as session:
@@ -143,6 +114,3 @@ async def test_stop_closes_the_webhook_listener(fake_gateway: FakeGateway,
             with pytest.raises(aiohttp.ClientConnectionError):
                 async with session.post(endpoint, json={}, headers={SECRET_HEADER: SECRET}):
                     pass
-    finally:
-        await bot.stop()  # a second stop is harmless
-        await core.close()

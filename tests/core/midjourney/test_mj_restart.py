@@ -22,6 +22,21 @@ from tests.fakes.gateway import FakeGateway
 from tests.fakes.gateway_mj import FakeMidjourney
 
 
+async def delivered(core: ChatCore) -> list[Delivery]:
+    """An adapter attaches to ``core``'s outbox; barrier: the deliveries it got once
+    there is one (10 s at most)."""
+    got: list[Delivery] = []
+
+    async def deliver(delivery: Delivery) -> None:
+        got.append(delivery)
+
+    core.outbox.attach("test", deliver)
+    async with asyncio.timeout(10):
+        while not got:
+            await asyncio.sleep(0.01)
+    return got
+
+
 async def test_a_task_in_flight_at_a_restart_is_delivered_through_the_outbox(
         fake_gateway: FakeGateway, mj: FakeMidjourney, clock: VirtualClock,
         tmp_path: Path) -> None:
@@ -41,16 +56,7 @@ async def test_a_task_in_flight_at_a_restart_is_delivered_through_the_outbox(
 
     second = await ChatCore.create(settings)
     try:
-        deliveries: list[Delivery] = []
-
-        async def deliver(delivery: Delivery) -> None:
-            deliveries.append(delivery)
-
-        second.outbox.attach("test", deliver)
-        async with asyncio.timeout(10):
-            while not deliveries:
-                await asyncio.sleep(0.01)
-        [delivery] = deliveries
+        [delivery] = await delivered(second)
         assert (delivery.chat, delivery.reply_to, delivery.mention_user_id) == (
             GROUP, "m-77", ANN.user_id)
         events = await events_of(delivery.ticket)
@@ -93,15 +99,7 @@ async def test_a_result_finished_before_the_adapter_attached_is_held_then_posted
         async with asyncio.timeout(10):  # finishes while no adapter runs
             while second.midjourney.tracker.following:
                 await asyncio.sleep(0.01)
-        got: list[Delivery] = []
-
-        async def deliver(delivery: Delivery) -> None:
-            got.append(delivery)
-
-        second.outbox.attach("test", deliver)
-        async with asyncio.timeout(10):
-            while not got:
-                await asyncio.sleep(0.01)
+        got = await delivered(second)
         assert got[0].mention_user_id == ""  # private chat: no mention
         assert isinstance((await events_of(got[0].ticket))[0], PartShown)
     finally:

@@ -15,6 +15,7 @@ from core.storage.checkpoint import WalCheckpointer
 from core.storage.conversations import message_row
 from core.storage.schema import messages, utc_now
 from core.storage.sqlite_thread import SqliteThread
+from core.storage.urls import sqlite_file, sqlite_in_memory
 
 
 @pytest.mark.parametrize(
@@ -148,3 +149,49 @@ async def test_a_cancelled_transaction_on_the_write_thread_ends_before_the_next(
         assert await store.count_messages(conversation) == 1  # committed, not rolled back
     finally:
         await store.close()
+
+
+async def test_in_memory_read_during_a_transaction_waits_for_its_commit() -> None:
+    """In-memory SQLite is ONE connection (StaticPool): a read started while another
+    coroutine's transaction is open must queue behind it, not run inside it (it would
+    see the uncommitted row, and its connection's return would roll the writer back)."""
+    store = await Store.open("sqlite://")
+    db = store._db
+    conversation = await store.current_conversation("k")
+    count = sa.select(sa.func.count()).select_from(messages)
+
+    async def read_count() -> int:
+        async with db.read() as connection:
+            return int((await connection.execute(count)).scalar_one())
+
+    try:
+        async with db.transaction() as connection:
+            await connection.execute(messages.insert(), [message_row(
+                conversation, "t", NewMessage("user", "hi", 1), utc_now())])
+            reader = asyncio.create_task(read_count())
+            for _ in range(20):  # statements (aiosqlite hops) the reader could slip into
+                await connection.execute(sa.text("SELECT 1"))
+            assert not reader.done()
+        assert await reader == 1  # it ran after the commit
+        assert await read_count() == 1  # the commit kept the row
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize(("url", "file"), [
+    ("sqlite://", None), ("sqlite:///:memory:", None),
+    ("sqlite:///file::memory:?uri=true", None),
+    ("sqlite:///file:x?mode=memory&cache=shared&uri=true", None),
+    ("sqlite:///rel/x.db", Path("rel/x.db")), ("sqlite:////abs/x.db", Path("/abs/x.db")),
+    ("sqlite:///file:rel/x.db?mode=rwc&uri=true", Path("rel/x.db")),
+    ("sqlite:///file:///abs/x%2520y.db?uri=true", Path("/abs/x y.db")),
+    ("sqlite:///x.db?timeout=5", Path("x.db")),
+])
+def test_sqlite_url_forms_name_their_file_or_memory(url: str, file: Path | None) -> None:
+    assert sqlite_file(normalize_url(url)) == file
+    assert sqlite_in_memory(normalize_url(url)) is (file is None)
+
+
+def test_libpq_sslmode_is_passed_as_asyncpg_ssl() -> None:
+    url = normalize_url("postgres://u:p@h/db?sslmode=require")
+    assert url.drivername == "postgresql+asyncpg" and dict(url.query) == {"ssl": "require"}

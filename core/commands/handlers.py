@@ -16,6 +16,7 @@ from core.conversation.keys import Actor, ChatRef
 from core.conversation.settings import (
     CHAT,
     CHAT_ONLY_SETTINGS,
+    DEFAULT,
     GLOBAL,
     USER,
     EffectiveSettings,
@@ -26,6 +27,7 @@ from core.errors import PermissionDenied, UserInputError
 from core.i18n import t
 from core.images.validation import DEFAULT_IMAGE_MODEL, rules_for
 from core.models import ModelCatalog
+from core.storage import ScopeKey
 from core.tools import ToolRegistry
 
 MAX_PERSONA_CHARS = 4000
@@ -173,9 +175,9 @@ class CommandHandlers:
         scope = self._scope(values, ctx)
         key = self._settings.scope_key(scope, ctx.chat, ctx.actor)
         if text.lower() in RESET_WORDS:
-            await self._settings.clear(key, "persona")
-            return CommandReply(t("cmd.persona_reset", ctx.lang,
-                                  scope=t(f"scope.{scope}", ctx.lang)), ephemeral=True)
+            done = t("cmd.persona_reset", ctx.lang, scope=t(f"scope.{scope}", ctx.lang))
+            return CommandReply(await self._reset(key, "persona", scope, done, ctx),
+                                ephemeral=True)
         if len(text) > MAX_PERSONA_CHARS:
             raise UserInputError("cmd.persona_too_long", limit=MAX_PERSONA_CHARS)
         await self._settings.set(key, "persona", text)
@@ -184,6 +186,22 @@ class CommandHandlers:
         if last in SCOPE_WORDS and not values.get("scope"):  # kept as text (take_scope)
             reply += "\n" + t("cmd.persona_scope_word", ctx.lang, word=last)
         return CommandReply(reply, ephemeral=True)
+
+    async def _reset(self, key: ScopeKey, name: str, scope: str, done: str,
+                     ctx: CommandContext) -> str:
+        """Clear ``name`` at ``key``: ``done`` when something was removed, else "was not
+        set"; plus the value that still applies from another stored scope (a reset of
+        "me" under a chat setting changes nothing the user sees, and says so)."""
+        removed = await self._settings.clear(key, name)
+        text = done if removed else t("cmd.reset_nothing", ctx.lang,
+                                      name=t(f"setting.{name}", ctx.lang),
+                                      scope=t(f"scope.{scope}", ctx.lang))
+        resolved = (await self._settings.resolve(ctx.chat, ctx.actor)).values.get(name)
+        if resolved is not None and resolved.source != DEFAULT:
+            text += "\n" + t("cmd.reset_still", ctx.lang,
+                              value=show_value(name, resolved.value),
+                              source=t(f"source.{_scope_of(resolved.source)}", ctx.lang))
+        return text
 
     async def _cmd_settings(self, values: dict[str, Any], ctx: CommandContext) -> CommandReply:
         name, value = values.get("name"), values.get("value")
@@ -237,15 +255,19 @@ class CommandHandlers:
         label = t(f"setting.{name}", ctx.lang)
         where = t(f"scope.{scope}", ctx.lang)
         if value.lower().strip() in RESET_WORDS:
-            await self._settings.clear(key, name)
-            return CommandReply(t("cmd.settings_reset", ctx.lang, name=label, scope=where),
-                                ephemeral=True)
+            text = await self._reset(key, name, scope, t("cmd.settings_reset", ctx.lang,
+                                                          name=label, scope=where), ctx)
+            if name in CHAT_ONLY_SETTINGS and values.get("scope") == "me":
+                text += "\n" + t("cmd.settings_chat_only", ctx.lang, name=name)
+            return CommandReply(text, ephemeral=True)
         assert spec.parse is not None  # the name param's choices are the settable names
         effective = await self._settings.resolve(ctx.chat, ctx.actor)
         parsed = spec.parse(value, self._env(effective))
         await self._settings.set(key, name, parsed)
         text = t("cmd.settings_set", ctx.lang, name=label, value=show_value(name, parsed),
                  scope=where)
+        if name in CHAT_ONLY_SETTINGS and values.get("scope") == "me":  # asked: only me
+            text += "\n" + t("cmd.settings_chat_only", ctx.lang, name=name)
         size = getattr(effective.values.get("image_size"), "value", None)
         if name == "image_model" and size and size not in rules_for(parsed).sizes:
             text += "\n" + t("cmd.settings_size_unfit", ctx.lang, size=size, model=parsed,

@@ -179,4 +179,8 @@ MESSAGES.update({
     "error.image_bomb": ("That image is too large in pixels ({pixels} pixels; at most {limit} "
                          "pixels, the decompression-bomb limit of the Pillow image library, "
                          "which we keep)."),
+    "cmd.settings_chat_only": ("(`{name}` is a chat setting: it applies to everyone in this "
+                               "chat, not only to you.)"),
+    "cmd.reset_nothing": "{name} was not set {scope}, so nothing changed.",
+    "cmd.reset_still": "Still in effect: `{value}` ({source}).",
 })

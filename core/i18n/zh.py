@@ -162,4 +162,7 @@ MESSAGES.update({
                                     "这是 Pillow 图像库的解压炸弹上限,我们沿用它)。"),
     "error.image_bomb": ("图片像素太多({pixels} 像素;最多 {limit} 像素,"
                          "这是 Pillow 图像库的解压炸弹上限,我们沿用它)。"),
+    "cmd.settings_chat_only": "(`{name}` 是聊天设置:对本聊天的所有人生效,不只是你。)",
+    "cmd.reset_nothing": "{name}({scope})没有设置,所以没有任何变化。",
+    "cmd.reset_still": "仍然生效:`{value}`({source})。",
 })

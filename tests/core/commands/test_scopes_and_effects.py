@@ -52,7 +52,8 @@ async def test_persona_reset_with_a_scope_resets_instead_of_setting_the_words(
     assert await run(core, "/persona be a pirate scope:chat") == "System prompt set for this chat."
     assert await run(core, "/persona be a cat") == "System prompt set for you in this chat."
     assert await persona(core, ADMIN) == ("be a cat", "user")
-    assert await run(core, "/persona reset chat") == "System prompt reset for this chat."
+    assert (await run(core, "/persona reset chat")).splitlines() == [
+        "System prompt reset for this chat.", "Still in effect: `be a cat` (your setting here)."]
     assert await persona(core, BOB) == ("", "default")
     assert await persona(core, ADMIN) == ("be a cat", "user")  # only the chat's was reset
     assert await run(core, "/persona reset me") == "System prompt reset for you in this chat."
@@ -77,7 +78,8 @@ async def test_a_persona_ending_in_a_scope_word_says_the_word_was_kept(
 async def test_settings_reset_with_a_scope_clears_that_scope(core: ChatCore) -> None:
     await run(core, "/settings temperature 0.3 chat")
     await run(core, "/settings temperature 0.9")
-    assert await run(core, "/settings temperature reset chat") == "temperature reset for this chat."
+    assert (await run(core, "/settings temperature reset chat")).splitlines() == [
+        "temperature reset for this chat.", "Still in effect: `0.9` (your setting here)."]
     assert (await core.settings_service.resolve(GROUP, BOB))["temperature"] is None
     assert (await core.settings_service.resolve(GROUP, ADMIN))["temperature"] == 0.9
 
@@ -89,7 +91,8 @@ async def test_mode_in_a_private_chat_says_it_changed_nothing(
     assert reply.text == ("Group modes only apply in groups: nothing was changed. In a "
                           "private chat I answer every message.")
     zh = await core.run_command_text("/mode context:per_user", PRIVATE, BOB)
-    assert zh is not None and zh.text == "群组模式只在群组中生效:没有做任何修改。私聊中我会回复每条消息。"
+    assert zh is not None
+    assert zh.text == "群组模式只在群组中生效:没有做任何修改。私聊中我会回复每条消息。"
     shown = await core.run_command_text("/mode", PRIVATE, ANN)
     assert shown is not None and not shown.is_error and "only apply in groups" in shown.text
     events = await say(core, "hi", chat=PRIVATE, actor=ANN)  # still answered
@@ -100,3 +103,31 @@ async def test_mode_reply_word_pairs_set_the_group_mode(core: ChatCore) -> None:
     text = await run(core, "/mode reply command")
     assert text == "Group mode updated: reply **command**, context **shared**."
     assert (await core.chat_options(GROUP)).reply_mode == "command"
+
+
+async def test_a_chat_setting_asked_for_me_says_it_applies_to_the_chat(core: ChatCore) -> None:
+    text = await run(core, "/settings image_buttons anyone me")
+    assert text.splitlines() == [
+        "who may press image buttons (requester or anyone) set to `anyone` for this chat.",
+        "(`image_buttons` is a chat setting: it applies to everyone in this chat, not only "
+        "to you.)"]
+    assert await core.settings_service.chat_setting(GROUP, "image_buttons") == "anyone"
+    plain = await run(core, "/settings image_buttons requester")
+    assert plain == ("who may press image buttons (requester or anyone) set to `requester` "
+                     "for this chat.")
+
+
+async def test_a_reset_that_changes_nothing_for_the_user_says_what_still_applies(
+        core: ChatCore) -> None:
+    await run(core, "/persona be a pirate scope:chat")
+    assert (await run(core, "/persona reset")).splitlines() == [
+        "system prompt was not set for you in this chat, so nothing changed.",
+        "Still in effect: `be a pirate` (chat setting)."]
+    await run(core, "/persona be a cat")
+    assert (await run(core, "/persona reset me")).splitlines() == [
+        "System prompt reset for you in this chat.",
+        "Still in effect: `be a pirate` (chat setting)."]
+    assert await run(core, "/persona reset chat") == "System prompt reset for this chat."
+    await run(core, "/settings temperature 0.4", actor=ADMIN_ZH)
+    assert (await run(core, "/settings temperature reset chat", actor=ADMIN_ZH)).splitlines() == [
+        "温度(对本聊天)没有设置,所以没有任何变化。", "仍然生效:`0.4`(你在此处的设置)。"]

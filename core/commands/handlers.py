@@ -152,8 +152,10 @@ class CommandHandlers:
         model = resolution.model
         await self._settings.set(self._settings.scope_key(scope, ctx.chat, ctx.actor),
                                  "model", model.name)
-        return CommandReply(t("cmd.model_set", ctx.lang, model=model.name, vendor=model.vendor,
-                              scope=t(f"scope.{scope}", ctx.lang)), ephemeral=True)
+        text = t("cmd.model_set", ctx.lang, model=model.name, vendor=model.vendor,
+                 scope=t(f"scope.{scope}", ctx.lang))
+        return CommandReply(text + await self._shadowed("model", model.name, ctx),
+                            ephemeral=True)
 
     async def _cmd_models(self, values: dict[str, Any], ctx: CommandContext) -> CommandReply:
         lines = [t("cmd.models_title", ctx.lang) + " " + t("cmd.models_vision", ctx.lang)]
@@ -182,6 +184,7 @@ class CommandHandlers:
             raise UserInputError("cmd.persona_too_long", limit=MAX_PERSONA_CHARS)
         await self._settings.set(key, "persona", text)
         reply = t("cmd.persona_set", ctx.lang, scope=t(f"scope.{scope}", ctx.lang))
+        reply += await self._shadowed("persona", text, ctx)
         last = text.split()[-1].lower()
         if last in SCOPE_WORDS and not values.get("scope"):  # kept as text (take_scope)
             reply += "\n" + t("cmd.persona_scope_word", ctx.lang, word=last)
@@ -202,6 +205,15 @@ class CommandHandlers:
                               value=show_value(name, resolved.value),
                               source=t(f"source.{_scope_of(resolved.source)}", ctx.lang))
         return text
+
+    async def _shadowed(self, name: str, value: Any, ctx: CommandContext) -> str:
+        """"" or a line saying the actor's own (narrower) setting still wins over the
+        ``value`` just stored (``/model x chat`` by an admin with their own model)."""
+        resolved = (await self._settings.resolve(ctx.chat, ctx.actor)).values.get(name)
+        if resolved is None or resolved.value == value:
+            return ""
+        return "\n" + t("cmd.set_shadowed", ctx.lang, value=show_value(name, resolved.value),
+                        source=t(f"source.{_scope_of(resolved.source)}", ctx.lang))
 
     async def _cmd_settings(self, values: dict[str, Any], ctx: CommandContext) -> CommandReply:
         name, value = values.get("name"), values.get("value")
@@ -265,7 +277,7 @@ class CommandHandlers:
         parsed = spec.parse(value, self._env(effective))
         await self._settings.set(key, name, parsed)
         text = t("cmd.settings_set", ctx.lang, name=label, value=show_value(name, parsed),
-                 scope=where)
+                 scope=where) + await self._shadowed(name, parsed, ctx)
         if name in CHAT_ONLY_SETTINGS and values.get("scope") == "me":  # asked: only me
             text += "\n" + t("cmd.settings_chat_only", ctx.lang, name=name)
         size = getattr(effective.values.get("image_size"), "value", None)

@@ -183,4 +183,5 @@ MESSAGES.update({
                                "chat, not only to you.)"),
     "cmd.reset_nothing": "{name} was not set {scope}, so nothing changed.",
     "cmd.reset_still": "Still in effect: `{value}` ({source}).",
+    "cmd.set_shadowed": "For you here, `{value}` ({source}) still takes precedence.",
 })

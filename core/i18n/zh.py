@@ -165,4 +165,5 @@ MESSAGES.update({
     "cmd.settings_chat_only": "(`{name}` 是聊天设置:对本聊天的所有人生效,不只是你。)",
     "cmd.reset_nothing": "{name}({scope})没有设置,所以没有任何变化。",
     "cmd.reset_still": "仍然生效:`{value}`({source})。",
+    "cmd.set_shadowed": "对你而言,这里仍以 `{value}`({source})为准。",
 })

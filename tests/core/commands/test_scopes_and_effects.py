@@ -131,3 +131,18 @@ async def test_a_reset_that_changes_nothing_for_the_user_says_what_still_applies
     await run(core, "/settings temperature 0.4", actor=ADMIN_ZH)
     assert (await run(core, "/settings temperature reset chat", actor=ADMIN_ZH)).splitlines() == [
         "温度(对本聊天)没有设置,所以没有任何变化。", "仍然生效:`0.4`(你在此处的设置)。"]
+
+
+async def test_a_chat_wide_change_says_when_the_users_own_setting_still_wins(
+        core: ChatCore, fake_gateway: FakeGateway) -> None:
+    await run(core, "/model qwen-turbo")
+    assert (await run(core, "/model glm-4 chat")).splitlines()[1:] == [
+        "For you here, `qwen-turbo` (your setting here) still takes precedence."]
+    await say(core, "hi", chat=GROUP, actor=ADMIN)
+    assert fake_gateway.chat_requests()[-1]["model"] == "qwen-turbo"
+    assert len((await run(core, "/model glm-4 chat", actor=BOB)).splitlines()) == 1  # refused
+    await run(core, "/settings temperature 0.2", actor=ADMIN_ZH)
+    assert (await run(core, "/settings temperature 1 chat", actor=ADMIN_ZH)).splitlines()[1:] == [
+        "对你而言,这里仍以 `0.2`(你在此处的设置)为准。"]
+    assert await run(core, "/settings temperature 0.5") == (
+        "temperature set to `0.5` for you in this chat.")

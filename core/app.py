@@ -112,7 +112,8 @@ class ChatCore(LocalizedTexts):
         self._handlers = CommandHandlers(settings=self.settings_service, catalog=catalog,
                                          new_conversation=self._new_conversation,
                                          cancel=self.cancel,
-                                         picker=ModelPicker(catalog, self.actions))
+                                         picker=ModelPicker(catalog, self.actions),
+                                         tools=self.tools)
         register_continue(self.actions)
         self.engine.final_actions = self._final_actions
         self._refresher: asyncio.Task[None] | None = None

@@ -13,6 +13,7 @@ import base64
 import dataclasses
 import io
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -27,6 +28,10 @@ from core.tokens import estimate_text_tokens
 log = logging.getLogger(__name__)
 
 MAX_IMAGE_SIDE = 2048
+MAX_IMAGE_PIXELS: int = Image.MAX_IMAGE_PIXELS or 89_478_485
+"""Most pixels (width × height) of an image we decode: Pillow's ``Image.MAX_IMAGE_PIXELS``
+(89,478,485 by default, ~256 MB as RGB). Pillow only warns above it and raises
+``DecompressionBombError`` above twice it; refusing above it is our choice."""
 IMAGE_MIMES = {"image/jpeg", "image/png", "image/webp", "image/gif"}
 TEXT_EXTENSIONS = {
     ".txt", ".md", ".markdown", ".py", ".json", ".csv", ".tsv", ".yaml", ".yml", ".toml",
@@ -136,15 +141,14 @@ class MediaPreparer:
             )
         try:
             with Image.open(io.BytesIO(data)) as image:
+                check_pixels(image)
                 image.load()
                 fmt = (image.format or "").upper()
                 if max(image.size) <= MAX_IMAGE_SIDE and fmt in {"JPEG", "PNG"}:
                     return ImageInput(data=data, mime=f"image/{fmt.lower()}")
                 return _reencode(image)
-        except Image.DecompressionBombError as exc:  # absurd pixel counts
-            raise UserInputError(
-                "error.image_too_large", limit_mb=self.max_image_bytes // _BYTES_PER_MB
-            ) from exc
+        except Image.DecompressionBombError as exc:  # absurd pixel counts, small files
+            raise bomb_error(exc) from exc
         except (UnidentifiedImageError, OSError, ValueError) as exc:
             raise UserInputError("error.image_unreadable") from exc
 
@@ -168,6 +172,23 @@ class MediaPreparer:
             text = _truncate_to_tokens(text, self.max_document_tokens)
             truncated = True
         return DocumentInput(filename=filename, text=text, truncated=truncated)
+
+
+def check_pixels(image: Image.Image) -> None:
+    """Raise ``UserInputError("error.image_too_many_pixels")`` (width, height, pixels,
+    limit) for an opened, not yet decoded image over ``MAX_IMAGE_PIXELS``."""
+    width, height = image.size
+    if width * height > MAX_IMAGE_PIXELS:
+        raise UserInputError("error.image_too_many_pixels", width=width, height=height,
+                             pixels=f"{width * height:,}", limit=f"{MAX_IMAGE_PIXELS:,}")
+
+
+def bomb_error(exc: Image.DecompressionBombError) -> UserInputError:
+    """The user error for Pillow's refusal to open an image (``error.image_bomb``; the
+    pixel count read from Pillow's message, "?" when it changes wording)."""
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    pixels = f"{int(found.group(1)):,}" if found else "?"
+    return UserInputError("error.image_bomb", pixels=pixels, limit=f"{MAX_IMAGE_PIXELS:,}")
 
 
 def image_data_url(image: ImageInput) -> str:

@@ -6,30 +6,31 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core.commands.parser import convert
+from core.commands.parser import RESET_WORDS, SCOPE_WORDS, convert
 from core.commands.picker import ModelPicker
-from core.commands.registry import COMMANDS
+from core.commands.registry import COMMANDS, COMMANDS_BY_NAME
 from core.commands.replies import CommandReply
+from core.commands.setting_specs import SETTING_SPECS, SETTINGS, SettingEnv, SettingSpec, show_value
 from core.commands.spec import CommandSpec, Permission
 from core.conversation.keys import Actor, ChatRef
 from core.conversation.settings import (
     CHAT,
     CHAT_ONLY_SETTINGS,
+    DEFAULT,
     GLOBAL,
-    IMAGE_BUTTONS,
-    IMAGE_LIMIT_SETTINGS,
     USER,
+    EffectiveSettings,
+    Resolved,
     SettingsService,
 )
 from core.errors import PermissionDenied, UserInputError
-from core.i18n import SUPPORTED_LANGUAGES, t
+from core.i18n import t
+from core.images.validation import DEFAULT_IMAGE_MODEL, rules_for
 from core.models import ModelCatalog
+from core.storage import ScopeKey
+from core.tools import ToolRegistry
 
 MAX_PERSONA_CHARS = 4000
-MAX_IMAGE_LIMIT = 100_000
-"""Largest value of an image limit setting (an upper bound against typos, assumed)."""
-_PRIVATE_HIDDEN = ("reply_mode", "context_mode", "image_buttons")
-_RESET = {"reset", "default", "clear", "重置"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +53,9 @@ class CommandHandlers:
 
     def __init__(self, *, settings: SettingsService, catalog: ModelCatalog,
                  new_conversation: ConversationAction, cancel: ConversationAction,
-                 picker: ModelPicker | None = None) -> None:
+                 picker: ModelPicker | None = None, tools: ToolRegistry | None = None) -> None:
         self._settings = settings
+        self._tools = tools if tools is not None else ToolRegistry()
         self._picker = picker
         self._catalog = catalog
         self._new_conversation = new_conversation
@@ -150,8 +152,10 @@ class CommandHandlers:
         model = resolution.model
         await self._settings.set(self._settings.scope_key(scope, ctx.chat, ctx.actor),
                                  "model", model.name)
-        return CommandReply(t("cmd.model_set", ctx.lang, model=model.name, vendor=model.vendor,
-                              scope=t(f"scope.{scope}", ctx.lang)), ephemeral=True)
+        text = t("cmd.model_set", ctx.lang, model=model.name, vendor=model.vendor,
+                 scope=t(f"scope.{scope}", ctx.lang))
+        return CommandReply(text + await self._shadowed("model", model.name, ctx),
+                            ephemeral=True)
 
     async def _cmd_models(self, values: dict[str, Any], ctx: CommandContext) -> CommandReply:
         lines = [t("cmd.models_title", ctx.lang) + " " + t("cmd.models_vision", ctx.lang)]
@@ -172,86 +176,125 @@ class CommandHandlers:
                                 ephemeral=True)
         scope = self._scope(values, ctx)
         key = self._settings.scope_key(scope, ctx.chat, ctx.actor)
-        if text.lower() in _RESET:
-            await self._settings.clear(key, "persona")
-            return CommandReply(t("cmd.persona_reset", ctx.lang,
-                                  scope=t(f"scope.{scope}", ctx.lang)), ephemeral=True)
+        if text.lower() in RESET_WORDS:
+            done = t("cmd.persona_reset", ctx.lang, scope=t(f"scope.{scope}", ctx.lang))
+            return CommandReply(await self._reset(key, "persona", scope, done, ctx),
+                                ephemeral=True)
         if len(text) > MAX_PERSONA_CHARS:
             raise UserInputError("cmd.persona_too_long", limit=MAX_PERSONA_CHARS)
         await self._settings.set(key, "persona", text)
-        return CommandReply(t("cmd.persona_set", ctx.lang, scope=t(f"scope.{scope}", ctx.lang)),
-                            ephemeral=True)
+        reply = t("cmd.persona_set", ctx.lang, scope=t(f"scope.{scope}", ctx.lang))
+        reply += await self._shadowed("persona", text, ctx)
+        last = text.split()[-1].lower()
+        if last in SCOPE_WORDS and not values.get("scope"):  # kept as text (take_scope)
+            reply += "\n" + t("cmd.persona_scope_word", ctx.lang, word=last)
+        return CommandReply(reply, ephemeral=True)
+
+    async def _reset(self, key: ScopeKey, name: str, scope: str, done: str,
+                     ctx: CommandContext) -> str:
+        """Clear ``name`` at ``key``: ``done`` when something was removed, else "was not
+        set"; plus the value that still applies from another stored scope (a reset of
+        "me" under a chat setting changes nothing the user sees, and says so)."""
+        removed = await self._settings.clear(key, name)
+        text = done if removed else t("cmd.reset_nothing", ctx.lang,
+                                      name=t(f"setting.{name}", ctx.lang),
+                                      scope=t(f"scope.{scope}", ctx.lang))
+        resolved = (await self._settings.resolve(ctx.chat, ctx.actor)).values.get(name)
+        if resolved is not None and resolved.source != DEFAULT:
+            text += "\n" + t("cmd.reset_still", ctx.lang,
+                              value=show_value(name, resolved.value),
+                              source=t(f"source.{_scope_of(resolved.source)}", ctx.lang))
+        return text
+
+    async def _shadowed(self, name: str, value: Any, ctx: CommandContext) -> str:
+        """"" or a line saying the actor's own (narrower) setting still wins over the
+        ``value`` just stored (``/model x chat`` by an admin with their own model)."""
+        resolved = (await self._settings.resolve(ctx.chat, ctx.actor)).values.get(name)
+        if resolved is None or resolved.value == value:
+            return ""
+        return "\n" + t("cmd.set_shadowed", ctx.lang, value=show_value(name, resolved.value),
+                        source=t(f"source.{_scope_of(resolved.source)}", ctx.lang))
 
     async def _cmd_settings(self, values: dict[str, Any], ctx: CommandContext) -> CommandReply:
         name, value = values.get("name"), values.get("value")
         if name and value is not None:
             return await self._change_setting(str(name), str(value), values, ctx)
         effective = await self._settings.resolve(ctx.chat, ctx.actor)
+        if name:
+            spec = SETTING_SPECS[str(name)]
+            hint = spec.hint(self._env(effective)) if spec.hint is not None else ""
+            line = self._setting_line(spec, effective.values[spec.name], ctx)
+            return CommandReply(line + "\n" + t("cmd.settings_values", ctx.lang, name=name,
+                                                 values=hint), ephemeral=True)
         lines = [t("cmd.settings_title", ctx.lang)]
-        for key, resolved in effective.values.items():
-            if ctx.chat.is_private and key in _PRIVATE_HIDDEN:
-                continue
-            shown = resolved.value if resolved.value not in (None, "") else "—"
-            if isinstance(shown, list):  # the ``tools`` chat setting
-                shown = ", ".join(map(str, shown)) or "—"
-            if key == "persona" and isinstance(shown, str) and len(shown) > 60:
-                shown = shown[:57] + "…"
-            lines.append(t("cmd.settings_line", ctx.lang, name=t(f"setting.{key}", ctx.lang),
-                           value=shown, source=t(f"source.{_scope_of(resolved.source)}",
-                                                 ctx.lang)))
-        lines.append(t("cmd.settings_usage", ctx.lang))
+        for spec in SETTINGS:
+            if spec.name in effective.values and (spec.private or not ctx.chat.is_private):
+                lines.append(self._setting_line(spec, effective.values[spec.name], ctx))
+        lines.append(t("cmd.settings_how", ctx.lang))
         return CommandReply("\n".join(lines), ephemeral=True)
+
+    def _setting_line(self, spec: SettingSpec, resolved: Resolved, ctx: CommandContext) -> str:
+        """One listed setting, saying how it changes: ``/settings <name>``, the command
+        that owns it, or read-only (only bot owners set it here)."""
+        params = {"name": spec.name, "label": t(f"setting.{spec.name}", ctx.lang),
+                  "value": show_value(spec.name, resolved.value),
+                  "source": t(f"source.{_scope_of(resolved.source)}", ctx.lang)}
+        if spec.command is not None:
+            command = COMMANDS_BY_NAME[spec.command].name_on(ctx.chat.platform)
+            return t("cmd.settings_item_via", ctx.lang, command=command, **params)
+        owner_only = spec.owner_in_private and ctx.chat.is_private and not ctx.is_bot_admin
+        if not spec.settable or owner_only:
+            return t("cmd.settings_item_fixed", ctx.lang, **params)
+        return t("cmd.settings_item", ctx.lang, **params)
+
+    def _env(self, effective: EffectiveSettings) -> SettingEnv:
+        configured = effective.values.get("image_model")
+        image_model = self._image_model_name(str(configured.value if configured is not None
+                                                 and configured.value else DEFAULT_IMAGE_MODEL))
+        return SettingEnv(tool_names=self._tools.names(),
+                          image_model_name=self._image_model_name, image_model=image_model)
+
+    def _image_model_name(self, name: str) -> str:
+        info = self._catalog.get(name)
+        return info.name if info is not None else name
 
     async def _change_setting(self, name: str, value: str, values: dict[str, Any],
                               ctx: CommandContext) -> CommandReply:
-        scope = (self._chat_setting_scope(name, ctx) if name in CHAT_ONLY_SETTINGS
+        spec = SETTING_SPECS[name]
+        scope = (self._chat_setting_scope(spec, ctx) if name in CHAT_ONLY_SETTINGS
                  else self._scope(values, ctx))
         key = self._settings.scope_key(scope, ctx.chat, ctx.actor)
         label = t(f"setting.{name}", ctx.lang)
         where = t(f"scope.{scope}", ctx.lang)
-        if value.lower() in _RESET:
-            await self._settings.clear(key, name)
-            return CommandReply(t("cmd.settings_reset", ctx.lang, name=label, scope=where),
-                                ephemeral=True)
-        parsed: Any = value
-        if name == "temperature":
-            try:
-                parsed = float(value)
-            except ValueError:
-                parsed = -1.0
-            if not 0.0 <= parsed <= 2.0:
-                raise UserInputError("error.bad_number", param=name, min=0, max=2)
-        elif name in IMAGE_LIMIT_SETTINGS:
-            try:
-                parsed = int(value.strip())
-            except ValueError:
-                parsed = -1
-            if not 0 <= parsed <= MAX_IMAGE_LIMIT:
-                raise UserInputError("error.bad_whole_number", param=name, min=0,
-                                     max=MAX_IMAGE_LIMIT)
-        elif name == "image_buttons":
-            parsed = value.lower()
-            if parsed not in IMAGE_BUTTONS:
-                raise UserInputError("error.bad_choice", param=name,
-                                     choices=", ".join(IMAGE_BUTTONS))
-        elif name == "language":
-            parsed = value.lower()[:2]
-            if parsed not in SUPPORTED_LANGUAGES:
-                raise UserInputError("error.bad_choice", param=name,
-                                     choices=", ".join(SUPPORTED_LANGUAGES))
+        if value.lower().strip() in RESET_WORDS:
+            text = await self._reset(key, name, scope, t("cmd.settings_reset", ctx.lang,
+                                                          name=label, scope=where), ctx)
+            if name in CHAT_ONLY_SETTINGS and values.get("scope") == "me":
+                text += "\n" + t("cmd.settings_chat_only", ctx.lang, name=name)
+            return CommandReply(text, ephemeral=True)
+        assert spec.parse is not None  # the name param's choices are the settable names
+        effective = await self._settings.resolve(ctx.chat, ctx.actor)
+        parsed = spec.parse(value, self._env(effective))
         await self._settings.set(key, name, parsed)
-        return CommandReply(t("cmd.settings_set", ctx.lang, name=label, value=parsed,
-                              scope=where), ephemeral=True)
+        text = t("cmd.settings_set", ctx.lang, name=label, value=show_value(name, parsed),
+                 scope=where) + await self._shadowed(name, parsed, ctx)
+        if name in CHAT_ONLY_SETTINGS and values.get("scope") == "me":  # asked: only me
+            text += "\n" + t("cmd.settings_chat_only", ctx.lang, name=name)
+        size = getattr(effective.values.get("image_size"), "value", None)
+        if name == "image_model" and size and size not in rules_for(parsed).sizes:
+            text += "\n" + t("cmd.settings_size_unfit", ctx.lang, size=size, model=parsed,
+                             sizes=", ".join(rules_for(parsed).sizes))
+        return CommandReply(text, ephemeral=True)
 
     @staticmethod
-    def _chat_setting_scope(name: str, ctx: CommandContext) -> str:
+    def _chat_setting_scope(spec: SettingSpec, ctx: CommandContext) -> str:
         """Chat settings apply to the whole chat whatever scope was asked: chat admins
         (and bot owners) change them; in a private chat only bot owners change the
-        image limits (else anyone could lift their own allowance)."""
+        ``owner_in_private`` ones (else anyone could lift their own image allowance)."""
         if ctx.is_bot_admin:
             return CHAT
         if ctx.chat.is_private:
-            if name in IMAGE_LIMIT_SETTINGS:
+            if spec.owner_in_private:
                 raise PermissionDenied("error.bot_admin_only")
             return CHAT
         if not ctx.actor.is_chat_admin:
@@ -259,6 +302,9 @@ class CommandHandlers:
         return CHAT
 
     async def _cmd_mode(self, values: dict[str, Any], ctx: CommandContext) -> CommandReply:
+        if ctx.chat.is_private:  # nothing stored: private chats always answer everything
+            return CommandReply(t("cmd.mode_private", ctx.lang), ephemeral=True,
+                                is_error=bool(values.get("reply") or values.get("context")))
         key = self._settings.scope_key(CHAT, ctx.chat, ctx.actor)
         if values.get("reply"):
             await self._settings.set(key, "reply_mode", values["reply"])

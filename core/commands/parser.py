@@ -10,6 +10,10 @@ from core.commands.registry import find_command
 from core.commands.spec import CommandSpec, ParamKind, ParamSpec
 from core.errors import UserInputError
 
+SCOPE_WORDS = ("me", "chat")
+"""Values of a ``scope`` param; also read as a bare trailing word (``take_scope``)."""
+RESET_WORDS = frozenset({"reset", "default", "clear", "重置"})
+"""Values that reset a setting (``/persona reset``, ``/settings temperature reset``)."""
 _TRUE = {"1", "true", "yes", "on", "y"}
 _FALSE = {"0", "false", "no", "off", "n"}
 
@@ -55,7 +59,9 @@ def parse_command(text: str, platform: str = "", bot_username: str = "") -> Pars
 
 
 def parse_args(spec: CommandSpec, raw: str) -> dict[str, Any]:
-    """Assign words to the spec's params: ``name:value`` first, then positionally."""
+    """Assign words to the spec's params: ``name:value`` (or ``name value`` for a param
+    with choices) first, the scope (``take_scope``), then positionally; a ``rest`` param
+    takes the remaining words."""
     params = [p for p in spec.params if p.kind is not ParamKind.IMAGE]
     by_name = {p.name: p for p in params}
     values: dict[str, Any] = {}
@@ -63,18 +69,42 @@ def parse_args(spec: CommandSpec, raw: str) -> dict[str, Any]:
     rest_param = next((p for p in params if p.rest), None)
     if rest_param is not None and params and params[0] is rest_param:
         return _parse_rest_first(spec, rest_param, by_name, raw)
-    for word in _words(raw):
+    words = _words(raw)
+    while words:
+        word = words.pop(0)
         key, sep, value = word.partition(":") if ":" in word else word.partition("=")
         if sep and key in by_name and value:
             values[key] = convert(spec, by_name[key], value)
+        elif (not sep and word.lower() in by_name and by_name[word.lower()].choices
+              and words and word.lower() not in values):
+            values[word.lower()] = convert(spec, by_name[word.lower()], words.pop(0))
         else:
             positional.append(word)
+    if "scope" in by_name and "scope" not in values:
+        positional, scope = take_scope(positional, free_text=False)
+        if scope is not None:
+            values["scope"] = scope
     free = [p for p in params if p.name not in values]
     for index, word in enumerate(positional):
         if index >= len(free):
             raise UserInputError("error.command_args", name=spec.name, detail=word)
+        if free[index].rest:
+            values[free[index].name] = convert(spec, free[index], " ".join(positional[index:]))
+            break
         values[free[index].name] = convert(spec, free[index], word)
     return values
+
+
+def take_scope(words: list[str], *, free_text: bool) -> tuple[list[str], str | None]:
+    """The one scope rule of every command with a ``scope`` param (besides
+    ``scope:chat``): a bare last word ``me``/``chat`` after other words is the scope —
+    for free text (a persona) only after a reset word (``/persona reset chat``), since
+    "be a cat chat" may be the text. Returns ``(other words, scope or None)``."""
+    if len(words) < 2 or words[-1].lower() not in SCOPE_WORDS:
+        return words, None
+    if free_text and " ".join(words[:-1]).strip().lower() not in RESET_WORDS:
+        return words, None
+    return words[:-1], words[-1].lower()
 
 
 def _parse_rest_first(spec: CommandSpec, rest: ParamSpec, by_name: dict[str, ParamSpec],
@@ -96,6 +126,10 @@ def _parse_rest_first(spec: CommandSpec, rest: ParamSpec, by_name: dict[str, Par
         words.pop()
     while words and (not words[0] or take(words[0])):
         words.pop(0)
+    if "scope" in by_name and "scope" not in values:
+        kept, scope = take_scope([w for w in words if w], free_text=True)
+        if scope is not None:
+            values["scope"], words = scope, kept
     text = " ".join(words).strip()
     if text:
         values[rest.name] = text

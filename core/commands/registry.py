@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.commands.setting_specs import SETTABLE
 from core.commands.spec import CommandSpec, ParamKind, ParamSpec, Permission
 from core.images.specs import IMAGE_COMMANDS
 from core.midjourney.specs import MJ_COMMANDS
@@ -63,11 +64,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
         {"en": "Show or change settings", "zh": "查看或修改设置"},
         params=(
             ParamSpec("name", ParamKind.STRING, {"en": "Setting name", "zh": "设置项"},
-                      choices=("temperature", "language", "image_daily_allowance",
-                               "image_jobs_per_chat", "image_jobs_per_user",
-                               "image_buttons")),
+                      choices=SETTABLE),
             ParamSpec("value", ParamKind.STRING, {"en": "New value, or 'reset'",
-                                                  "zh": "新值,或 reset"}),
+                                                  "zh": "新值,或 reset"}, rest=True),
             _SCOPE,
         ),
     ),

@@ -156,3 +156,32 @@ MESSAGES.update({
     "turn.failure_notice": "⚠️ {reason}",
     "image.not_started": "⏹ Not started: the bot restarted. Send the command again.",
 })
+# /settings from one table (core.commands.setting_specs), /mode in private, image pixels
+MESSAGES.update({
+    "cmd.settings_item": "• `{name}` = `{value}` — {label} ({source})",
+    "cmd.settings_item_via": "• {label}: `{value}` ({source}) — change with /{command}",
+    "cmd.settings_item_fixed": "• {label}: `{value}` ({source}) — only the bot's owners change it",
+    "cmd.settings_how": ("Change a `name` above with /settings <name> <value> [me|chat] "
+                         "(or `reset`); /settings <name> lists its values."),
+    "cmd.settings_values": "Values of `{name}`: {values}",
+    "cmd.settings_size_unfit": ("Note: your image size {size} does not fit {model}, so images "
+                                "drawn by the model will fail until you change it: "
+                                "/settings image_size <size> ({sizes})."),
+    "cmd.mode_private": ("Group modes only apply in groups: nothing was changed. In a private "
+                         "chat I answer every message."),
+    "cmd.persona_scope_word": ("(The last word “{word}” is part of the prompt. To set it "
+                               "for the whole chat, add scope:chat.)"),
+    "error.unknown_tools": "Unknown tool(s): {names}. Use all, none, or names from: {tools}.",
+    "error.image_too_many_pixels": ("That image is too large in pixels ({width}×{height} = "
+                                    "{pixels} pixels; at most {limit} pixels, the "
+                                    "decompression-bomb limit of the Pillow image library, "
+                                    "which we keep)."),
+    "error.image_bomb": ("That image is too large in pixels ({pixels} pixels; at most {limit} "
+                         "pixels, the decompression-bomb limit of the Pillow image library, "
+                         "which we keep)."),
+    "cmd.settings_chat_only": ("(`{name}` is a chat setting: it applies to everyone in this "
+                               "chat, not only to you.)"),
+    "cmd.reset_nothing": "{name} was not set {scope}, so nothing changed.",
+    "cmd.reset_still": "Still in effect: `{value}` ({source}).",
+    "cmd.set_shadowed": "For you here, `{value}` ({source}) still takes precedence.",
+})

@@ -145,3 +145,25 @@ MESSAGES.update({
     "turn.failure_notice": "⚠️ {reason}",
     "image.not_started": "⏹ 未开始:机器人重启了。请重新发送命令。",
 })
+# /settings from one table (core.commands.setting_specs), /mode in private, image pixels
+MESSAGES.update({
+    "cmd.settings_item": "• `{name}` = `{value}` — {label}({source})",
+    "cmd.settings_item_via": "• {label}:`{value}`({source})— 用 /{command} 修改",
+    "cmd.settings_item_fixed": "• {label}:`{value}`({source})— 只有机器人所有者可以修改",
+    "cmd.settings_how": ("修改上面带 `名称` 的设置:/settings <名称> <值> [me|chat](或 `reset`);"
+                         "/settings <名称> 列出可用的值。"),
+    "cmd.settings_values": "`{name}` 可用的值:{values}",
+    "cmd.settings_size_unfit": ("注意:你的图片尺寸 {size} 不适用于 {model},在修改之前,模型画图会失败:"
+                                "/settings image_size <尺寸>({sizes})。"),
+    "cmd.mode_private": "群组模式只在群组中生效:没有做任何修改。私聊中我会回复每条消息。",
+    "cmd.persona_scope_word": "(最后一个词“{word}”是提示词的一部分。要为整个聊天设置,请加上 scope:chat。)",
+    "error.unknown_tools": "未知工具:{names}。可用:all、none,或以下名称:{tools}。",
+    "error.image_too_many_pixels": ("图片像素太多({width}×{height} = {pixels} 像素;最多 {limit} 像素,"
+                                    "这是 Pillow 图像库的解压炸弹上限,我们沿用它)。"),
+    "error.image_bomb": ("图片像素太多({pixels} 像素;最多 {limit} 像素,"
+                         "这是 Pillow 图像库的解压炸弹上限,我们沿用它)。"),
+    "cmd.settings_chat_only": "(`{name}` 是聊天设置:对本聊天的所有人生效,不只是你。)",
+    "cmd.reset_nothing": "{name}({scope})没有设置,所以没有任何变化。",
+    "cmd.reset_still": "仍然生效:`{value}`({source})。",
+    "cmd.set_shadowed": "对你而言,这里仍以 `{value}`({source})为准。",
+})

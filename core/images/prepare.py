@@ -14,6 +14,7 @@ import io
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import UserInputError
+from core.media import bomb_error, check_pixels
 
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 """The API's limit for uploads (bytes, "less than 4MB")."""
@@ -27,11 +28,15 @@ def square_png(data: bytes, side: int) -> bytes:
     The EXIF orientation is applied, then the centre square is cropped and resized.
     When the PNG would be ≥ 4 MB at ``side`` the result is ``FALLBACK_SIDE`` px (so
     callers must use the returned image's size — see ``png_side``). Raises
-    ``UserInputError("error.image_unreadable")`` for bytes that are not an image."""
+    ``UserInputError("error.image_unreadable")`` for bytes that are not an image,
+    ``error.image_too_many_pixels``/``error.image_bomb`` over ``core.media.MAX_IMAGE_PIXELS``."""
     try:
         with Image.open(io.BytesIO(data)) as opened:
+            check_pixels(opened)
             image = ImageOps.exif_transpose(opened).convert("RGBA")
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError as exc:
+        raise bomb_error(exc) from None
+    except (UnidentifiedImageError, OSError, ValueError):
         raise UserInputError("error.image_unreadable") from None
     square = ImageOps.fit(image, (side, side), Image.Resampling.LANCZOS)
     encoded = _png(square)

@@ -43,7 +43,7 @@ from core.image_jobs import not_started_progress, report_position
 from core.images.files import ImageFiles
 from core.images.options import image_aliases, image_bytes, split_trailing
 from core.images.prepare import png_side, square_png
-from core.images.validation import EDIT_MODEL, ImageParams, validate
+from core.images.validation import DEFAULT_IMAGE_MODEL, EDIT_MODEL, ImageParams, validate
 from core.metering import CallInfo, Meter
 from core.parts import Action, Media, MediaPart, PartUpdate, Progress, ProgressPart
 
@@ -53,7 +53,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JOB_REF = "job"
-DEFAULT_IMAGE_MODEL = "dall-e-3"
 Mode = str  # "generate" | "edit" | "vary"
 
 

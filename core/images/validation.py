@@ -45,6 +45,8 @@ RULES: dict[str, ModelRules] = {rules.name: rules for rules in (
     ModelRules("cogview-3", ("1024x1024", "768x1344", "864x1152", "1344x768", "1152x864",
                              "1440x720", "720x1440"), 1),
 )}
+DEFAULT_IMAGE_MODEL = "dall-e-3"
+"""The image model when a chat has no ``image_model`` setting."""
 EDIT_MODEL = "dall-e-2"
 """The model of ``/edit`` and ``/vary`` (the only one the Images API edits/varies)."""
 QUALITIES = ("standard", "hd")

@@ -94,3 +94,25 @@ async def test_mj_on_a_gateway_without_midjourney_says_it_is_not_available(
         assert out.splitlines() == ["Midjourney is not available on this gateway."] * 2
     finally:
         await core.close()
+
+
+async def test_settings_tools_none_then_mode_through_the_console(
+        fake_gateway: FakeGateway, tmp_path: Path) -> None:
+    """The tester's lines: /settings tools none is accepted and reaches the model request;
+    /mode in this private chat says it changed nothing; /settings lists what it can set."""
+    core = await ChatCore.create(core_settings(fake_gateway, tmp_path / "t.db"))
+    try:
+        out = await chat(core, "/settings tools none\nhi\n/mode reply:command\n/settings\n")
+        lines = out.splitlines()
+        assert lines[:3] == [
+            "tools set to `none` for this chat.", "echo: hi",
+            "Group modes only apply in groups: nothing was changed. In a private chat I "
+            "answer every message."]
+        assert "tools" not in fake_gateway.chat_requests()[-1]
+        assert "• `tools` = `none` — tools (chat setting)" in lines
+        assert lines[-1].startswith("Change a `name` above with /settings <name> <value>")
+        out = await chat(core, "/settings tools dall-e\n")
+        assert out.splitlines() == [
+            "Unknown tool(s): dall-e. Use all, none, or names from: generate_image."]
+    finally:
+        await core.close()

@@ -165,7 +165,8 @@ async def test_chat_admins_override_the_allowance(core: ChatCore) -> None:
     assert "(1 of 1," in await refusal(core, ANN, "en")
     await make_image(core, ANN, PRIVATE)  # elsewhere the default (20) applies
     shown = await core.run_command("settings", {}, GROUP, ANN)
-    assert "images per user per day (0 = unlimited): `1` — chat setting" in shown.text
+    assert ("• `image_daily_allowance` = `1` — images per user per day (0 = unlimited) "
+            "(chat setting)") in shown.text
 
 
 @pytest.mark.parametrize("name, value, text", [

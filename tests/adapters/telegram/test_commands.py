@@ -91,3 +91,25 @@ async def test_zh_user_gets_chinese_command_replies(world: TelegramWorld) -> Non
     tg.command(li, 43, "/new")
     [reply] = await world.wait_for_messages(li.id, 1)
     assert reply.text == world.core.t("cmd.new", "zh")
+
+
+async def test_group_admin_resets_the_chat_persona_and_turns_tools_off(
+        world: TelegramWorld) -> None:
+    tg = world.tg
+    group = tg.group_chat(-100777, admins={7})
+
+    for count, line in enumerate(["/persona be a pirate scope:chat", "/persona reset chat",
+                                  "/settings tools none chat", "/settings tools weather"], 1):
+        tg.command(group, 7, line)
+        replies = await world.wait_for_messages(group.id, count)  # one answer each, in order
+    assert [m.text for m in replies] == [
+        "System prompt set for this chat.", "System prompt reset for this chat.",
+        "tools set to none for this chat.",
+        "Unknown tool(s): weather. Use all, none, or names from: generate_image."]
+
+    text, entities = tg.mention_text("hi")
+    tg.user_sends(group, 8, text, entities=entities)
+    await world.wait_final(group.id, "echo: hi")
+    [request] = world.gateway.chat_requests()
+    assert [m["role"] for m in request["messages"]] == ["user"]  # no system prompt left
+    assert "tools" not in request

@@ -109,3 +109,20 @@ async def test_a_follow_up_question_uses_the_stored_text_without_downloading_aga
                    "name": "notes.md", "mime": "text/markdown",
                    "size": document["file_size"]}}]
     assert tg.token.split(":", 1)[1] not in json.dumps(with_media.media)
+
+
+async def test_a_small_png_with_too_many_pixels_is_refused_for_its_pixels(
+        world: TelegramWorld) -> None:
+    tg = world.tg
+    li = tg.private_chat(43, language_code="zh")
+    tg.command(li, 43, "/model gpt-4-vision-preview")
+    await world.wait_for_messages(li.id, 1)
+    out = io.BytesIO()
+    Image.new("1", (10_000, 10_000)).save(out, format="PNG")  # ~12 KB, 100 M pixels
+
+    tg.user_sends(li, 43, document=("huge.png", out.getvalue(), "image/png"), caption="看看")
+
+    [_, refusal] = await world.wait_for_messages(li.id, 2)
+    assert refusal.text == ("图片像素太多(10000×10000 = 100,000,000 像素;最多 89,478,485 像素,"
+                            "这是 Pillow 图像库的解压炸弹上限,我们沿用它)。")
+    assert world.gateway.chat_requests() == []

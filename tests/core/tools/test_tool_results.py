@@ -116,7 +116,7 @@ async def test_the_chat_tools_setting_limits_what_the_model_may_call(
 
     await core.settings_service.set(chat_scope(GROUP), "tools", ["clock"])
     shown = await core.run_command("settings", {}, GROUP, ANN)
-    assert "• tools: `clock` — chat setting" in shown.text
+    assert "• `tools` = `clock` — tools (chat setting)" in shown.text
     fake_gateway.script(ToolCalls([("draw", "{}")]), Text("I cannot draw here."))
     events = await say(core, "draw anyway", chat=GROUP)
     first = fake_gateway.chat_requests()[-2]

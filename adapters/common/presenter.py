@@ -11,7 +11,14 @@ platform lacks something (see ``Limits``):
   buttons go on a small separate message after it;
 * images and files go in separate messages when ``mixed_albums`` is False;
 * a result replacing a text-only progress message is a delete + send when the platform
-  cannot turn a text message into a media one (``media_edit_from_text``).
+  cannot turn a text message into a media one (``media_edit_from_text``);
+* a message to edit that is gone (deleted by a user: ``Surface.missing``) is replaced by
+  a new message, never an error.
+
+Where a part ``ref`` is shown is reported to the ticket (``follow``:
+``TurnTicket.part_shown``) whenever its messages change, and a ticket resumed after a
+restart hands back the messages that showed its parts (``TurnTicket.showing``): the
+presenter continues them (edits them, or deletes them when the result is sent anew).
 
 Progress updates are droppable previews (paced by the ``Pacer``; the newest skipped one
 is shown once a preview slot is free, and dropped when a result replaces the part); a
@@ -29,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from adapters.common.surface import CannotEdit, Pacer, Surface
+from core.conversation.tickets import TurnTicket
 from core.parts import (
     ActionRows,
     ActionsPart,
@@ -37,6 +45,7 @@ from core.parts import (
     Progress,
     ProgressPart,
     ReplyPart,
+    ShownAt,
     TextPart,
 )
 
@@ -88,6 +97,39 @@ class PartPresenter:
         self._locks: dict[str, asyncio.Lock] = {}
         self._writing: set[str] = set()
         self._flushing = False
+        self._reported: dict[str, ShownAt] = {}
+        self.on_shown: Callable[[str, ShownAt | None], None] | None = None
+        """Called with ``(ref, where)`` when the messages showing part ``ref`` change."""
+
+    def follow(self, ticket: TurnTicket) -> None:
+        """Present ``ticket``'s parts: continue the messages that already show its parts
+        (``ticket.showing``, e.g. a progress message shown before a restart; such a part
+        counts as a progress part, its content unknown) and report every change of the
+        messages showing a part to ``ticket.part_shown``."""
+        for ref, where in ticket.showing.items():
+            if ref in self.shown:
+                continue
+            handles = [self.surface.handle_of(i, where.media) for i in where.message_ids]
+            self.shown[ref] = Shown(ProgressPart(Progress(""), ref=ref), handles,
+                                    media=where.media, replied=True)
+            self._reported[ref] = where
+        self.on_shown = ticket.part_shown
+
+    def _report(self, ref: str, shown: Shown | None) -> None:
+        """Tell ``on_shown`` where ``ref`` is shown now (only when it changed)."""
+        where = None if shown is None else ShownAt(
+            tuple(self.surface.message_id(h) for h in shown.handles), shown.media)
+        if self._reported.get(ref) == where:
+            return
+        if where is None:
+            self._reported.pop(ref, None)
+        else:
+            self._reported[ref] = where
+        if self.on_shown is not None:
+            try:
+                self.on_shown(ref, where)
+            except Exception:  # a listener's bug never breaks the presentation
+                log.exception("reporting where a part is shown failed")
 
     def _take_reply(self) -> bool:
         reply, self._reply = self._reply, False
@@ -121,6 +163,7 @@ class PartPresenter:
         self.sent += shown.handles
         if part.ref:
             self.shown[part.ref] = shown
+            self._report(part.ref, shown)
         return shown
 
     def _degrade(self, media: Sequence[Media]) -> tuple[list[Media], list[str]]:
@@ -286,29 +329,44 @@ class PartPresenter:
 
     async def _replace(self, old: Shown, part: ReplyPart) -> None:
         """Edit ``old`` into ``part``; where the platform cannot, send ``part`` first and
-        then delete ``old`` (the chat never shows neither, and a failed send keeps it)."""
-        single = self._single_media(part)
-        text, actions = self._text_of(part)
+        then delete ``old`` (the chat never shows neither, and a failed send keeps it).
+        When ``old``'s message is gone (``Surface.missing``), ``part`` is sent anew."""
+        gone = False
         try:
-            if single is not None or (isinstance(part, ProgressPart) and old.media):
-                if len(old.handles) == 1 and (old.media or
-                                              self.surface.limits.media_edit_from_text):
-                    old.handles[0] = await self.surface.edit_media(old.handles[0], single,
-                                                                   text, actions)
-                    old.part, old.media = part, old.media or single is not None
-                    return
-            elif isinstance(part, TextPart | ActionsPart | ProgressPart) and not old.media \
-                    and len(old.handles) == 1:
-                old.handles[0] = await self.surface.edit_text(old.handles[0], text, actions)
-                old.part = part
+            if await self._edit(old, part):
+                if part.ref:
+                    self._report(part.ref, old)
                 return
         except CannotEdit:
             pass
+        except Exception as error:
+            if not self.surface.missing(error):
+                raise
+            log.info("a message to edit is gone: sent anew (%r)", error)
+            gone = True
         self._reply = self._reply or old.replied  # the new message quotes the request
         await self.show(part)
-        for handle in old.handles:
+        for handle in [] if gone else old.handles:
             with contextlib.suppress(Exception):
                 await self.surface.delete(handle)
+
+    async def _edit(self, old: Shown, part: ReplyPart) -> bool:
+        """Edit ``old`` into ``part`` in place; False when the platform cannot."""
+        single = self._single_media(part)
+        text, actions = self._text_of(part)
+        if single is not None or (isinstance(part, ProgressPart) and old.media):
+            if len(old.handles) == 1 and (old.media or
+                                          self.surface.limits.media_edit_from_text):
+                old.handles[0] = await self.surface.edit_media(old.handles[0], single,
+                                                               text, actions)
+                old.part, old.media = part, old.media or single is not None
+                return True
+        elif isinstance(part, TextPart | ActionsPart | ProgressPart) and not old.media \
+                and len(old.handles) == 1:
+            old.handles[0] = await self.surface.edit_text(old.handles[0], text, actions)
+            old.part = part
+            return True
+        return False
 
     def _single_media(self, part: ReplyPart) -> Media | None:
         if isinstance(part, MediaPart):

@@ -66,6 +66,8 @@ class Recorder:
         return handle
 
     async def edit_text(self, handle: int, markdown: str, actions: ActionRows) -> int:
+        if handle not in self.screen:
+            raise Gone(handle)
         self.calls.append(("edit_text", handle, markdown))
         self.screen[handle] = markdown
         return handle
@@ -87,6 +89,8 @@ class Recorder:
                          actions: ActionRows) -> int:
         if handle not in self.media_handles:
             raise CannotEdit("text")
+        if handle not in self.screen:
+            raise Gone(handle)
         await self._in_flight()
         self.calls.append(("edit_media", handle, caption))
         self.screen[handle] = caption
@@ -94,6 +98,21 @@ class Recorder:
 
     async def typing(self) -> None:
         return None
+
+    def message_id(self, handle: int) -> str:
+        return str(handle)
+
+    def handle_of(self, message_id: str, media: bool) -> int:
+        if media:
+            self.media_handles.add(int(message_id))
+        return int(message_id)
+
+    def missing(self, error: BaseException) -> bool:
+        return isinstance(error, Gone)
+
+
+class Gone(Exception):
+    """An edit of a message that is not on the screen (deleted by a user)."""
 
 
 class Gate:

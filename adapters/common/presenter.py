@@ -131,6 +131,12 @@ class PartPresenter:
             except Exception:  # a listener's bug never breaks the presentation
                 log.exception("reporting where a part is shown failed")
 
+    @property
+    def presented(self) -> bool:
+        """Whether parts are on screen: sent here, or continued from a restored message
+        (edited in place: nothing new was sent)."""
+        return bool(self.sent or self.shown)
+
     def _take_reply(self) -> bool:
         reply, self._reply = self._reply, False
         return reply

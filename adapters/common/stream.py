@@ -214,7 +214,7 @@ class TextStream:
                        ) -> list[tuple[Any, Buttons]]:
         body, buttons = final_body(
             terminal, self._state.markdown, texts=self.texts, t=self.t, lang=self.lang,
-            parts_sent=self.parts is not None and bool(self.parts.sent))
+            parts_sent=self.parts is not None and self.parts.presented)
         chunks = self._splitter.feed(body)
         targets = [(chunk, buttons if i == len(chunks) - 1 else NO_BUTTONS)
                    for i, chunk in enumerate(chunks)]

@@ -39,6 +39,7 @@ from core.midjourney.results import (
     timeout_event,
 )
 from core.midjourney.specs import SPEEDS
+from core.midjourney.shown import remember, resumed_ticket, shows_job
 from core.midjourney.tracker import Follow, Timing, Tracker
 from core.outbox import Delivery
 from core.parts import Media, PartUpdate, Progress, ProgressPart
@@ -233,6 +234,7 @@ class Midjourney:
             ticket.emit(PartShown(progress))
         else:
             ticket.emit(PartUpdated(PartUpdate(JOB, progress)))
+        remember(ticket, row, self.repo, self._spawn)
         self._follow(row, ticket)
         return ticket
 
@@ -281,7 +283,7 @@ class Midjourney:
             ticket = self._tickets.get(row.id)
             chat = _chat(row)
             events = await result_events(self.client, self.core.actions, chat, row, task,
-                                         shown=ticket is not None,
+                                         shown=ticket is not None or shows_job(row),
                                          who=await self.core.images_button_who(chat))
             await self._finish(row, events)
             return True
@@ -345,9 +347,7 @@ class Midjourney:
             self._held.append((row, events))
 
     def _deliver(self, row: MjTaskRow, events: list[TurnEvent]) -> None:
-        ticket = TurnTicket(row.lang, lambda _ticket: None)
-        for event in events:
-            ticket.emit(event)
+        ticket = resumed_ticket(row, events)
         mention = "" if row.is_private else row.requester_id
         self._spawn(self.core.outbox.send(Delivery(
             _chat(row), ticket, row.request_message_id, mention,

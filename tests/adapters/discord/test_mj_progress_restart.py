@@ -82,3 +82,25 @@ async def test_a_progress_message_deleted_during_the_restart_is_replaced_by_a_ne
     [result] = messages  # sent anew, no error shown
     assert result.id != progress.id and result.content.endswith("`a green cat`")
     assert result.attachments
+
+
+async def test_after_a_restart_the_same_message_goes_on_showing_the_progress(
+        world: DiscordWorld, clock: VirtualClock) -> None:
+    """30% before the restart → 70% after it in the same message → the result there."""
+    mj = install_midjourney(world.gateway)
+    progress = await drawing_at_restart(world, clock, mj, "a blue cat")
+
+    def pause_at_70(task: dict[str, Any]) -> None:
+        if task["progress"] == "70%":
+            clock.running.clear()
+
+    mj.on_poll = pause_at_70
+    clock.running.set()
+    [drawing] = await world.dc.wait_until(messages_with(world, world.channel,
+                                                        text_with("Drawing… 70%")))
+    assert drawing.id == progress.id and drawing.attachments  # edited, with its preview
+
+    mj.on_poll = None
+    clock.running.set()
+    [result] = await finished(world)
+    assert result.id == progress.id and result.content.endswith("`a blue cat`")

@@ -111,3 +111,26 @@ async def test_a_progress_message_deleted_during_the_restart_is_replaced_by_a_ne
     [result] = after(messages, command)
     assert result.message_id > progress.message_id  # sent anew, no error shown
     assert result.text.endswith("a green cat") and result.reply_to == command["message_id"]
+
+
+async def test_after_a_restart_the_same_message_goes_on_showing_the_progress(
+        world: TelegramWorld, clock: VirtualClock) -> None:
+    """30% before the restart → 70% after it in the same message → the result there."""
+    group = world.tg.group_chat()
+    mj = install_midjourney(world.gateway)
+    command, progress = await drawing_at_restart(world, clock, mj, group, "a blue cat")
+
+    def pause_at_70(task: dict[str, Any]) -> None:
+        if task["progress"] == "70%":
+            clock.running.clear()
+
+    mj.on_poll = pause_at_70
+    clock.running.set()
+    messages = await world.wait_for_messages(group.id, done=text_with("Drawing… 70%"))
+    [drawing] = after(messages, command)  # the old message was edited: no new one
+    assert drawing.message_id == progress.message_id and drawing.photo
+
+    mj.on_poll = None
+    clock.running.set()
+    [result] = after(await finished(world, group.id), command)
+    assert result.message_id == progress.message_id and result.text.endswith("a blue cat")

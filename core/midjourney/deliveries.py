@@ -17,7 +17,7 @@ from typing import Any
 from core.conversation.keys import ChatRef
 from core.conversation.tickets import TurnTicket
 from core.events import TurnEvent
-from core.midjourney.shown import remember, resumed_ticket, shows_job, showing
+from core.midjourney.shown import remember, resumed_ticket, showing, shows_job
 from core.outbox import Delivery, Outbox
 from core.storage.mj_tasks_repo import MjTaskRepository, MjTaskRow
 

@@ -26,6 +26,7 @@ from core.image_jobs import ImageJob, queued_progress, report_position
 from core.metering import CallInfo, Meter
 from core.midjourney import texts  # noqa: F401  (registers the texts)
 from core.midjourney.client import MjClient, Speed, SubmitResult
+from core.midjourney.deliveries import Deliveries
 from core.midjourney.images import sniff_mime
 from core.midjourney.jobs import Job, LateModal, Launched
 from core.midjourney.results import (
@@ -38,9 +39,8 @@ from core.midjourney.results import (
     status_progress,
     timeout_event,
 )
-from core.midjourney.specs import SPEEDS
-from core.midjourney.deliveries import Deliveries
 from core.midjourney.shown import remember, shows_job
+from core.midjourney.specs import SPEEDS
 from core.midjourney.tracker import Follow, Timing, Tracker
 from core.parts import Media, PartUpdate, Progress, ProgressPart
 from core.storage.mj_tasks_repo import MjTaskRow

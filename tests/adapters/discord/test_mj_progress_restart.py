@@ -30,8 +30,9 @@ async def drawing_at_restart(world: DiscordWorld, clock: VirtualClock, mj: FakeM
 
     mj.on_poll = pause_when_in_progress
     await world.dc.slash("mj", {"prompt": prompt}, user_id=USER, channel_id=world.channel)
-    [progress] = await world.dc.wait_until(messages_with(world, world.channel,
-                                                         text_with("Drawing… 30%")))
+    found: list[FakeMessage] = await world.dc.wait_until(messages_with(
+        world, world.channel, text_with("Drawing… 30%")))
+    [progress] = found
     follow = world.core.midjourney.tracker.get(list(mj.tasks)[-1])
     assert follow is not None
     stored = ShownAt((str(progress.id),), media=bool(progress.attachments))

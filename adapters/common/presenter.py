@@ -66,6 +66,8 @@ class Shown:
     media: bool = False
     replied: bool = False
     """Its first message replies to the request (a replacement sent anew keeps that)."""
+    restored: bool = False
+    """Sent before a restart (``TurnTicket.showing``): any failed edit sends anew."""
 
 
 def progress_text(progress: Progress, t: Translate, lang: str) -> str:
@@ -111,7 +113,7 @@ class PartPresenter:
                 continue
             handles = [self.surface.handle_of(i, where.media) for i in where.message_ids]
             self.shown[ref] = Shown(ProgressPart(Progress(""), ref=ref), handles,
-                                    media=where.media, replied=True)
+                                    media=where.media, replied=True, restored=True)
             self._reported[ref] = where
         self.on_shown = ticket.part_shown
 
@@ -336,7 +338,9 @@ class PartPresenter:
     async def _replace(self, old: Shown, part: ReplyPart) -> None:
         """Edit ``old`` into ``part``; where the platform cannot, send ``part`` first and
         then delete ``old`` (the chat never shows neither, and a failed send keeps it).
-        When ``old``'s message is gone (``Surface.missing``), ``part`` is sent anew."""
+        When ``old``'s message is gone (``Surface.missing``), ``part`` is sent anew; so
+        it is when a restored message refuses the edit (whatever the platform says about
+        a message from an earlier run, the part is shown, and the old one deleted)."""
         gone = False
         try:
             if await self._edit(old, part):
@@ -346,10 +350,10 @@ class PartPresenter:
         except CannotEdit:
             pass
         except Exception as error:
-            if not self.surface.missing(error):
+            gone = self.surface.missing(error)
+            if not (gone or old.restored):
                 raise
-            log.info("a message to edit is gone: sent anew (%r)", error)
-            gone = True
+            log.info("a message could not be edited: sent anew (%r)", error)
         self._reply = self._reply or old.replied  # the new message quotes the request
         await self.show(part)
         for handle in [] if gone else old.handles:

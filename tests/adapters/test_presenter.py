@@ -42,6 +42,8 @@ class Recorder:
         self.calls: list[tuple[Any, ...]] = []
         self.media_handles: set[int] = set()
         self.screen: dict[int, str] = {}
+        self.refuse: set[int] = set()
+        """Handles whose edits are refused (``Refused``)."""
         self.entered = asyncio.Event()
         self._release: asyncio.Event | None = None
         self._next = 0
@@ -70,6 +72,8 @@ class Recorder:
     async def edit_text(self, handle: int, markdown: str, actions: ActionRows) -> int:
         if handle not in self.screen:
             raise Gone(handle)
+        if handle in self.refuse:
+            raise Refused(handle)
         self.calls.append(("edit_text", handle, markdown))
         self.screen[handle] = markdown
         return handle
@@ -91,6 +95,8 @@ class Recorder:
                          actions: ActionRows) -> int:
         if handle not in self.screen:
             raise Gone(handle)
+        if handle in self.refuse:
+            raise Refused(handle)
         if handle not in self.media_handles:
             raise CannotEdit("text")
         await self._in_flight()
@@ -115,6 +121,10 @@ class Recorder:
 
 class Gone(Exception):
     """An edit of a message that is not on the screen (deleted by a user)."""
+
+
+class Refused(Exception):
+    """An edit the platform refuses (a message in ``Recorder.refuse``)."""
 
 
 class Gate:
@@ -358,3 +368,20 @@ async def test_a_message_deleted_by_a_user_is_replaced_by_a_new_one(
 
     assert len(surface.calls) == 1 and surface.calls[0][0] in ("media", "text")
     assert ticket.showing["job"].message_ids == ("1",)
+
+
+async def test_a_restored_message_that_refuses_the_edit_is_replaced() -> None:
+    """The platform refuses to edit a message of the previous run (not "gone": e.g.
+    Discord 403 on a message it no longer lets the bot edit) → the result is sent and
+    the old message deleted; a live message refusing the same way raises."""
+    parts, surface, _ = presenter(DISCORD_LIKE)
+    surface.screen[7] = "🎨 Drawing… 30%"
+    surface.refuse = {7}
+    parts.follow(resumed(7))
+
+    await parts.update("job", MediaPart((image(),), actions=AGAIN))
+
+    assert surface.calls == [("media", ["image"], True), ("delete", 7)]
+    surface.refuse = {1}
+    with pytest.raises(Refused):
+        await parts.update("job", MediaPart((image(),)))

@@ -10,9 +10,11 @@ from pathlib import Path
 
 from core.app import ChatCore
 from core.config import AppSettings
-from core.events import PartShown, PartUpdated, TurnFinal
+from core.events import PartShown, PartUpdated, TurnFailed, TurnFinal
+from core.midjourney.shown import resumed_ticket
 from core.outbox import Delivery
-from core.parts import MediaPart, ProgressPart, ShownAt
+from core.parts import MediaPart, PartUpdate, Progress, ProgressPart, ShownAt
+from core.storage.mj_tasks_repo import MjTaskRow
 from tests.core.conftest import ANN, GROUP, core_settings
 from tests.core.midjourney.conftest import VirtualClock, events_of
 from tests.fakes.gateway import FakeGateway
@@ -101,3 +103,17 @@ async def test_a_result_finished_before_the_adapter_attached_still_continues_the
         assert first.update.ref == "job" and isinstance(final, TurnFinal)
     finally:
         await second.close()
+
+
+async def test_a_failure_delivered_after_a_restart_first_stops_the_shown_progress() -> None:
+    """The task failed while the bot was down: its old "Drawing… 30%" says it stopped,
+    then the failure is reported; with no known message only the failure is."""
+    row = MjTaskRow(id="5", action="IMAGINE", platform="test", chat_id="-500",
+                    requester_id="1", shown={"job": SHOWN.to_json()})
+    failed = TurnFailed("mj.failed", {"reason": "banned", "refund": ""})
+
+    assert await events_of(resumed_ticket(row, [failed])) == [
+        PartUpdated(PartUpdate("job", ProgressPart(Progress("mj.progress.stopped"),
+                                                   ref="job"))), failed]
+    row.shown = {}
+    assert await events_of(resumed_ticket(row, [failed])) == [failed]

@@ -32,9 +32,10 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
+from adapters.common.shown import Shown, ShownReports
 from adapters.common.surface import CannotEdit, Pacer, Surface
 from core.conversation.tickets import TurnTicket
 from core.parts import (
@@ -45,7 +46,6 @@ from core.parts import (
     Progress,
     ProgressPart,
     ReplyPart,
-    ShownAt,
     TextPart,
 )
 
@@ -55,19 +55,6 @@ Translate = Callable[..., str]
 """``t(key, lang, **params) -> str`` (``ChatCore.t``)."""
 
 MB = 1024 * 1024
-
-
-@dataclass(slots=True)
-class Shown:
-    """A part on screen: its message handles and whether they carry media."""
-
-    part: ReplyPart
-    handles: list[Any] = field(default_factory=list)
-    media: bool = False
-    replied: bool = False
-    """Its first message replies to the request (a replacement sent anew keeps that)."""
-    restored: bool = False
-    """Sent before a restart (``TurnTicket.showing``): any failed edit sends anew."""
 
 
 def progress_text(progress: Progress, t: Translate, lang: str) -> str:
@@ -99,39 +86,15 @@ class PartPresenter:
         self._locks: dict[str, asyncio.Lock] = {}
         self._writing: set[str] = set()
         self._flushing = False
-        self._reported: dict[str, ShownAt] = {}
-        self.on_shown: Callable[[str, ShownAt | None], None] | None = None
-        """Called with ``(ref, where)`` when the messages showing part ``ref`` change."""
+        self.reports = ShownReports(surface)
+        """Where part refs are shown: reported to the followed ticket."""
 
     def follow(self, ticket: TurnTicket) -> None:
         """Present ``ticket``'s parts: continue the messages that already show its parts
-        (``ticket.showing``, e.g. a progress message shown before a restart; such a part
-        counts as a progress part, its content unknown) and report every change of the
-        messages showing a part to ``ticket.part_shown``."""
-        for ref, where in ticket.showing.items():
-            if ref in self.shown:
-                continue
-            handles = [self.surface.handle_of(i, where.media) for i in where.message_ids]
-            self.shown[ref] = Shown(ProgressPart(Progress(""), ref=ref), handles,
-                                    media=where.media, replied=True, restored=True)
-            self._reported[ref] = where
-        self.on_shown = ticket.part_shown
-
-    def _report(self, ref: str, shown: Shown | None) -> None:
-        """Tell ``on_shown`` where ``ref`` is shown now (only when it changed)."""
-        where = None if shown is None else ShownAt(
-            tuple(self.surface.message_id(h) for h in shown.handles), shown.media)
-        if self._reported.get(ref) == where:
-            return
-        if where is None:
-            self._reported.pop(ref, None)
-        else:
-            self._reported[ref] = where
-        if self.on_shown is not None:
-            try:
-                self.on_shown(ref, where)
-            except Exception:  # a listener's bug never breaks the presentation
-                log.exception("reporting where a part is shown failed")
+        (``ticket.showing``, e.g. a progress message shown before a restart) and report
+        every change of the messages showing a part to ``ticket.part_shown``."""
+        for ref, shown in self.reports.follow(ticket).items():
+            self.shown.setdefault(ref, shown)
 
     @property
     def presented(self) -> bool:
@@ -171,7 +134,7 @@ class PartPresenter:
         self.sent += shown.handles
         if part.ref:
             self.shown[part.ref] = shown
-            self._report(part.ref, shown)
+            self.reports.report(part.ref, shown)
         return shown
 
     def _degrade(self, media: Sequence[Media]) -> tuple[list[Media], list[str]]:
@@ -345,7 +308,7 @@ class PartPresenter:
         try:
             if await self._edit(old, part):
                 if part.ref:
-                    self._report(part.ref, old)
+                    self.reports.report(part.ref, old)
                 return
         except CannotEdit:
             pass

@@ -49,7 +49,12 @@ class ShownReports:
         counted as progress parts (their content is unknown)."""
         restored: dict[str, Shown] = {}
         for ref, where in ticket.showing.items():
-            handles = [self.surface.handle_of(i, where.media) for i in where.message_ids]
+            try:
+                handles = [self.surface.handle_of(i, where.media)
+                           for i in where.message_ids]
+            except Exception:  # unusable here: the part is shown anew
+                log.exception("cannot continue the message showing %r", ref)
+                continue
             restored[ref] = Shown(ProgressPart(Progress(""), ref=ref), handles,
                                   media=where.media, replied=True, restored=True)
             self._reported[ref] = where

@@ -105,3 +105,26 @@ async def test_after_a_restart_the_same_message_goes_on_showing_the_progress(
     clock.running.set()
     [result] = await finished(world)
     assert result.id == progress.id and result.content.endswith("`a blue cat`")
+
+
+async def test_a_progress_message_deleted_while_the_job_runs_is_replaced_by_the_result(
+        world: DiscordWorld, clock: VirtualClock) -> None:
+    """No restart: a moderator deletes "Drawing… 30%" → the result comes as a new
+    message (its edit got 404 Unknown Message), with no error in the channel."""
+    mj = install_midjourney(world.gateway)
+
+    def pause_when_in_progress(task: dict[str, Any]) -> None:
+        if task["status"] == "IN_PROGRESS":
+            clock.running.clear()
+
+    mj.on_poll = pause_when_in_progress
+    await world.dc.slash("mj", {"prompt": "a grey cat"}, user_id=USER,
+                         channel_id=world.channel)
+    found: list[FakeMessage] = await world.dc.wait_until(messages_with(
+        world, world.channel, text_with("Drawing… 30%")))
+    world.dc.user_deletes(found[0].id)
+
+    mj.on_poll = None
+    clock.running.set()
+    [result] = await finished(world)
+    assert result.id != found[0].id and result.content.endswith("`a grey cat`")

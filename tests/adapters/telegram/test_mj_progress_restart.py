@@ -134,3 +134,27 @@ async def test_after_a_restart_the_same_message_goes_on_showing_the_progress(
     clock.running.set()
     [result] = after(await finished(world, group.id), command)
     assert result.message_id == progress.message_id and result.text.endswith("a blue cat")
+
+
+async def test_a_progress_message_deleted_while_the_job_runs_is_replaced_by_the_result(
+        world: TelegramWorld, clock: VirtualClock) -> None:
+    """No restart: an admin deletes "Drawing… 30%" → the result comes as a new photo
+    (its edit found no message), with no error in the chat."""
+    group = world.tg.group_chat()
+    mj = install_midjourney(world.gateway)
+
+    def pause_when_in_progress(task: dict[str, Any]) -> None:
+        if task["status"] == "IN_PROGRESS":
+            clock.running.clear()
+
+    mj.on_poll = pause_when_in_progress
+    command = world.tg.command(group, 42, "/mj a grey cat")
+    messages = await world.wait_for_messages(group.id, done=text_with("Drawing… 30%"))
+    progress = last_with(messages, "Drawing… 30%")
+    world.tg.user_deletes(group, progress.message_id)
+
+    mj.on_poll = None
+    clock.running.set()
+    [result] = after(await finished(world, group.id), command)
+    assert result.message_id > progress.message_id and result.text.endswith("a grey cat")
+    assert result.reply_to == command["message_id"]

@@ -259,6 +259,8 @@ class MentionedTicket(TurnTicket):
         super().__init__(inner.language, lambda _ticket: inner.cancel())
         self._inner = inner
         self._mention = mention
+        self.showing = inner.showing  # where parts are shown: reported to ``inner``
+        self._shown_listeners = inner._shown_listeners
 
     @property
     def result(self) -> TurnEvent | None:

@@ -5,6 +5,11 @@ be posted in the chat although no command handler is running. Each adapter regis
 one ``Deliver`` callback per platform at start (``ChatCore.outbox.attach``); the core
 hands it the chat, a ticket streaming the parts to show, and the platform message id
 the result should reply to (``""`` if none).
+
+The ticket's ``showing`` names the messages that already show its parts (e.g. the
+progress message shown before a restart, stored by the core): the adapter's presenter
+continues them (edits them into the result, or deletes them when it sends the result as
+a new message; a message gone meanwhile is simply replaced by a new one).
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ log = logging.getLogger(__name__)
 class Delivery:
     """What to present: ``ticket``'s events in ``chat``, replying to ``reply_to``
     (a platform message id, ``""`` for none; adapters send without the reply when that
-    message is gone), mentioning ``mention_user_id`` (named ``mention_name``) if set."""
+    message is gone), mentioning ``mention_user_id`` (named ``mention_name``) if set.
+    ``ticket.showing``: part ref → the messages (``ShownAt``) showing it already."""
 
     chat: ChatRef
     ticket: TurnTicket

@@ -18,6 +18,8 @@ Shapes and units:
   optional preview image.
 * ``PartRef`` names an earlier part (``ref``) so a later ``PartUpdate`` can replace it
   in place (a progress message that becomes the result).
+* ``ShownAt`` says which platform messages show a part ``ref`` (reported by the
+  presenter, stored by the core, handed back after a restart so the same message goes on).
 """
 
 from __future__ import annotations
@@ -143,3 +145,25 @@ class PartUpdate:
 
     ref: str
     part: ReplyPart
+
+
+@dataclass(frozen=True, slots=True)
+class ShownAt:
+    """The platform messages showing one part: ``message_ids`` as strings (a Telegram
+    message id, a Discord message snowflake; several for an album), ``media``: they
+    carry media (Telegram can edit only a media message into another media one)."""
+
+    message_ids: tuple[str, ...]
+    media: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"ids": [...], "media": bool}`` (what the core stores)."""
+        return {"ids": list(self.message_ids), "media": self.media}
+
+    @classmethod
+    def from_json(cls, value: Any) -> ShownAt | None:
+        """The inverse of ``to_json``; ``None`` for anything malformed."""
+        if not isinstance(value, dict) or not isinstance(value.get("ids"), list):
+            return None
+        ids = tuple(str(i) for i in value["ids"] if isinstance(i, str | int))
+        return cls(ids, bool(value.get("media"))) if ids else None

@@ -11,7 +11,14 @@ platform lacks something (see ``Limits``):
   buttons go on a small separate message after it;
 * images and files go in separate messages when ``mixed_albums`` is False;
 * a result replacing a text-only progress message is a delete + send when the platform
-  cannot turn a text message into a media one (``media_edit_from_text``).
+  cannot turn a text message into a media one (``media_edit_from_text``);
+* a message to edit that is gone (deleted by a user: ``Surface.missing``) is replaced by
+  a new message, never an error.
+
+Where a part ``ref`` is shown is reported to the ticket (``follow``:
+``TurnTicket.part_shown``) whenever its messages change, and a ticket resumed after a
+restart hands back the messages that showed its parts (``TurnTicket.showing``): the
+presenter continues them (edits them, or deletes them when the result is sent anew).
 
 Progress updates are droppable previews (paced by the ``Pacer``; the newest skipped one
 is shown once a preview slot is free, and dropped when a result replaces the part); a
@@ -25,10 +32,12 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
+from adapters.common.shown import Shown, ShownReports
 from adapters.common.surface import CannotEdit, Pacer, Surface
+from core.conversation.tickets import TurnTicket
 from core.parts import (
     ActionRows,
     ActionsPart,
@@ -46,17 +55,6 @@ Translate = Callable[..., str]
 """``t(key, lang, **params) -> str`` (``ChatCore.t``)."""
 
 MB = 1024 * 1024
-
-
-@dataclass(slots=True)
-class Shown:
-    """A part on screen: its message handles and whether they carry media."""
-
-    part: ReplyPart
-    handles: list[Any] = field(default_factory=list)
-    media: bool = False
-    replied: bool = False
-    """Its first message replies to the request (a replacement sent anew keeps that)."""
 
 
 def progress_text(progress: Progress, t: Translate, lang: str) -> str:
@@ -88,6 +86,21 @@ class PartPresenter:
         self._locks: dict[str, asyncio.Lock] = {}
         self._writing: set[str] = set()
         self._flushing = False
+        self.reports = ShownReports(surface)
+        """Where part refs are shown: reported to the followed ticket."""
+
+    def follow(self, ticket: TurnTicket) -> None:
+        """Present ``ticket``'s parts: continue the messages that already show its parts
+        (``ticket.showing``, e.g. a progress message shown before a restart) and report
+        every change of the messages showing a part to ``ticket.part_shown``."""
+        for ref, shown in self.reports.follow(ticket).items():
+            self.shown.setdefault(ref, shown)
+
+    @property
+    def presented(self) -> bool:
+        """Whether parts are on screen: sent here, or continued from a restored message
+        (edited in place: nothing new was sent)."""
+        return bool(self.sent or self.shown)
 
     def _take_reply(self) -> bool:
         reply, self._reply = self._reply, False
@@ -121,6 +134,7 @@ class PartPresenter:
         self.sent += shown.handles
         if part.ref:
             self.shown[part.ref] = shown
+            self.reports.report(part.ref, shown)
         return shown
 
     def _degrade(self, media: Sequence[Media]) -> tuple[list[Media], list[str]]:
@@ -286,29 +300,46 @@ class PartPresenter:
 
     async def _replace(self, old: Shown, part: ReplyPart) -> None:
         """Edit ``old`` into ``part``; where the platform cannot, send ``part`` first and
-        then delete ``old`` (the chat never shows neither, and a failed send keeps it)."""
-        single = self._single_media(part)
-        text, actions = self._text_of(part)
+        then delete ``old`` (the chat never shows neither, and a failed send keeps it).
+        When ``old``'s message is gone (``Surface.missing``), ``part`` is sent anew; so
+        it is when a restored message refuses the edit (whatever the platform says about
+        a message from an earlier run, the part is shown, and the old one deleted)."""
+        gone = False
         try:
-            if single is not None or (isinstance(part, ProgressPart) and old.media):
-                if len(old.handles) == 1 and (old.media or
-                                              self.surface.limits.media_edit_from_text):
-                    old.handles[0] = await self.surface.edit_media(old.handles[0], single,
-                                                                   text, actions)
-                    old.part, old.media = part, old.media or single is not None
-                    return
-            elif isinstance(part, TextPart | ActionsPart | ProgressPart) and not old.media \
-                    and len(old.handles) == 1:
-                old.handles[0] = await self.surface.edit_text(old.handles[0], text, actions)
-                old.part = part
+            if await self._edit(old, part):
+                if part.ref:
+                    self.reports.report(part.ref, old)
                 return
         except CannotEdit:
             pass
+        except Exception as error:
+            gone = self.surface.missing(error)
+            if not (gone or old.restored):
+                raise
+            log.info("a message could not be edited: sent anew (%r)", error)
         self._reply = self._reply or old.replied  # the new message quotes the request
         await self.show(part)
-        for handle in old.handles:
+        for handle in [] if gone else old.handles:
             with contextlib.suppress(Exception):
                 await self.surface.delete(handle)
+
+    async def _edit(self, old: Shown, part: ReplyPart) -> bool:
+        """Edit ``old`` into ``part`` in place; False when the platform cannot."""
+        single = self._single_media(part)
+        text, actions = self._text_of(part)
+        if single is not None or (isinstance(part, ProgressPart) and old.media):
+            if len(old.handles) == 1 and (old.media or
+                                          self.surface.limits.media_edit_from_text):
+                old.handles[0] = await self.surface.edit_media(old.handles[0], single,
+                                                               text, actions)
+                old.part, old.media = part, old.media or single is not None
+                return True
+        elif isinstance(part, TextPart | ActionsPart | ProgressPart) and not old.media \
+                and len(old.handles) == 1:
+            old.handles[0] = await self.surface.edit_text(old.handles[0], text, actions)
+            old.part = part
+            return True
+        return False
 
     def _single_media(self, part: ReplyPart) -> Media | None:
         if isinstance(part, MediaPart):

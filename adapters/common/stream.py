@@ -53,6 +53,7 @@ from adapters.common.surface import (
     StreamPacer,
     TextSurface,
 )
+from core.conversation.tickets import TurnTicket
 from core.events import TextDelta, TurnCancelled, TurnEvent, TurnFailed, TurnFinal
 from core.parts import PartUpdate
 
@@ -117,6 +118,8 @@ class TextStream:
         Returns the terminal event (a ``TurnFailed("error.internal")`` when the events
         ended or broke without one), ``None`` when the chat became unreachable. Errors
         that are not write errors (``classify`` → ``None``) propagate."""
+        if self.parts is not None and isinstance(events, TurnTicket):
+            self.parts.follow(events)  # continues its shown parts, reports new ones
         reader = asyncio.create_task(self._read(events))
         typing = asyncio.create_task(self._typing())
         try:
@@ -211,7 +214,7 @@ class TextStream:
                        ) -> list[tuple[Any, Buttons]]:
         body, buttons = final_body(
             terminal, self._state.markdown, texts=self.texts, t=self.t, lang=self.lang,
-            parts_sent=self.parts is not None and bool(self.parts.sent))
+            parts_sent=self.parts is not None and self.parts.presented)
         chunks = self._splitter.feed(body)
         targets = [(chunk, buttons if i == len(chunks) - 1 else NO_BUTTONS)
                    for i, chunk in enumerate(chunks)]

@@ -92,6 +92,20 @@ class Surface(Protocol):
         """Show "typing…" once (platforms expire it after a few seconds)."""
         ...
 
+    def message_id(self, handle: Any) -> str:
+        """The platform message id of ``handle`` (stored across restarts)."""
+        ...
+
+    def handle_of(self, message_id: str, media: bool) -> Any:
+        """A handle for a message this bot sent earlier (e.g. before a restart), from
+        its ``message_id``; ``media``: it carries media."""
+        ...
+
+    def missing(self, error: BaseException) -> bool:
+        """Whether ``error`` (raised by an edit) means the message is gone (deleted):
+        the presenter then sends a new message instead."""
+        ...
+
 
 class Pacer(Protocol):
     """The platform's limits for one destination.

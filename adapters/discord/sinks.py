@@ -23,7 +23,9 @@ def channel_unreachable(error: BaseException) -> bool:
 NO_MENTIONS = discord.AllowedMentions.none()
 """Model output must never ping @everyone, roles or users."""
 
-Handle = discord.Message | discord.WebhookMessage | discord.InteractionMessage
+Handle = (discord.Message | discord.WebhookMessage | discord.InteractionMessage
+          | discord.PartialMessage)
+"""A message the bot sent (a ``PartialMessage`` for one sent before a restart)."""
 
 WRITE_ERRORS: tuple[type[BaseException], ...] = (
     discord.HTTPException, aiohttp.ClientError, OSError, asyncio.TimeoutError)
@@ -52,6 +54,19 @@ class Sink:
     async def delete(self, handle: Handle) -> None:
         """Delete a message that is no longer needed."""
         await handle.delete()
+
+    def message(self, message_id: int) -> Handle:
+        """A handle for the bot's earlier message ``message_id`` in this channel (edits
+        and deletes go through the channel's message routes)."""
+        channel = self.messageable()
+        if not hasattr(channel, "get_partial_message"):
+            raise TypeError(f"no messages by id in {type(channel).__name__}")
+        partial: discord.PartialMessage = channel.get_partial_message(message_id)
+        return partial
+
+    def messageable(self) -> object:
+        """The channel written to (for ``message``)."""
+        raise NotImplementedError
 
     def typing(self) -> contextlib.AbstractAsyncContextManager[Any] | None:
         """A typing indicator context, or ``None`` when the platform shows one already."""
@@ -84,6 +99,9 @@ class ChannelSink(Sink):
             self._reference = None
         return await self.channel.send(text or None, **kwargs)
 
+    def messageable(self) -> object:
+        return self.channel
+
     def typing(self) -> contextlib.AbstractAsyncContextManager[Any] | None:
         return self.channel.typing()
 
@@ -99,6 +117,9 @@ class InteractionSink(Sink):
         self.channel_id = interaction.channel_id or 0
         self.used_original = False
         """Whether the deferred original response was replaced (by text or deleted)."""
+
+    def messageable(self) -> object:
+        return self.interaction.channel
 
     async def send(self, text: str, view: discord.ui.View | None,
                    files: Sequence[discord.File] = ()) -> Handle:

@@ -41,6 +41,9 @@ STYLES: dict[ButtonStyle, discord.ButtonStyle] = {
     "primary": discord.ButtonStyle.primary, "secondary": discord.ButtonStyle.secondary,
     "success": discord.ButtonStyle.success, "danger": discord.ButtonStyle.danger}
 
+UNKNOWN_MESSAGE = 10008
+"""Discord JSON error code: "Unknown Message"."""
+
 PressHandler = Callable[[discord.Interaction, str], Awaitable[None]]
 
 
@@ -181,3 +184,13 @@ class DiscordSurface:
 
     async def typing(self) -> None:
         return None
+
+    def message_id(self, handle: Handle) -> str:
+        return str(handle.id)
+
+    def handle_of(self, message_id: str, media: bool) -> Handle:
+        return self.sink.message(int(message_id))
+
+    def missing(self, error: BaseException) -> bool:
+        """Discord: 404 with JSON code 10008 "Unknown Message" (deleted meanwhile)."""
+        return isinstance(error, discord.NotFound) and error.code == UNKNOWN_MESSAGE

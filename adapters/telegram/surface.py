@@ -289,3 +289,17 @@ class TelegramSurface:
         with contextlib.suppress(Exception):
             await self.bot.send_chat_action(self.chat_id, "typing",
                                             message_thread_id=self.thread_id)
+
+    def message_id(self, handle: int) -> str:
+        return str(handle)
+
+    def handle_of(self, message_id: str, media: bool) -> int:
+        handle = int(message_id)
+        if media:
+            self.media_ids.add(handle)
+        return handle
+
+    def missing(self, error: BaseException) -> bool:
+        """Bot API: "Bad Request: message to edit not found" (deleted meanwhile)."""
+        return isinstance(error, TelegramBadRequest) and \
+            "message to edit not found" in error.message

@@ -6,6 +6,10 @@ import asyncio
 from collections.abc import Callable
 
 from core.events import TERMINAL_EVENTS, TurnEvent
+from core.parts import ShownAt
+
+ShownListener = Callable[[str, ShownAt | None], None]
+"""``listener(ref, where)``: part ``ref`` is now shown by ``where`` (``None``: gone)."""
 
 
 class TurnTicket:
@@ -19,6 +23,11 @@ class TurnTicket:
         self.result: TurnEvent | None = None
         self.ended = asyncio.Event()
         """Set when the terminal event is emitted (before the consumer reads it)."""
+        self.showing: dict[str, ShownAt] = {}
+        """Part ``ref`` → the platform messages showing it. The presenter keeps it up to
+        date; a ticket resumed after a restart starts with what was stored, so the
+        presenter continues those messages instead of posting new ones."""
+        self._shown_listeners: list[ShownListener] = []
 
     def emit(self, event: TurnEvent) -> None:
         """Deliver an event (ignored after the terminal one)."""
@@ -28,6 +37,21 @@ class TurnTicket:
         if isinstance(event, TERMINAL_EVENTS):
             self.result = event
             self.ended.set()
+
+    def on_shown(self, listener: ShownListener) -> None:
+        """Call ``listener(ref, where)`` whenever a presenter reports where part ``ref``
+        is shown (e.g. the core stores it with a job that survives restarts)."""
+        self._shown_listeners.append(listener)
+
+    def part_shown(self, ref: str, where: ShownAt | None) -> None:
+        """The presenter reports that ``where`` shows part ``ref`` (``None``: no message
+        shows it any more); listeners are called synchronously."""
+        if where is None:
+            self.showing.pop(ref, None)
+        else:
+            self.showing[ref] = where
+        for listener in list(self._shown_listeners):
+            listener(ref, where)
 
     def cancel(self) -> None:
         """Ask the core to stop this submission's turn."""

@@ -26,6 +26,7 @@ from core.image_jobs import ImageJob, queued_progress, report_position
 from core.metering import CallInfo, Meter
 from core.midjourney import texts  # noqa: F401  (registers the texts)
 from core.midjourney.client import MjClient, Speed, SubmitResult
+from core.midjourney.deliveries import Deliveries
 from core.midjourney.images import sniff_mime
 from core.midjourney.jobs import Job, LateModal, Launched
 from core.midjourney.results import (
@@ -38,9 +39,9 @@ from core.midjourney.results import (
     status_progress,
     timeout_event,
 )
+from core.midjourney.shown import remember, shows_job
 from core.midjourney.specs import SPEEDS
 from core.midjourney.tracker import Follow, Timing, Tracker
-from core.outbox import Delivery
 from core.parts import Media, PartUpdate, Progress, ProgressPart
 from core.storage.mj_tasks_repo import MjTaskRow
 
@@ -70,8 +71,8 @@ class Midjourney:
         self.tracker = Tracker(self.client, self._on_task, self._on_timeout, self._on_gone,
                                new_timing())
         self._tickets: dict[str, TurnTicket] = {}
-        self._held: list[tuple[MjTaskRow, list[TurnEvent]]] = []
         self._sending: set[asyncio.Task[Any]] = set()
+        self.deliveries = Deliveries(core.outbox, self.repo, self._spawn, self._cancel)
         self._waiting: dict[TurnTicket, asyncio.Task[None]] = {}  # queued, not submitted
         self._queued: dict[TurnTicket, tuple[str, ImageJob]] = {}  # platform, queue place
         self._held_slots: dict[str, ImageJob] = {}  # by task id, released at its end
@@ -86,7 +87,9 @@ class Midjourney:
         rows = await self.repo.unfinished()
         for row in rows:
             self._follow(row, None)
-        self.core.outbox.on_attach(self._flush_held)
+            if (ticket := self.deliveries.resume(row)) is not None:
+                self._tickets[row.id] = ticket  # its progress goes on in the same message
+        self.core.outbox.on_attach(self.deliveries.flush)
         self.core.outbox.on_detach(self._not_started)
         return len(rows)
 
@@ -233,6 +236,7 @@ class Midjourney:
             ticket.emit(PartShown(progress))
         else:
             ticket.emit(PartUpdated(PartUpdate(JOB, progress)))
+        remember(ticket, row, self.repo, self._spawn)
         self._follow(row, ticket)
         return ticket
 
@@ -281,7 +285,7 @@ class Midjourney:
             ticket = self._tickets.get(row.id)
             chat = _chat(row)
             events = await result_events(self.client, self.core.actions, chat, row, task,
-                                         shown=ticket is not None,
+                                         shown=ticket is not None or shows_job(row),
                                          who=await self.core.images_button_who(chat))
             await self._finish(row, events)
             return True
@@ -333,6 +337,8 @@ class Midjourney:
         """Hand the final events to the waiting ticket, or post them through the outbox
         (held until the platform's adapter attaches)."""
         ticket = self._tickets.pop(row.id, None)
+        if self.deliveries.drop(row.id):  # no adapter took its live ticket
+            ticket = None
         await self._release(row.id)
         row.notified = ticket is not None or self.core.outbox.attached(row.platform)
         await self.repo.update([row])  # first: a restart now never posts it twice
@@ -340,27 +346,9 @@ class Midjourney:
             for event in closing_events(events):
                 ticket.emit(event)
         elif row.notified:
-            self._deliver(row, events)
+            self.deliveries.deliver(row, events)
         else:
-            self._held.append((row, events))
-
-    def _deliver(self, row: MjTaskRow, events: list[TurnEvent]) -> None:
-        ticket = TurnTicket(row.lang, lambda _ticket: None)
-        for event in events:
-            ticket.emit(event)
-        mention = "" if row.is_private else row.requester_id
-        self._spawn(self.core.outbox.send(Delivery(
-            _chat(row), ticket, row.request_message_id, mention,
-            str(row.properties.get("requester_name") or ""))))
-
-    async def _flush_held(self, platform: str) -> None:
-        ready = [(row, events) for row, events in self._held if row.platform == platform]
-        self._held = [item for item in self._held if item[0].platform != platform]
-        for row, _ in ready:
-            row.notified = True
-        await self.repo.update([row for row, _ in ready])
-        for row, events in ready:
-            self._deliver(row, events)
+            self.deliveries.hold(row, events)
 
     def _spawn(self, awaitable: Awaitable[Any]) -> None:
         async def run() -> None:

@@ -43,6 +43,8 @@ class MjTaskRow:
     speed: str = ""
     properties: dict[str, Any] = field(default_factory=dict)
     notified: bool = False
+    shown: dict[str, Any] = field(default_factory=dict)
+    """Part ref → ``ShownAt.to_json()``: the messages showing the task's progress."""
     created_at: datetime = field(default_factory=utc_now)
     updated_at: datetime = field(default_factory=utc_now)
 
@@ -77,6 +79,13 @@ class MjTaskRepository:
                 values.pop("id")
                 await connection.execute(
                     sa.update(mj_tasks).where(_t.id == row.id).values(**values))
+
+    async def set_shown(self, task_id: str, shown: dict[str, Any]) -> None:
+        """Store where the task's parts are shown (only that column: never races the
+        status writes)."""
+        async with self._db.transaction() as connection:
+            await connection.execute(
+                sa.update(mj_tasks).where(_t.id == task_id).values(shown=shown))
 
     async def get(self, task_id: str) -> MjTaskRow | None:
         """The row of ``task_id``, or None."""

@@ -230,6 +230,7 @@ mj_tasks = sa.Table(
     sa.Column("notified", sa.Boolean(), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("shown", json_type(), nullable=False, server_default=sa.text("'{}'")),
     sa.Index("ix_mj_tasks_notified", "notified"),
 )
 """Midjourney tasks this bot submitted (see core.midjourney): the gateway's task id,
@@ -237,7 +238,9 @@ mj_tasks = sa.Table(
 the result (chat, thread, the request's platform message id, requester, language), the
 ``prompt``, last ``image_url``, ``buttons`` (customId list), ``properties`` (the task's
 properties plus ours: image width/height, mask cells), ``notified``: the result was
-handed to the chat (or the requester stopped following it)."""
+handed to the chat (or the requester stopped following it), ``shown``: part ref → the
+platform messages showing it (``ShownAt.to_json``; the progress message to continue
+after a restart)."""
 
 
 def dialect_insert(dialect: str, table: sa.Table) -> sqlite.Insert | postgresql.Insert:

@@ -157,6 +157,15 @@ class FakeChat:
         next(m for m in self.messages if m.id == handle).text = f"[{caption}]"
         return handle
 
+    def message_id(self, handle: int) -> str:
+        return str(handle)
+
+    def handle_of(self, message_id: str, media: bool) -> int:
+        return int(message_id)
+
+    def missing(self, error: BaseException) -> bool:
+        return False
+
 
 class FakePacer:
     """Previews only while ``open``; finals always (counted)."""

@@ -11,6 +11,7 @@ import pytest
 
 from adapters.common.presenter import PartPresenter
 from adapters.common.surface import CannotEdit, Limits
+from core.conversation.tickets import TurnTicket
 from core.i18n import t
 from core.parts import (
     Action,
@@ -19,6 +20,7 @@ from core.parts import (
     MediaPart,
     Progress,
     ProgressPart,
+    ShownAt,
 )
 
 MB = 1024 * 1024
@@ -40,6 +42,8 @@ class Recorder:
         self.calls: list[tuple[Any, ...]] = []
         self.media_handles: set[int] = set()
         self.screen: dict[int, str] = {}
+        self.refuse: set[int] = set()
+        """Handles whose edits are refused (``Refused``)."""
         self.entered = asyncio.Event()
         self._release: asyncio.Event | None = None
         self._next = 0
@@ -66,6 +70,10 @@ class Recorder:
         return handle
 
     async def edit_text(self, handle: int, markdown: str, actions: ActionRows) -> int:
+        if handle not in self.screen:
+            raise Gone(handle)
+        if handle in self.refuse:
+            raise Refused(handle)
         self.calls.append(("edit_text", handle, markdown))
         self.screen[handle] = markdown
         return handle
@@ -85,6 +93,10 @@ class Recorder:
 
     async def edit_media(self, handle: int, media: Media | None, caption: str,
                          actions: ActionRows) -> int:
+        if handle not in self.screen:
+            raise Gone(handle)
+        if handle in self.refuse:
+            raise Refused(handle)
         if handle not in self.media_handles:
             raise CannotEdit("text")
         await self._in_flight()
@@ -94,6 +106,25 @@ class Recorder:
 
     async def typing(self) -> None:
         return None
+
+    def message_id(self, handle: int) -> str:
+        return str(handle)
+
+    def handle_of(self, message_id: str, media: bool) -> int:
+        if media:
+            self.media_handles.add(int(message_id))
+        return int(message_id)
+
+    def missing(self, error: BaseException) -> bool:
+        return isinstance(error, Gone)
+
+
+class Gone(Exception):
+    """An edit of a message that is not on the screen (deleted by a user)."""
+
+
+class Refused(Exception):
+    """An edit the platform refuses (a message in ``Recorder.refuse``)."""
 
 
 class Gate:
@@ -264,3 +295,93 @@ async def test_a_deferred_preview_waits_for_a_preview_slot_not_a_final_one() -> 
     gate.open = True
     await parts.flush()
     assert list(surface.screen.values()) == ["🔧 x… 40%"]
+
+
+def resumed(*ids: int, media: bool = False) -> TurnTicket:
+    """A ticket resumed after a restart: part "job" was shown by ``ids``."""
+    ticket = TurnTicket("en", lambda _ticket: None)
+    ticket.showing["job"] = ShownAt(tuple(str(i) for i in ids), media)
+    return ticket
+
+
+async def test_where_a_part_is_shown_is_reported_when_its_messages_change() -> None:
+    """progress (text #1) → progress with a preview (Telegram: photo #2 sent, #1
+    deleted) → another preview (edited in place: nothing to report) → gone (no)."""
+    parts, surface, _ = presenter()
+    ticket = TurnTicket("en", lambda _ticket: None)
+    reports: list[tuple[str, ShownAt | None]] = []
+    ticket.on_shown(lambda ref, where: reports.append((ref, where)))
+    parts.follow(ticket)
+
+    await parts.show(ProgressPart(Progress("tool.running", {"name": "x"}), ref="job"))
+    await parts.update("job", ProgressPart(Progress("tool.running", {"name": "x"},
+                                                    preview=image())))
+    await parts.update("job", ProgressPart(Progress("tool.running", {"name": "x"},
+                                                    percent=50, preview=image())))
+
+    assert reports == [("job", ShownAt(("1",))), ("job", ShownAt(("2",), media=True))]
+    assert ticket.showing == {"job": ShownAt(("2",), media=True)}
+    assert ("delete", 1) in surface.calls
+
+
+@pytest.mark.parametrize(("media", "calls"), [
+    (True, [("edit_media", 7, "")]),  # a preview photo becomes the result
+    (False, [("media", ["image"], True), ("delete", 7)])])  # text: send, then delete
+async def test_a_result_continues_the_message_shown_before_a_restart(
+        media: bool, calls: list[tuple[Any, ...]]) -> None:
+    parts, surface, _ = presenter()
+    surface.screen[7] = "🎨 Drawing… 30%"  # sent by the previous run
+    parts.follow(resumed(7, media=media))
+
+    await parts.update("job", MediaPart((image(),), actions=AGAIN))
+
+    assert surface.calls == calls
+    assert parts.presented
+
+
+async def test_a_resumed_progress_update_edits_the_old_message() -> None:
+    parts, surface, _ = presenter()
+    surface.screen[7] = "🔧 x… 30%"
+    parts.follow(resumed(7))
+
+    await parts.update("job", ProgressPart(Progress("tool.running", {"name": "x"},
+                                                    percent=70)))
+    await parts.flush()
+
+    assert surface.calls == [("edit_text", 7, "🔧 x… 70%")]
+
+
+@pytest.mark.parametrize("part", [
+    MediaPart((image(),), actions=AGAIN),
+    ProgressPart(Progress("tool.running", {"name": "x"}, percent=70))],
+    ids=["result", "progress"])
+async def test_a_message_deleted_by_a_user_is_replaced_by_a_new_one(
+        part: MediaPart | ProgressPart) -> None:
+    """The message showing the part is gone (not on the screen): the update is sent as
+    a new message, nothing is deleted, no error; the new message is reported."""
+    parts, surface, _ = presenter(DISCORD_LIKE)  # Discord edits text into media
+    ticket = resumed(7)
+    parts.follow(ticket)
+
+    await parts.update("job", part)
+    await parts.flush()
+
+    assert len(surface.calls) == 1 and surface.calls[0][0] in ("media", "text")
+    assert ticket.showing["job"].message_ids == ("1",)
+
+
+async def test_a_restored_message_that_refuses_the_edit_is_replaced() -> None:
+    """The platform refuses to edit a message of the previous run (not "gone": e.g.
+    Discord 403 on a message it no longer lets the bot edit) → the result is sent and
+    the old message deleted; a live message refusing the same way raises."""
+    parts, surface, _ = presenter(DISCORD_LIKE)
+    surface.screen[7] = "🎨 Drawing… 30%"
+    surface.refuse = {7}
+    parts.follow(resumed(7))
+
+    await parts.update("job", MediaPart((image(),), actions=AGAIN))
+
+    assert surface.calls == [("media", ["image"], True), ("delete", 7)]
+    surface.refuse = {1}
+    with pytest.raises(Refused):
+        await parts.update("job", MediaPart((image(),)))

@@ -275,6 +275,14 @@ class FakeDiscord(DiscordState):
                                          mentions_bot=mentions_bot or replied_to_bot)
         return msg
 
+    def user_deletes(self, message_id: int) -> None:
+        """A moderator deletes a bot message (state only: no MESSAGE_DELETE is
+        dispatched, the bot may be offline); later edits of it get 404 10008."""
+        msg = self.messages.get(message_id)
+        if msg is None or msg.deleted:
+            raise KeyError(f"no message {message_id}")
+        msg.deleted = True
+
     async def user_creates_thread(self, channel_id: int, user_id: int, name: str,
                                   message_id: int | None = None) -> int:
         """A user opens a public thread (THREAD_CREATE); returns the thread id."""

@@ -104,6 +104,9 @@ class FakeMidjourney:
         self.image_root = ""
         """Serve ``imageUrl``s from another origin (a CDN), e.g. a second fake sharing
         ``tasks``; "" = this gateway."""
+        self.previews = True
+        """False: IN_PROGRESS tasks carry no ``imageUrl`` (no preview image yet, as
+        gateways answer before Midjourney sent one)."""
         self.on_poll: Callable[[dict[str, Any]], None] | None = None
         """Called with each task object a poll returns (a test pauses time at a state)."""
         self.polls: Counter[str] = Counter()
@@ -291,7 +294,7 @@ class FakeMidjourney:
             self.polls[task.id] += 1
         root = self.image_root or self.fake.url
         url = ""
-        if status == "IN_PROGRESS":
+        if status == "IN_PROGRESS" and self.previews:
             url = image_url(root, task.id, progress.rstrip("%"))
         elif status == "SUCCESS" and task.action not in ("DESCRIBE", "SHORTEN"):
             url = image_url(root, task.id)

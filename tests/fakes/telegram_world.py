@@ -291,6 +291,15 @@ class TelegramWorld:
         entity = {"type": "bot_command", "offset": 0, "length": utf16_len(head)}
         return self.user_sends(chat, user_id, text, entities=[entity], **kwargs)
 
+    def user_deletes(self, chat: ChatRef, message_id: int) -> None:
+        """A chat admin deletes a bot message in the app (Telegram tells bots nothing:
+        no update exists for deletions); later edits of it get "message to edit not
+        found"."""
+        chat_id = chat if isinstance(chat, int) else chat.id
+        if self.sent.get(chat_id, {}).pop(message_id, None) is None:
+            raise KeyError(f"no bot message #{message_id} in chat {chat_id}")
+        self.transcript.append(f"[chat {chat_id}] user deleted #{message_id}")
+
     def press_button(
         self, chat: ChatRef, user_id: int, message_id: int, callback_data: str, *,
         check: bool = True,

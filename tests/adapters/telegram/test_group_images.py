@@ -181,7 +181,9 @@ async def test_a_result_finished_after_a_restart_replies_to_the_request_and_ment
     assert result.text.startswith("Ann ")
     assert {"type": "text_link", "offset": 0, "length": 3,
             "url": f"tg://user?id={ANN}"} in result.entities
-    [send] = [c for c in tg.calls_of("sendPhoto") if "U1" in str(c.params)]
+    [send] = tg.calls_of("sendPhoto")  # the "⏳" message went on as the preview photo,
+    assert not any(m.text.startswith(("⏳", "🎨 Drawing"))  # which became the result
+                   for m in tg.bot_messages(group.id))
     assert send.params["reply_parameters"]["allow_sending_without_reply"] is True
 
 

@@ -38,7 +38,7 @@ async def test_open_migrates_to_head_matching_the_table_definitions(database_url
     tables, revision, differences = await _inspect(database_url)
 
     assert tables >= TABLES
-    assert revision == "0003"
+    assert revision == "0004"
     assert differences == []
 
 
@@ -55,7 +55,7 @@ async def test_reopen_is_idempotent_and_keeps_data(database_url: str) -> None:
         await store.close()
 
     _, revision, _ = await _inspect(database_url)
-    assert revision == "0003"
+    assert revision == "0004"
 
 
 async def test_dialect_reports_backend(store: Store, database_url: str) -> None:

@@ -230,7 +230,7 @@ mj_tasks = sa.Table(
     sa.Column("notified", sa.Boolean(), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
-    sa.Column("shown", json_type(), nullable=False, server_default=sa.text("'{}'")),
+    sa.Column("shown", CleanJSON(), nullable=False, server_default=sa.text("'{}'")),
     sa.Index("ix_mj_tasks_notified", "notified"),
 )
 """Midjourney tasks this bot submitted (see core.midjourney): the gateway's task id,

@@ -155,4 +155,5 @@ MESSAGES.update({
     # leftovers
     "turn.failure_notice": "⚠️ {reason}",
     "image.not_started": "⏹ Not started: the bot restarted. Send the command again.",
+    "action.busy": "⏳ Already working on it.",
 })

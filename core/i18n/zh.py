@@ -144,4 +144,5 @@ MESSAGES.update({
     # leftovers
     "turn.failure_notice": "⚠️ {reason}",
     "image.not_started": "⏹ 未开始:机器人重启了。请重新发送命令。",
+    "action.busy": "⏳ 正在处理,请稍候。",
 })

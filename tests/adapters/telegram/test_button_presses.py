@@ -4,25 +4,23 @@ the gateway answers; a second press of the same button while the first one's wor
 (a double tap, two group members) gets "⏳ Already working on it." and starts nothing;
 a press after the result is back runs again (as Midjourney's own buttons do).
 
-The gateway's submits are held on a barrier (``Held``) that the test opens only after
-it has seen the Bot API request it waits for, so the order is checked, not timed. The
-Midjourney poller runs on a virtual clock."""
+The gateway's submits are held on a barrier (``tests.adapters.held.Held``) that the
+test opens only after it has seen the Bot API request it waits for, so the order is
+checked, not timed. The Midjourney poller runs on a virtual clock."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
-from aiohttp import web
 
+from tests.adapters.held import Held
 from tests.adapters.telegram.conftest import TelegramWorld
 from tests.adapters.telegram.mj_support import callback, flat, photo_with
-from tests.fakes.gateway import Call, FakeGateway
 from tests.fakes.gateway_images import GENERATIONS, install_images
 from tests.fakes.gateway_mj import FakeMidjourney, install_midjourney
-from tests.fakes.telegram_models import SentMessage
 from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram_models import SentMessage
 
 pytestmark = pytest.mark.usefixtures("clock")  # tests/adapters/conftest.py
 
@@ -30,38 +28,13 @@ ANN, BOB, ADA = 42, 43, 7
 BUSY = "⏳ Already working on it."
 
 
-class Held:
-    """Wraps a gateway route: each request waits until ``release()``; ``log`` notes when
-    a request arrived and, when it is answered, which callback queries the Bot API had
-    been answered by then (the fake Bot API's log next to the gateway's)."""
+def answered(tg: FakeTelegram) -> list[str]:
+    """Ids of the callback queries the fake Bot API has seen answered, in order."""
+    return [str(a["callback_query_id"]) for a in tg.answered_callbacks]
 
-    def __init__(self, gateway: FakeGateway, tg: FakeTelegram, method: str, path: str,
-                 original: Any) -> None:
-        self.tg = tg
-        self.original = original
-        self.log: list[tuple[str, list[str]]] = []
-        self._open = False
-        self._waiters: list[Any] = []
-        gateway.route(method, path, self.handle)
 
-    def answered(self) -> list[str]:
-        return [str(a["callback_query_id"]) for a in self.tg.answered_callbacks]
-
-    async def handle(self, call: Call) -> web.StreamResponse:
-        self.log.append(("sent", self.answered()))
-        if not self._open:
-            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            await waiter
-        self.log.append(("answered", self.answered()))
-        response: web.StreamResponse = await self.original(call)
-        return response
-
-    def release(self) -> None:
-        self._open = True
-        for waiter in self._waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+def hold(world: TelegramWorld, path: str, original: Any) -> Held:
+    return Held(world.gateway, "POST", path, original, lambda: answered(world.tg))
 
 
 def answer_of(tg: FakeTelegram, query: dict[str, Any]) -> dict[str, Any] | None:
@@ -85,7 +58,7 @@ async def test_u2_is_answered_before_the_slow_submit_returns(world: TelegramWorl
     ann = tg.private_chat(ANN)
     tg.command(ann, ANN, "/mj a pig")
     grid = await grid_of(world, ann.id)
-    held = Held(world.gateway, tg, "POST", "/mj/submit/action", mj._action)
+    held = hold(world, "/mj/submit/action", mj._action)
 
     press = tg.press_button(ann, ANN, grid.message_id, callback(grid, "U2"))
 
@@ -93,11 +66,11 @@ async def test_u2_is_answered_before_the_slow_submit_returns(world: TelegramWorl
     answer = await tg.wait_until(lambda: answer_of(tg, press))
     assert answer.get("show_alert") is not True
     await tg.wait_until(lambda: held.log)  # the submit went out and is still held
-    assert [step for step, _ in held.log] == ["sent"]
+    assert held.steps() == ["sent"]
     held.release()
 
     await tg.wait_until(lambda: upscales(world, ann.id), timeout=20)
-    assert [step for step, _ in held.log] == ["sent", "answered"]
+    assert held.steps() == ["sent", "answered"]
     assert press["id"] in held.log[-1][1]  # answered before the gateway answered
     assert len(mj.submits("action")) == 1
 
@@ -109,7 +82,7 @@ async def test_a_double_tap_on_u2_submits_once_and_the_second_tap_hears_why(
     ann = tg.private_chat(ANN)
     tg.command(ann, ANN, "/mj a cow")
     grid = await grid_of(world, ann.id)
-    held = Held(world.gateway, tg, "POST", "/mj/submit/action", mj._action)
+    held = hold(world, "/mj/submit/action", mj._action)
     data = callback(grid, "U2")
 
     first = tg.press_button(ann, ANN, grid.message_id, data)
@@ -146,7 +119,7 @@ async def test_two_group_members_pressing_u2_together_start_one_task_and_hear_it
                                     for m in tg.bot_messages(group.id)))
     tg.command(group, ANN, "/mj a hen")
     grid = await grid_of(world, group.id)
-    held = Held(world.gateway, tg, "POST", "/mj/submit/action", mj._action)
+    held = hold(world, "/mj/submit/action", mj._action)
     data = callback(grid, "U2")
 
     tg.press_button(group, ANN, grid.message_id, data)
@@ -174,7 +147,7 @@ async def test_dalle_again_is_answered_at_once_and_a_second_press_draws_nothing_
     carrier = next(m for m in messages if any("🔁" in label for label in flat(m)))
     data = next(b["callback_data"] for row in (carrier.reply_markup or {})["inline_keyboard"]
                 for b in row if "🔁" in b["text"])
-    held = Held(world.gateway, tg, "POST", GENERATIONS, images.generations)
+    held = hold(world, GENERATIONS, images.generations)
     photos = len([m for m in tg.bot_messages(ann.id) if m.photo])
 
     first = tg.press_button(ann, ANN, carrier.message_id, data)
@@ -183,7 +156,7 @@ async def test_dalle_again_is_answered_at_once_and_a_second_press_draws_nothing_
     second = tg.press_button(ann, ANN, carrier.message_id, data)
     notice = await tg.wait_until(lambda: answer_of(tg, second))
     assert notice["text"] == BUSY
-    assert [step for step, _ in held.log] == ["sent"]
+    assert held.steps() == ["sent"]
     held.release()
 
     await tg.wait_until(lambda: len([m for m in tg.bot_messages(ann.id) if m.photo]) > photos)

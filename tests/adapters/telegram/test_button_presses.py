@@ -2,7 +2,8 @@
 at once (Bot API: a client shows a progress bar until ``answerCallbackQuery``), before
 the gateway answers; a second press of the same button while the first one's work runs
 (a double tap, two group members) gets "⏳ Already working on it." and starts nothing;
-a press after the result is back runs again (as Midjourney's own buttons do).
+a press after the result is back runs again (as Midjourney's own buttons do). What the
+work says afterwards (a gateway refusal, DALL·E ✏️'s hint) comes as a chat message.
 
 The gateway's submits are held on a barrier (``tests.adapters.held.Held``) that the
 test opens only after it has seen the Bot API request it waits for, so the order is
@@ -13,10 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from tests.adapters.held import Held
 from tests.adapters.telegram.conftest import TelegramWorld
 from tests.adapters.telegram.mj_support import callback, flat, photo_with
+from tests.fakes.gateway import Call
 from tests.fakes.gateway_images import GENERATIONS, install_images
 from tests.fakes.gateway_mj import FakeMidjourney, install_midjourney
 from tests.fakes.telegram import FakeTelegram
@@ -161,3 +164,50 @@ async def test_dalle_again_is_answered_at_once_and_a_second_press_draws_nothing_
 
     await tg.wait_until(lambda: len([m for m in tg.bot_messages(ann.id) if m.photo]) > photos)
     assert len(images.image_requests()) == 2  # /image, then one 🔁
+
+
+async def test_a_refused_u2_is_answered_at_once_and_the_reason_shows_in_the_chat(
+        world: TelegramWorld) -> None:
+    mj: FakeMidjourney = install_midjourney(world.gateway)
+    tg = world.tg
+    ann = tg.private_chat(ANN)
+    tg.command(ann, ANN, "/mj a fox")
+    grid = await grid_of(world, ann.id)
+
+    async def no_quota(call: Call) -> web.StreamResponse:
+        return mj._gateway_error("quota_not_enough")
+
+    held = hold(world, "/mj/submit/action", no_quota)
+    before = len(tg.bot_messages(ann.id))
+
+    press = tg.press_button(ann, ANN, grid.message_id, callback(grid, "U2"))
+    await tg.wait_until(lambda: answer_of(tg, press))
+    await tg.wait_until(lambda: held.log)
+    held.release()
+
+    [reason] = (await world.wait_for_messages(ann.id, before + 1))[before:]
+    assert reason.text == ("The model gateway refused: its quota or balance is used up. "
+                           "Please tell the bot owner. The gateway said: quota_not_enough")
+    assert "text" not in (answer_of(tg, press) or {"text": "unanswered"})
+
+
+async def test_dalle_edit_hint_comes_as_a_message_after_the_instant_answer(
+        world: TelegramWorld) -> None:
+    install_images(world.gateway)
+    tg = world.tg
+    ann = tg.private_chat(ANN)
+    tg.command(ann, ANN, "/image a cat")
+
+    def edit_button(messages: list[SentMessage]) -> bool:
+        return any("✏️" in label for m in messages for label in flat(m))
+
+    messages = await world.wait_for_messages(ann.id, done=edit_button)
+    carrier = next(m for m in messages if any("✏️" in label for label in flat(m)))
+    data = next(b["callback_data"] for row in (carrier.reply_markup or {})["inline_keyboard"]
+                for b in row if "✏️" in b["text"])
+
+    press = tg.press_button(ann, ANN, carrier.message_id, data)
+
+    hint = world.core.t("image.edit_hint", "en")
+    await world.wait_for_messages(ann.id, done=lambda m: m[-1].text == hint)
+    assert answer_of(tg, press) == {"callback_query_id": press["id"]}

@@ -102,7 +102,10 @@ class ActionButtons:
         if press.outcome is not None:  # refused or busy: the notice is the answer
             await self.apply(bot, query, message, chat, actor, press.outcome)
             return
-        await self._answer(query)  # now: the work may wait seconds for the gateway
+        try:  # now: the work may wait seconds for the gateway
+            await self._answer(query)
+        except TelegramAPIError as error:  # best effort; the press still runs (once)
+            log.info("could not answer a button press: %s", error)
         outcome = await press.run()
         await self.apply(bot, query, message, chat, actor, outcome, answered=True)
 
@@ -120,7 +123,10 @@ class ActionButtons:
             await self._answer(query, outcome.notice, outcome.alert)
         elif outcome.notice and (outcome.alert or not (
                 outcome.reply or outcome.ticket or outcome.prompt)):
-            await self.surface(bot, message).send_text(outcome.notice, (), reply=True)
+            try:
+                await self.surface(bot, message).send_text(outcome.notice, (), reply=True)
+            except TelegramAPIError as error:
+                log.warning("could not post a press's notice: %s", error)
         reply = outcome.reply
         if reply is not None:
             if outcome.replace:

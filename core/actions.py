@@ -4,7 +4,13 @@ A button (``core.parts.Action``) carries only a short opaque id. ``ActionService
 stores the id with the action's ``kind``, JSON ``payload``, chat, owner and ``who``
 may press it in the ``actions`` table; pressing runs the handler registered for the
 kind. Adapters encode the id on their platform (Telegram ``callback_data`` ``a:<id>``,
-Discord ``custom_id`` ``cb:a:<id>``) and call ``ChatCore.run_action``.
+Discord ``custom_id`` ``cb:a:<id>``) and call ``ChatCore.run_action``, or
+``ChatCore.press_action`` to answer the press before its work runs (``Press``).
+
+One action never runs twice at once: while a press's handler runs, and until the turn or
+job it started (``ActionOutcome.ticket``) ends, another press of the same id (a double
+tap, two group members pressing U2 together) is answered with ``action.busy`` and runs
+nothing. A press after that runs it again (Midjourney's own buttons work so too).
 """
 
 from __future__ import annotations
@@ -111,6 +117,29 @@ ActionSpec = tuple[str, dict[str, Any]]
 """``(kind, payload)`` of one action to create."""
 
 
+class Press:
+    """A checked button press (``ActionService.press``).
+
+    ``outcome`` is set when the press is answered at once and runs nothing (unknown,
+    expired, not yours, already running): show it as the press's answer. Otherwise
+    ``outcome`` is None and ``run()`` must be awaited once: it runs the action's handler
+    (it may call the gateway and take seconds) and returns its outcome; it never raises
+    for user errors (they become an ``alert`` notice)."""
+
+    def __init__(self, outcome: ActionOutcome | None,
+                 work: Callable[[], Awaitable[ActionOutcome]] | None = None) -> None:
+        self.outcome = outcome
+        self._work = work
+
+    async def run(self) -> ActionOutcome:
+        """The outcome: ``outcome`` for an answered press, else the handler's (once)."""
+        if self.outcome is not None:
+            return self.outcome
+        assert self._work is not None, "Press.run() awaited twice"
+        work, self._work = self._work, None
+        return await work()
+
+
 class ActionService:
     """Creates actions and runs them when their button is pressed.
 
@@ -126,6 +155,9 @@ class ActionService:
         self.clock = clock
         self.purge_every = PURGE_EVERY
         self._created = 0
+        self._busy: dict[str, TurnTicket | None] = {}
+        """Action id -> None while its handler runs, then the ticket it started until
+        that ends (in memory: a restart forgets it)."""
 
     def register(self, kind: str, handler: ActionHandler, *,
                  who: WhoResolver | None = None) -> None:
@@ -229,11 +261,21 @@ class ActionService:
         return await self._repo.delete_expired(self.clock())
 
     async def run(self, action_id: str, chat: ChatRef, actor: Actor) -> ActionOutcome:
-        """Run the action ``action_id`` pressed by ``actor`` in ``chat``.
+        """Run the action ``action_id`` pressed by ``actor`` in ``chat``: ``press`` then
+        ``Press.run`` (the whole outcome at the end).
 
         Unknown ids (or ids from another chat), expired actions and presses by someone
         ``who`` excludes get a polite localized notice with ``alert=True``; so do user
-        errors raised by the handler. Never raises for those."""
+        errors raised by the handler; a press of a running action gets ``action.busy``.
+        Never raises for those."""
+        return await (await self.press(action_id, chat, actor)).run()
+
+    async def press(self, action_id: str, chat: ChatRef, actor: Actor) -> Press:
+        """Check a press of ``action_id`` by ``actor`` in ``chat`` without running it
+        (no gateway call: one database read and the chat's settings): a ``Press``
+        answered at once with a notice (as ``run``: unknown, expired, not yours, and
+        ``action.busy`` without ``alert`` while the same action runs), or one to run.
+        An accepted press counts as running from now on, so call its ``run()``."""
         lang = await self._core.language_for(chat, actor)
         row = await self._repo.get(action_id) if _ID_PATTERN.fullmatch(action_id) else None
         handler = self._handlers.get(row.kind) if row is not None else None
@@ -241,24 +283,46 @@ class ActionService:
                 chat.platform, chat.chat_id):
             if row is not None and handler is None:
                 log.warning("no handler for action kind %s", row.kind)
-            return _notice("action.unknown", lang)
+            return Press(_notice("action.unknown", lang))
         if row.expires_at is not None and row.expires_at <= self.clock():
-            return _notice("action.expired", lang)
+            return Press(_notice("action.expired", lang))
         resolver = self._who.get(row.kind)
         refusal = self._refusal(row, chat, actor,
                                 await resolver(chat) if resolver is not None else row.who)
         if refusal:
-            return _notice(refusal, lang)
+            return Press(_notice(refusal, lang))
+        if self._running(row.id):
+            return Press(ActionOutcome(notice=t("action.busy", lang)))
+        self._busy[row.id] = None  # no await since the check: one press wins
         context = ActionContext(kind=row.kind, payload=row.payload, chat=chat, actor=actor,
                                 owner_id=row.owner_id, lang=lang, core=self._core,
                                 action_id=row.id)
+        return Press(None, lambda: self._work(handler, context))
+
+    async def _work(self, handler: ActionHandler, context: ActionContext) -> ActionOutcome:
+        """Run ``handler``; the action stays busy until the ticket it started ends."""
+        ticket: TurnTicket | None = None
         try:
-            return await handler(context)
+            outcome = await handler(context)
+            ticket = outcome.ticket or (outcome.reply.ticket if outcome.reply else None)
+            return outcome
         except ChatbridgeError as exc:
-            return ActionOutcome(notice=self._core.error_text(exc, lang), alert=True)
+            return ActionOutcome(notice=self._core.error_text(exc, context.lang), alert=True)
         except Exception:
-            log.exception("action %s (%s) failed", row.id, row.kind)
-            return _notice("error.internal", lang)
+            log.exception("action %s (%s) failed", context.action_id, context.kind)
+            return _notice("error.internal", context.lang)
+        finally:
+            if ticket is None or ticket.result is not None:
+                self._busy.pop(context.action_id, None)
+            else:
+                self._busy[context.action_id] = ticket
+
+    def _running(self, action_id: str) -> bool:
+        """Whether ``action_id`` is busy; forgets the tickets that have ended."""
+        for done in [key for key, ticket in self._busy.items()
+                     if ticket is not None and ticket.result is not None]:
+            del self._busy[done]
+        return action_id in self._busy
 
     async def resolve(self, action_id: str, chat: ChatRef, actor: Actor) -> StoredAction:
         """The stored action ``actor`` may use in ``chat`` (for entries that take more

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from core.actions import ActionOutcome, ActionService
+from core.actions import ActionOutcome, ActionService, Press
 from core.commands.handlers import CommandContext, CommandHandlers
 from core.commands.parser import ParsedCommand, parse_command
 from core.commands.picker import ModelPicker
@@ -321,8 +321,15 @@ class ChatCore(LocalizedTexts):
     # --- actions (buttons) ---------------------------------------------------------------
     async def run_action(self, action_id: str, chat: ChatRef, actor: Actor) -> ActionOutcome:
         """Run the button ``action_id`` pressed by ``actor`` in ``chat``; unknown, expired
-        and not-yours buttons get a localized notice with ``alert=True``."""
+        and not-yours buttons get a localized notice with ``alert=True``; a press of a
+        button whose action is still running gets ``action.busy`` and runs nothing."""
         return await self.actions.run(action_id, chat, actor)
+
+    async def press_action(self, action_id: str, chat: ChatRef, actor: Actor) -> Press:
+        """``run_action`` in two steps (see ``ActionService.press``): the quick checks
+        now (no gateway call), the work in ``Press.run()``, so a platform can answer
+        the press before the work ends."""
+        return await self.actions.press(action_id, chat, actor)
 
     async def submit_prompt(self, action_id: str, text: str, chat: ChatRef, actor: Actor,
                             mask: bytes | None = None) -> CommandReply:

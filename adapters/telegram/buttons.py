@@ -1,10 +1,18 @@
 """Action buttons on Telegram: presses, their outcomes, and command replies with parts.
 
-A press of ``a:<action_id>`` runs ``ChatCore.run_action``; the ``ActionOutcome`` is
-shown natively: ``notice``/``alert`` → ``answerCallbackQuery(text, show_alert)``;
-``reply`` → posted (``replace``: the message that carried the button is edited, text and
-keyboard); ``ticket`` → presented like a turn, replying to that message. Any other
-callback data (stale buttons of older versions) gets the "no longer available" alert.
+A press of ``a:<action_id>`` is checked first (``ChatCore.press_action``: unknown,
+expired, not yours, already running; no gateway call): such a notice is the answer,
+``answerCallbackQuery(text, show_alert)``. An accepted press is answered at once, before
+its work runs (Bot API: "after the user presses a callback button, Telegram clients
+will display a progress bar until you call answerCallbackQuery"; it "must be called"
+for every query, https://core.telegram.org/bots/api#answercallbackquery), so a slow
+gateway submit never leaves the spinner on. The work's ``ActionOutcome`` is then shown
+in the chat: a ``notice`` that is an alert or the only outcome → a message replying to
+the button's message (an acknowledgement such as "🎨 U2…" next to a result is not
+repeated); ``reply`` → posted (``replace``: the message that carried the button is
+edited, text and keyboard); ``ticket`` → presented like a turn, replying to that message.
+Any other callback data (stale buttons of older versions) gets the "no longer
+available" alert.
 """
 
 from __future__ import annotations
@@ -90,14 +98,35 @@ class ActionButtons:
         chat, actor = await self.handlers.context(bot, message.chat, query.from_user,
                                                   topic_of(message), need_admin=True)
         action_id = data[len(ACTION_PREFIX):] if data.startswith(ACTION_PREFIX) else ""
-        outcome = await self.core.run_action(action_id, chat, actor)
-        await self.apply(bot, query, message, chat, actor, outcome)
+        press = await self.core.press_action(action_id, chat, actor)
+        if press.outcome is not None:  # refused or busy: the notice is the answer
+            await self.apply(bot, query, message, chat, actor, press.outcome)
+            return
+        try:  # now: the work may wait seconds for the gateway
+            await self._answer(query)
+        except TelegramAPIError as error:  # best effort; the press still runs (once)
+            log.info("could not answer a button press: %s", error)
+        outcome = await press.run()
+        await self.apply(bot, query, message, chat, actor, outcome, answered=True)
+
+    async def _answer(self, query: CallbackQuery, text: str = "", alert: bool = False
+                      ) -> None:
+        with contextlib.suppress(TelegramBadRequest):  # too old: answering is best effort
+            await query.answer(text or None, show_alert=alert or None)
 
     async def apply(self, bot: Bot, query: CallbackQuery, message: Message, chat: ChatRef,
-                    actor: Actor, outcome: ActionOutcome) -> None:
-        """Show ``outcome`` of a press on ``message`` (the query is always answered)."""
-        with contextlib.suppress(TelegramBadRequest):  # too old: answering is best effort
-            await query.answer(outcome.notice or None, show_alert=outcome.alert or None)
+                    actor: Actor, outcome: ActionOutcome, *, answered: bool = False) -> None:
+        """Show ``outcome`` of a press on ``message``. The query is answered with its
+        notice unless ``answered`` (then the notice is posted in the chat when it is an
+        alert or the only outcome)."""
+        if not answered:
+            await self._answer(query, outcome.notice, outcome.alert)
+        elif outcome.notice and (outcome.alert or not (
+                outcome.reply or outcome.ticket or outcome.prompt)):
+            try:
+                await self.surface(bot, message).send_text(outcome.notice, (), reply=True)
+            except TelegramAPIError as error:
+                log.warning("could not post a press's notice: %s", error)
         reply = outcome.reply
         if reply is not None:
             if outcome.replace:

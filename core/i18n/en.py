@@ -155,6 +155,7 @@ MESSAGES.update({
     # leftovers
     "turn.failure_notice": "⚠️ {reason}",
     "image.not_started": "⏹ Not started: the bot restarted. Send the command again.",
+    "action.busy": "⏳ Already working on it.",
 })
 # /settings from one table (core.commands.setting_specs), /mode in private, image pixels
 MESSAGES.update({

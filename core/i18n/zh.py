@@ -144,6 +144,7 @@ MESSAGES.update({
     # leftovers
     "turn.failure_notice": "⚠️ {reason}",
     "image.not_started": "⏹ 未开始:机器人重启了。请重新发送命令。",
+    "action.busy": "⏳ 正在处理,请稍候。",
 })
 # /settings from one table (core.commands.setting_specs), /mode in private, image pixels
 MESSAGES.update({

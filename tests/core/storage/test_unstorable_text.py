@@ -21,7 +21,7 @@ BAD = ["nul\x00here", "lone \ud800 high", "lone \udfff low", "pair 😀 \x00 \ud
 CLEAN = ["nul\ufffdhere", "lone \ufffd high", "lone \ufffd low", "pair 😀 \ufffd \ufffd"]
 
 
-@pytest.mark.parametrize(("bad", "clean"), zip(BAD, CLEAN, strict=True))
+@pytest.mark.parametrize(("bad", "clean"), list(zip(BAD, CLEAN, strict=True)))
 async def test_a_turn_with_unstorable_characters_in_any_field_is_stored(
         store: Store, bad: str, clean: str) -> None:
     """A tool's output, its call's arguments and name, a document's name: the turn is

@@ -136,6 +136,20 @@ async def test_two_group_members_pressing_u2_together_start_one_task_and_hear_it
     assert len(mj.submits("action")) == 1
 
 
+async def button_with(world: TelegramWorld, chat_id: int,
+                      icon: str) -> tuple[SentMessage, str]:
+    """Barrier: the bot's message carrying a button labelled with ``icon``, and that
+    button's callback_data."""
+    def shown(messages: list[SentMessage]) -> bool:
+        return any(icon in label for m in messages for label in flat(m))
+
+    messages = await world.wait_for_messages(chat_id, done=shown)
+    carrier = next(m for m in messages if any(icon in label for label in flat(m)))
+    data = next(b["callback_data"] for row in (carrier.reply_markup or {})["inline_keyboard"]
+                for b in row if icon in b["text"])
+    return carrier, data
+
+
 async def test_dalle_again_is_answered_at_once_and_a_second_press_draws_nothing_more(
         world: TelegramWorld) -> None:
     images = install_images(world.gateway)
@@ -143,13 +157,7 @@ async def test_dalle_again_is_answered_at_once_and_a_second_press_draws_nothing_
     ann = tg.private_chat(ANN)
     tg.command(ann, ANN, "/image a cat")
 
-    def again_button(messages: list[SentMessage]) -> bool:
-        return any("🔁" in label for m in messages for label in flat(m))
-
-    messages = await world.wait_for_messages(ann.id, done=again_button)
-    carrier = next(m for m in messages if any("🔁" in label for label in flat(m)))
-    data = next(b["callback_data"] for row in (carrier.reply_markup or {})["inline_keyboard"]
-                for b in row if "🔁" in b["text"])
+    carrier, data = await button_with(world, ann.id, "🔁")
     held = hold(world, GENERATIONS, images.generations)
     photos = len([m for m in tg.bot_messages(ann.id) if m.photo])
 
@@ -198,13 +206,7 @@ async def test_dalle_edit_hint_comes_as_a_message_after_the_instant_answer(
     ann = tg.private_chat(ANN)
     tg.command(ann, ANN, "/image a cat")
 
-    def edit_button(messages: list[SentMessage]) -> bool:
-        return any("✏️" in label for m in messages for label in flat(m))
-
-    messages = await world.wait_for_messages(ann.id, done=edit_button)
-    carrier = next(m for m in messages if any("✏️" in label for label in flat(m)))
-    data = next(b["callback_data"] for row in (carrier.reply_markup or {})["inline_keyboard"]
-                for b in row if "✏️" in b["text"])
+    carrier, data = await button_with(world, ann.id, "✏️")
 
     press = tg.press_button(ann, ANN, carrier.message_id, data)
 

@@ -12,11 +12,11 @@ from core.app import ChatCore
 from core.config import AppSettings
 from core.events import PartShown, PartUpdated, TurnFailed, TurnFinal
 from core.midjourney.shown import resumed_ticket
-from core.outbox import Delivery
 from core.parts import MediaPart, PartUpdate, Progress, ProgressPart, ShownAt
 from core.storage.mj_tasks_repo import MjTaskRow
 from tests.core.conftest import ANN, GROUP, core_settings
 from tests.core.midjourney.conftest import VirtualClock, events_of
+from tests.core.midjourney.test_mj_restart import delivered
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.gateway_mj import FakeMidjourney
 
@@ -40,20 +40,6 @@ async def stopped_while_shown(settings: AppSettings, mj: FakeMidjourney,
     return task_id
 
 
-async def delivered(core: ChatCore) -> Delivery:
-    got: list[Delivery] = []
-
-    async def deliver(delivery: Delivery) -> None:
-        got.append(delivery)
-
-    core.outbox.attach("test", deliver)
-    async with asyncio.timeout(10):
-        while not got:
-            await asyncio.sleep(0.01)
-    [delivery] = got
-    return delivery
-
-
 async def test_the_resumed_task_goes_on_in_the_message_that_showed_it(
         fake_gateway: FakeGateway, mj: FakeMidjourney, clock: VirtualClock,
         tmp_path: Path) -> None:
@@ -62,7 +48,7 @@ async def test_the_resumed_task_goes_on_in_the_message_that_showed_it(
 
     second = await ChatCore.create(settings)
     try:
-        delivery = await delivered(second)  # handed over as soon as the adapter attaches
+        [delivery] = await delivered(second)  # handed over as soon as the adapter attaches
         assert delivery.ticket.showing == {"job": SHOWN}
         clock.running.set()
         events = await events_of(delivery.ticket)
@@ -96,7 +82,7 @@ async def test_a_result_finished_before_the_adapter_attached_still_continues_the
         row = await second.store.mj_tasks.get(task_id)
         assert row is not None and not row.notified  # held: a restart now posts it
 
-        delivery = await delivered(second)
+        [delivery] = await delivered(second)
         assert delivery.ticket.showing == {"job": SHOWN}
         first, final = await events_of(delivery.ticket)
         assert isinstance(first, PartUpdated) and isinstance(first.update.part, MediaPart)

@@ -47,14 +47,14 @@ class ActionsRepository:
         row of a chat moved meanwhile goes to its new id (``MovedChats``)."""
         if not rows:
             return
-        values = [
-            self._moved.apply({
-                "id": r.id, "kind": r.kind, "platform": r.platform, "chat_id": r.chat_id,
-                "owner_id": r.owner_id, "who": r.who, "payload": r.payload,
-                "created_at": r.created_at, "expires_at": r.expires_at})
-            for r in rows
-        ]
-        async with self._db.transaction() as connection:
+        async with self._db.transaction() as connection:  # mapped under the write lock
+            values = [
+                self._moved.apply({
+                    "id": r.id, "kind": r.kind, "platform": r.platform, "chat_id": r.chat_id,
+                    "owner_id": r.owner_id, "who": r.who, "payload": r.payload,
+                    "created_at": r.created_at, "expires_at": r.expires_at})
+                for r in rows
+            ]
             await connection.execute(sa.insert(actions), values)
 
     async def get(self, action_id: str) -> StoredAction | None:

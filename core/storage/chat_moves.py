@@ -49,7 +49,10 @@ class MovedChats:
     button, its ledger row, its task row. ``apply`` gives such a row the new id, so a
     button pressed in the upgraded chat works and the chat's usage is complete. In
     memory, one entry per move (rare: a Telegram group upgraded to a supergroup), so
-    rows written by a process that did not see the move keep the old id."""
+    rows written by a process that did not see the move keep the old id. The rows are
+    mapped when they are written, under the write lock (a group-commit batch that
+    waited behind the move's transaction gets the new id), so ``chat_id``/``apply``
+    also run on the write thread (a ``dict.get``, atomic under the GIL)."""
 
     def __init__(self) -> None:
         self._moves: dict[tuple[str, str], str] = {}

@@ -84,7 +84,8 @@ class ConversationRepository:
         insert_messages = _INSERT_MESSAGES.returning(
             _msg.id, sort_by_parameter_order=not self._sqlite
         )
-        self.writer = GroupWriter(db, insert_messages, INSERT_LEDGER_ROW, sort_ids=self._sqlite)
+        self.writer = GroupWriter(db, insert_messages, INSERT_LEDGER_ROW, sort_ids=self._sqlite,
+                                  moved=self._moved)
         """Group commit of the turns' messages and ledger rows (``core.storage.writer``)."""
 
     async def current(self, key: str) -> tuple[int, bool]:
@@ -147,9 +148,8 @@ class ConversationRepository:
         batch (``GroupWriter.write``); the new message ids in ``new_messages`` order."""
         now = utc_now()
         rows = [message_row(conversation_id, turn_id, message, now) for message in new_messages]
-        ledger = [] if usage is None else [self._moved.apply(ledger_row(turn_id, usage, now))]
-        ledger += [self._moved.apply(ledger_row(call_turn, record, now))
-                   for call_turn, record in more_usage]
+        ledger = [] if usage is None else [ledger_row(turn_id, usage, now)]
+        ledger += [ledger_row(call_turn, record, now) for call_turn, record in more_usage]
         return await self.writer.write(rows, ledger)
 
     async def load_recent(

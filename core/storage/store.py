@@ -50,7 +50,7 @@ class Store:
         self._moved = MovedChats()
         self._conversations = ConversationRepository(db, self._moved)
         self._settings = SettingsRepository(db)
-        self._usage = UsageRepository(db, self._conversations.writer, self._moved)
+        self._usage = UsageRepository(db, self._conversations.writer)
         self._current: OrderedDict[str, int] = OrderedDict()
         self._empty: set[int] = set()
         self.actions = ActionsRepository(db, self._moved)

@@ -9,7 +9,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from core.events import Usage
-from core.storage.chat_moves import MovedChats
 from core.storage.engine import Database
 from core.storage.schema import usage_ledger, utc_now
 from core.storage.types import UsageRecord
@@ -43,21 +42,18 @@ def ledger_row(turn_id: str, record: UsageRecord, created_at: datetime) -> dict[
 class UsageRepository:
     """Aggregates over the usage ledger."""
 
-    def __init__(self, db: Database, writer: GroupWriter,
-                 moved: MovedChats | None = None) -> None:
+    def __init__(self, db: Database, writer: GroupWriter) -> None:
         self._db = db
         self._writer = writer
-        self._moved = moved or MovedChats()
 
     async def record(self, turn_id: str, record: UsageRecord) -> None:
         """Insert one ledger row, atomically by itself, in the next group-commit batch."""
-        await self._writer.write([], [self._moved.apply(ledger_row(turn_id, record,
-                                                                    utc_now()))])
+        await self._writer.write([], [ledger_row(turn_id, record, utc_now())])
 
     async def record_many(self, rows: Sequence[tuple[str, UsageRecord]]) -> None:
         """Insert ledger rows ``(turn_id, record)`` in one write (one transaction)."""
         now = utc_now()
-        await self._writer.write([], [self._moved.apply(ledger_row(turn_id, record, now))
+        await self._writer.write([], [ledger_row(turn_id, record, now)
                                       for turn_id, record in rows])
 
     async def totals(

@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
+from core.storage.chat_moves import MovedChats
 from core.storage.engine import Database
 
 MAX_BATCH = 256
@@ -61,11 +62,15 @@ class GroupWriter:
     ``insert_messages`` must return the new ids (``RETURNING id``) in parameter order,
     or ascending when ``sort_ids`` (SQLite: rowids ascend in VALUES order inside the
     serialized write transaction). ``max_batch = 1`` turns batching off (one
-    transaction per write), which bench/core_turns.py uses to show what it buys."""
+    transaction per write), which bench/core_turns.py uses to show what it buys.
+    Ledger rows of a chat that moved while they waited get its new id when their batch
+    runs (``MovedChats``; under the write lock on SQLite, so after the move's
+    transaction)."""
 
     def __init__(self, db: Database, insert_messages: Any, insert_ledger: Any, *,
-                 sort_ids: bool) -> None:
+                 sort_ids: bool, moved: MovedChats | None = None) -> None:
         self._db = db
+        self._moved = moved or MovedChats()
         self._statements = _Statements(insert_messages, insert_ledger, sort_ids)
         self._queue: deque[_Write] = deque()
         self._drainer: asyncio.Task[None] | None = None
@@ -155,7 +160,8 @@ class GroupWriter:
         ids = [int(i) for i in connection.execute(
             self._statements.insert_messages, message_rows).scalars()] if message_rows else []
         if ledger_rows:
-            connection.execute(self._statements.insert_ledger, ledger_rows)
+            connection.execute(self._statements.insert_ledger,
+                               [self._moved.apply(row) for row in ledger_rows])
         return sorted(ids) if self._statements.sort_ids else ids
 
 

@@ -4,13 +4,17 @@ what a turn running during the move stores: ``ChatCore.migrate_chat``."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import sqlalchemy as sa
 
 from core.app import ChatCore
 from core.conversation.inputs import UserMessage
 from core.conversation.keys import Actor, ChatRef
-from core.events import TextDelta, TurnFinal, TurnStarted
+from core.events import TextDelta, TurnFinal, TurnStarted, Usage
 from core.parts import ActionRows
+from core.storage import Store, UsageRecord
 from core.storage.mj_tasks_repo import MjTaskRow
 from core.storage.schema import usage_ledger
 from tests.core.conftest import ANN, BOB, say
@@ -159,3 +163,34 @@ async def test_a_turn_answering_while_the_chat_moves_stores_everything_in_the_ne
     texts = prompt_texts(fake_gateway)
     assert "tell me the long story" in texts  # the moved turn is the new chat's history
     assert set(await usage_chats(core)) == {NEW.chat_id}
+
+
+async def test_a_ledger_row_queued_before_the_move_and_committed_after_it_moves_too(
+        tmp_path: Path) -> None:
+    """A fresh tester's race: an /image job's ledger row was queued with the old chat id,
+    then committed just after the move's transaction, so it stayed under the old id."""
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'race.db'}")
+    lock = store._db.write_lock
+    assert isinstance(lock, asyncio.Lock)
+    try:
+        await store.record_usage("t0", UsageRecord("test", OLD.chat_id, "9", "m", Usage(1, 1)))
+        async with lock:  # the move, then the row's batch, queue on the write lock
+            moving = asyncio.create_task(store.move_chat("test", OLD.chat_id, NEW.chat_id))
+            await waiters(lock, 1)
+            queued = asyncio.create_task(store.record_usage(
+                "t1", UsageRecord("test", OLD.chat_id, "9", "m", Usage(1, 1))))
+            await waiters(lock, 2)
+        await moving
+        await queued
+        async with store._db.read() as connection:  # test-only peek
+            rows = await connection.execute(sa.select(usage_ledger.c.chat_id))
+            assert [row[0] for row in rows] == [NEW.chat_id, NEW.chat_id]
+    finally:
+        await store.close()
+
+
+async def waiters(lock: asyncio.Lock, count: int) -> None:
+    """Barrier: ``count`` tasks wait for ``lock`` (test-only peek at asyncio's queue)."""
+    async with asyncio.timeout(5):
+        while len(lock._waiters or ()) < count:
+            await asyncio.sleep(0)

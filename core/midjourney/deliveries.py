@@ -38,6 +38,11 @@ class Deliveries:
         self._waiting: dict[str, tuple[MjTaskRow, TurnTicket]] = {}
         """Live tickets of resumed tasks not yet handed to an adapter, by task id."""
 
+    @property
+    def held(self) -> list[str]:
+        """Ids of finished tasks whose results wait for their platform's adapter."""
+        return [row.id for row, _ in self._held]
+
     def resume(self, row: MjTaskRow) -> TurnTicket | None:
         """A live ticket continuing the message that showed ``row``'s progress before
         the restart (``None``: no such message known)."""

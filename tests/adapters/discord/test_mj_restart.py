@@ -107,7 +107,10 @@ async def test_the_picker_still_takes_a_mask_reply_after_a_restart(world: Discor
     board = await region_picker(world)
 
     await restart(world)
-    await answered_with_white_mask(world, mj, "a blue hat", board.id)
+    body = await answered_with_white_mask(world, mj, "a blue hat", board.id)
+
+    assert body["prompt"] == "a blue hat"
+    assert mask_of(body).getpixel((0, 0)) == 255  # the reply's white mask, after the restart
 
 
 async def test_a_text_reply_to_the_picker_without_squares_or_mask_is_explained(

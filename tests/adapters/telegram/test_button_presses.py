@@ -22,7 +22,7 @@ from tests.adapters.telegram.mj_support import callback, flat, photo_with
 from tests.fakes.gateway import Call
 from tests.fakes.gateway_images import GENERATIONS, install_images
 from tests.fakes.gateway_mj import FakeMidjourney, install_midjourney
-from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram import FakeChat, FakeTelegram
 from tests.fakes.telegram_models import SentMessage
 
 pytestmark = pytest.mark.usefixtures("clock")  # tests/adapters/conftest.py
@@ -50,17 +50,24 @@ async def grid_of(world: TelegramWorld, chat_id: int) -> SentMessage:
     return next(m for m in messages if m.photo and "U2" in flat(m))
 
 
+async def private_grid(world: TelegramWorld,
+                       prompt: str) -> tuple[FakeMidjourney, FakeChat, SentMessage]:
+    """Ann sends ``/mj <prompt>`` in her private chat; the fake Midjourney, the chat and
+    the grid the bot shows (barrier)."""
+    mj = install_midjourney(world.gateway)
+    ann = world.tg.private_chat(ANN)
+    world.tg.command(ann, ANN, f"/mj {prompt}")
+    return mj, ann, await grid_of(world, ann.id)
+
+
 def upscales(world: TelegramWorld, chat_id: int) -> list[SentMessage]:
     return [m for m in world.tg.bot_messages(chat_id) if m.photo and "Custom Zoom" in str(
         flat(m))]
 
 
 async def test_u2_is_answered_before_the_slow_submit_returns(world: TelegramWorld) -> None:
-    mj: FakeMidjourney = install_midjourney(world.gateway)
+    mj, ann, grid = await private_grid(world, "a pig")
     tg = world.tg
-    ann = tg.private_chat(ANN)
-    tg.command(ann, ANN, "/mj a pig")
-    grid = await grid_of(world, ann.id)
     held = hold(world, "/mj/submit/action", mj._action)
 
     press = tg.press_button(ann, ANN, grid.message_id, callback(grid, "U2"))
@@ -80,11 +87,8 @@ async def test_u2_is_answered_before_the_slow_submit_returns(world: TelegramWorl
 
 async def test_a_double_tap_on_u2_submits_once_and_the_second_tap_hears_why(
         world: TelegramWorld) -> None:
-    mj: FakeMidjourney = install_midjourney(world.gateway)
+    mj, ann, grid = await private_grid(world, "a cow")
     tg = world.tg
-    ann = tg.private_chat(ANN)
-    tg.command(ann, ANN, "/mj a cow")
-    grid = await grid_of(world, ann.id)
     held = hold(world, "/mj/submit/action", mj._action)
     data = callback(grid, "U2")
 
@@ -176,11 +180,8 @@ async def test_dalle_again_is_answered_at_once_and_a_second_press_draws_nothing_
 
 async def test_a_refused_u2_is_answered_at_once_and_the_reason_shows_in_the_chat(
         world: TelegramWorld) -> None:
-    mj: FakeMidjourney = install_midjourney(world.gateway)
+    mj, ann, grid = await private_grid(world, "a fox")
     tg = world.tg
-    ann = tg.private_chat(ANN)
-    tg.command(ann, ANN, "/mj a fox")
-    grid = await grid_of(world, ann.id)
 
     async def no_quota(call: Call) -> web.StreamResponse:
         return mj._gateway_error("quota_not_enough")

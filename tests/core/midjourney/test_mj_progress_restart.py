@@ -76,11 +76,12 @@ async def test_a_result_finished_before_the_adapter_attached_still_continues_the
 
     second = await ChatCore.create(settings)
     try:
-        async with asyncio.timeout(10):  # finishes while no adapter runs
-            while second.midjourney.tracker.following:
+        async with asyncio.timeout(10):  # barrier: it finished while no adapter runs
+            while task_id not in second.midjourney.deliveries.held:
                 await asyncio.sleep(0.01)
         row = await second.store.mj_tasks.get(task_id)
-        assert row is not None and not row.notified  # held: a restart now posts it
+        assert row is not None and row.status == "SUCCESS"
+        assert not row.notified  # held, not yet posted: a restart now would post it
 
         [delivery] = await delivered(second)
         assert delivery.ticket.showing == {"job": SHOWN}
